@@ -1,0 +1,107 @@
+// The relational schema behind the resource store. SQL migrations in store/migrations are generated
+// from this file with drizzle-kit (`npm run db:generate`) and committed.
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgSequence,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** One global counter, as etcd's revision: every write to any resource takes the next value. */
+export const resourceVersionSeq = pgSequence('resource_version_seq', { startWith: 1, increment: 1 });
+
+export const resources = pgTable(
+  'resources',
+  {
+    uid: text('uid').primaryKey(),
+    kind: text('kind').notNull(),
+    /** '' for cluster-scoped kinds, so the unique index covers them too. */
+    namespace: text('namespace').notNull().default(''),
+    name: text('name').notNull(),
+    resourceVersion: bigint('resource_version', { mode: 'number' }).notNull(),
+    generation: integer('generation').notNull().default(1),
+    /** labels, annotations, finalizers, ownerReferences, creationTimestamp, deletionTimestamp. */
+    metadata: jsonb('metadata').notNull(),
+    spec: jsonb('spec'),
+    status: jsonb('status'),
+    /** Top-level fields of kinds without spec (Event). */
+    body: jsonb('body'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    deletionTimestamp: timestamp('deletion_timestamp', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [
+    uniqueIndex('resources_identity').on(t.kind, t.namespace, t.name),
+    index('resources_kind_rv').on(t.kind, t.resourceVersion),
+  ],
+);
+
+/** The change log watches replay from; pruned by age. */
+export const resourceChanges = pgTable(
+  'resource_changes',
+  {
+    resourceVersion: bigint('resource_version', { mode: 'number' }).primaryKey(),
+    type: text('type').notNull(),
+    kind: text('kind').notNull(),
+    namespace: text('namespace').notNull(),
+    name: text('name').notNull(),
+    object: jsonb('object').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull().default(sql`now()`),
+  },
+  (t) => [index('resource_changes_kind').on(t.kind, t.resourceVersion)],
+);
+
+/** Write-only values (Secret data, SSHKey private keys), sealed with AES-256-GCM. */
+export const sealedValues = pgTable(
+  'sealed_values',
+  {
+    ownerUid: text('owner_uid').notNull(),
+    key: text('key').notNull(),
+    ciphertext: text('ciphertext').notNull(),
+    /** HMAC of the plaintext under a derived key: lets views compare values without revealing them. */
+    valueHash: text('value_hash').notNull(),
+    updatedAt: timestamp('updated_at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.ownerUid, t.key] })],
+);
+
+export const auditLog = pgTable(
+  'audit_log',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    actor: text('actor').notNull(),
+    tokenId: text('token_id'),
+    verb: text('verb').notNull(),
+    kind: text('kind').notNull(),
+    namespace: text('namespace').notNull().default(''),
+    name: text('name').notNull(),
+    generation: integer('generation'),
+    resourceVersion: bigint('resource_version', { mode: 'number' }),
+    dryRun: boolean('dry_run').notNull().default(false),
+    outcome: text('outcome').notNull(),
+    message: text('message'),
+  },
+  (t) => [index('audit_log_at').on(t.at)],
+);
+
+export const apiTokens = pgTable('api_tokens', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  /** The first characters of the token, shown in listings so a token can be recognised. */
+  prefix: text('prefix').notNull(),
+  hash: text('hash').notNull().unique(),
+  scopes: jsonb('scopes').notNull().$type<string[]>(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+  revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+});
