@@ -1,0 +1,56 @@
+// The express application: health, discovery, resources, errors. Built from its dependencies so
+// tests can mount it on any port.
+import express, { type Express, type Request, type Response } from 'express';
+import { HoldfastError } from '../core/errors.js';
+import type { Logger } from '../observability/logger.js';
+import type { TokenStore } from '../security/tokens.js';
+import type { ResourceStore } from '../store/resource-store.js';
+import type { Admission } from './admission.js';
+import { authenticate } from './auth.js';
+import { discoveryRouter } from './discovery.js';
+import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
+import { errorHandler } from './status.js';
+
+export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
+export interface AppDeps {
+  store: ResourceStore;
+  admission: Admission;
+  tokens: TokenStore;
+  log: Logger;
+  version: string;
+  /** Answers /readyz: the database responds. */
+  ready: () => Promise<boolean>;
+  subresources?: ResourceRoutesDeps['subresources'];
+}
+
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.set('query parser', 'simple');
+
+  app.get('/healthz', (_req, res) => {
+    res.type('text/plain').send('ok');
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ok = await deps.ready().catch(() => false);
+    res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : 'database not reachable');
+  });
+
+  app.use(authenticate(deps.tokens));
+  app.use(
+    express.json({
+      limit: BODY_LIMIT_BYTES,
+      type: ['application/json', 'application/*+json'],
+      strict: false,
+    }),
+  );
+  app.use(discoveryRouter(deps.version));
+  app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
+  app.use((req: Request, _res: Response) => {
+    throw new HoldfastError('NotFound', `the server could not find the requested resource (${req.method} ${req.path})`);
+  });
+  app.use(errorHandler(deps.log));
+  return app;
+}

@@ -1,0 +1,154 @@
+// `holdfast serve`: the composition root. Opens the store, loads the sealing key, makes sure an admin
+// token exists, serves the API, runs housekeeping, and shuts down cleanly on SIGTERM/SIGINT.
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { sql } from 'drizzle-orm';
+import { packageRoot } from '../core/package-root.js';
+import { createLogger, type Logger } from '../observability/logger.js';
+import { loadSealer, type Sealer } from '../security/sealing.js';
+import { TokenStore } from '../security/tokens.js';
+import { openDatabase, type Database } from '../store/database.js';
+import { ResourceStore } from '../store/resource-store.js';
+import { Admission } from './admission.js';
+import { createApp } from './app.js';
+import { startHousekeeping } from './housekeeping.js';
+
+export interface ServeOptions {
+  dataDir?: string;
+  listen?: string;
+  logLevel?: string;
+  databaseUrl?: string;
+}
+
+export interface ServeConfig {
+  dataDir: string;
+  host: string;
+  port: number;
+  logLevel: string;
+  databaseUrl?: string;
+  eventTtlSeconds: number;
+}
+
+export const DEFAULT_LISTEN = '127.0.0.1:7420';
+export const defaultDataDir = (env: NodeJS.ProcessEnv = process.env) => env.HOLDFAST_DATA_DIR ?? join(homedir(), '.holdfast');
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
+/** Flags → environment → defaults, validated once. */
+export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = process.env): ServeConfig {
+  const listen = opts.listen ?? env.HOLDFAST_LISTEN ?? DEFAULT_LISTEN;
+  const m = listen.match(/^(.*):(\d+)$/);
+  if (!m) throw new Error(`--listen must be HOST:PORT (got "${listen}")`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new Error(`--listen: port ${port} is out of range`);
+  const ttl = Number(env.HOLDFAST_EVENT_TTL_SECONDS ?? 3600);
+  if (!Number.isFinite(ttl) || ttl <= 0) throw new Error('HOLDFAST_EVENT_TTL_SECONDS must be a positive number');
+  return {
+    dataDir: resolve(opts.dataDir ?? defaultDataDir(env)),
+    host: m[1] || '127.0.0.1',
+    port,
+    logLevel: opts.logLevel ?? env.LOG_LEVEL ?? 'info',
+    databaseUrl: opts.databaseUrl ?? env.DATABASE_URL ?? undefined,
+    eventTtlSeconds: ttl,
+  };
+}
+
+/** Everything a running control plane holds; tests start one in-process. */
+export interface ControlPlane {
+  config: ServeConfig;
+  database: Database;
+  store: ResourceStore;
+  tokens: TokenStore;
+  sealer: Sealer;
+  log: Logger;
+  http: HttpServer;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(config: ServeConfig, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const store = new ResourceStore(database.db);
+  const sealer = loadSealer(config.dataDir);
+  const tokens = new TokenStore(database.db);
+  await ensureAdminToken(tokens, config.dataDir, log);
+
+  const app = createApp({
+    store,
+    admission: new Admission(store, sealer),
+    tokens,
+    log,
+    version: packageVersion(),
+    ready: async () => {
+      await database.db.execute(sql`select 1`);
+      return true;
+    },
+  });
+  const http = await new Promise<HttpServer>((ok, fail) => {
+    const server = app.listen(config.port, config.host, () => ok(server));
+    server.once('error', fail);
+  });
+  const addr = http.address() as AddressInfo;
+  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
+  log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
+
+  let stopped = false;
+  return {
+    config, database, store, tokens, sealer, log, http, url,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      stopHousekeeping();
+      await new Promise<void>((ok) => {
+        http.close(() => ok());
+        http.closeAllConnections();
+      });
+      await database.close();
+    },
+  };
+}
+
+export async function serve(opts: ServeOptions): Promise<void> {
+  const config = resolveConfig(opts);
+  const log = createLogger(config.logLevel);
+  const plane = await startControlPlane(config, log);
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down');
+    plane.stop().then(
+      () => process.exit(0),
+      (err) => {
+        log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+/**
+ * On first start there is no token: create an admin token, write it to a 0600 file in the data dir
+ * and print it once. Later starts leave tokens alone.
+ */
+async function ensureAdminToken(tokens: TokenStore, dataDir: string, log: Logger) {
+  if ((await tokens.count()) > 0) return;
+  const { token } = await tokens.create('admin', ['*']);
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  writeFileSync(file, token + '\n', { mode: 0o600 });
+  // Printed once, on the terminal only (not into the JSON log stream).
+  process.stderr.write(`holdfast: created an admin token (saved to ${file}):\n  ${token}\n`);
+  log.info({ file }, 'admin token created');
+}
+
+export function readAdminToken(dataDir: string): string | undefined {
+  const file = join(dataDir, ADMIN_TOKEN_FILE);
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+}

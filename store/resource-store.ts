@@ -1,0 +1,488 @@
+// The resource store: Kubernetes object semantics (uid, generation, resourceVersion, finalizers,
+// status subresource) over the relational schema. Every write runs in one transaction with its
+// change-log row and its audit row; watchers are told after the commit.
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { canonicalJson } from '../core/canonical-json.js';
+import { conflict, alreadyExists, notFound, HoldfastError } from '../core/errors.js';
+import { API_VERSION, kindInfo, type ObjectMeta, type Resource } from '../core/resource.js';
+import { matchesFields, matchesLabels, type FieldRequirement, type Requirement } from '../core/selectors.js';
+import type { Db } from './database.js';
+import { auditLog, resourceChanges, resources, sealedValues } from './schema.js';
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED';
+
+export interface ChangeEvent {
+  type: WatchEventType;
+  object: Resource;
+  resourceVersion: number;
+}
+
+export interface WriteContext {
+  /** Who asked: `token:<name>`, `system:controller:<kind>`, … */
+  actor: string;
+  tokenId?: string;
+  dryRun?: boolean;
+  /** Audit verb override (e.g. `patch` for a replace that came from a PATCH). */
+  verb?: string;
+  /** Internal housekeeping (event recording, expiry) is not audited. */
+  skipAudit?: boolean;
+}
+
+/** Values to store sealed alongside an object (Secret data, SSHKey private key). */
+export interface SealedWrite {
+  key: string;
+  ciphertext: string;
+  valueHash: string;
+}
+
+export interface ListOptions {
+  namespace?: string;
+  labelSelector?: Requirement[];
+  fieldSelector?: FieldRequirement[];
+  limit?: number;
+  continue?: string;
+}
+
+export interface ListResult {
+  items: Resource[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+export interface StoreOptions {
+  clock?: () => Date;
+  newUid?: () => string;
+}
+
+type Row = typeof resources.$inferSelect;
+
+/** Server-owned metadata fields: a client may send them but never sets them. */
+const SERVER_META = ['uid', 'generation', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const;
+
+class DryRunRollback extends Error {
+  constructor(readonly result: unknown) {
+    super('dry run');
+  }
+}
+
+export class ResourceStore {
+  private readonly listeners = new Set<(e: ChangeEvent) => void>();
+  private readonly clock: () => Date;
+  private readonly newUid: () => string;
+
+  constructor(
+    readonly db: Db,
+    opts: StoreOptions = {},
+  ) {
+    this.clock = opts.clock ?? (() => new Date());
+    this.newUid = opts.newUid ?? randomUUID;
+  }
+
+  // ---- reads ---------------------------------------------------------------------------------
+
+  async get(kind: string, namespace: string | undefined, name: string): Promise<Resource | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(resources)
+      .where(and(eq(resources.kind, kind), eq(resources.namespace, namespace ?? ''), eq(resources.name, name)));
+    return row ? toResource(row) : undefined;
+  }
+
+  async mustGet(kind: string, namespace: string | undefined, name: string): Promise<Resource> {
+    const obj = await this.get(kind, namespace, name);
+    if (!obj) throw notFound(kind, name);
+    return obj;
+  }
+
+  /** Lists in (namespace, name) order; `continue` is an opaque cursor after the last item returned. */
+  async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
+    const conds = [eq(resources.kind, kind)];
+    if (opts.namespace !== undefined) conds.push(eq(resources.namespace, opts.namespace));
+    if (opts.continue) {
+      const after = decodeContinue(opts.continue);
+      conds.push(sql`(${resources.namespace}, ${resources.name}) > (${after.ns}, ${after.name})`);
+    }
+    // Read the list and the current revision in one snapshot, so a watch started from the returned
+    // resourceVersion misses nothing.
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .select()
+        .from(resources)
+        .where(and(...conds))
+        .orderBy(asc(resources.namespace), asc(resources.name));
+      const rv = await currentRevision(tx as unknown as Db);
+      const items: Resource[] = [];
+      let next: string | undefined;
+      for (const row of rows) {
+        const obj = toResource(row);
+        if (opts.labelSelector && !matchesLabels(opts.labelSelector, obj.metadata.labels)) continue;
+        if (opts.fieldSelector && !matchesFields(opts.fieldSelector, obj)) continue;
+        if (opts.limit && items.length === opts.limit) {
+          const last = items[items.length - 1].metadata;
+          next = encodeContinue(last.namespace ?? '', last.name);
+          break;
+        }
+        items.push(obj);
+      }
+      return { items, resourceVersion: String(rv), continue: next };
+    });
+  }
+
+  async currentResourceVersion(): Promise<number> {
+    return currentRevision(this.db);
+  }
+
+  async sealedValues(ownerUid: string): Promise<SealedWrite[]> {
+    return this.db
+      .select({ key: sealedValues.key, ciphertext: sealedValues.ciphertext, valueHash: sealedValues.valueHash })
+      .from(sealedValues)
+      .where(eq(sealedValues.ownerUid, ownerUid))
+      .orderBy(asc(sealedValues.key));
+  }
+
+  // ---- writes --------------------------------------------------------------------------------
+
+  async create(obj: Resource, ctx: WriteContext, sealed?: SealedWrite[]): Promise<Resource> {
+    const info = requireKind(obj.kind);
+    const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
+    return this.write(ctx, 'create', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
+      if (current) throw alreadyExists(obj.kind, obj.metadata.name);
+      const now = this.clock();
+      const meta = userMeta(obj.metadata);
+      const row: Row = {
+        uid: this.newUid(),
+        kind: obj.kind,
+        namespace: ns,
+        name: obj.metadata.name,
+        resourceVersion: rv,
+        generation: 1,
+        metadata: { ...meta, creationTimestamp: now.toISOString() },
+        spec: info.hasSpec ? obj.spec ?? {} : null,
+        status: obj.status ?? null,
+        body: info.hasSpec ? null : bodyOf(obj),
+        createdAt: now,
+        deletionTimestamp: null,
+      };
+      await tx.insert(resources).values(row);
+      if (sealed) await this.writeSealed(tx, row.uid, sealed, now, true);
+      return { type: 'ADDED', row };
+    });
+  }
+
+  /**
+   * Replaces spec, labels, annotations and finalizers (status is kept: it has its own subresource).
+   * A given metadata.resourceVersion must match (optimistic concurrency); generation moves only
+   * when the spec changes. Removing the last finalizer of an object being deleted removes it.
+   */
+  async replace(obj: Resource, ctx: WriteContext, sealed?: SealedWrite[], opts: { status?: Resource['status'] } = {}): Promise<Resource> {
+    const info = requireKind(obj.kind);
+    const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
+    return this.write(ctx, 'update', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
+      if (!current) throw notFound(obj.kind, obj.metadata.name);
+      checkPreconditions(current, obj.metadata);
+      const meta = { ...userMeta(obj.metadata), creationTimestamp: (current.metadata as ObjectMeta).creationTimestamp };
+      const spec = info.hasSpec ? obj.spec ?? {} : null;
+      const specChanged = canonicalJson(spec) !== canonicalJson(current.spec);
+      const row: Row = {
+        ...current,
+        resourceVersion: rv,
+        generation: current.generation + (specChanged ? 1 : 0),
+        metadata: meta,
+        spec,
+        ...(opts.status ? { status: opts.status } : {}),
+        body: info.hasSpec ? null : bodyOf(obj),
+      };
+      if (row.deletionTimestamp && !(meta.finalizers?.length ?? 0)) {
+        await tx.delete(resources).where(eq(resources.uid, current.uid));
+        await tx.delete(sealedValues).where(eq(sealedValues.ownerUid, current.uid));
+        return { type: 'DELETED', row };
+      }
+      await tx.update(resources).set(row).where(eq(resources.uid, current.uid));
+      if (sealed) await this.writeSealed(tx, row.uid, sealed, this.clock(), false);
+      return { type: 'MODIFIED', row };
+    });
+  }
+
+  /** Writes only `status`. */
+  async replaceStatus(obj: Resource, ctx: WriteContext): Promise<Resource> {
+    const info = requireKind(obj.kind);
+    const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
+    return this.write({ ...ctx, verb: ctx.verb ?? 'update-status' }, 'update-status', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
+      if (!current) throw notFound(obj.kind, obj.metadata.name);
+      checkPreconditions(current, obj.metadata);
+      const row: Row = { ...current, resourceVersion: rv, status: obj.status ?? null };
+      await tx.update(resources).set({ resourceVersion: rv, status: row.status }).where(eq(resources.uid, current.uid));
+      return { type: 'MODIFIED', row };
+    });
+  }
+
+  /**
+   * Deletes an object, or marks it (deletionTimestamp) while finalizers remain so controllers can
+   * clean up first. Returns the object as it stands after the call and whether it is gone.
+   */
+  async delete(
+    kind: string,
+    namespace: string | undefined,
+    name: string,
+    ctx: WriteContext,
+    preconditions: { uid?: string; resourceVersion?: string } = {},
+  ): Promise<{ object: Resource; gone: boolean }> {
+    const info = requireKind(kind);
+    const ns = info.namespaced ? namespace ?? '' : '';
+    let gone = false;
+    const object = await this.write(ctx, 'delete', kind, ns, name, async (tx, current, rv) => {
+      if (!current) throw notFound(kind, name);
+      if (preconditions.uid && preconditions.uid !== current.uid)
+        throw conflict(kind, name, `the UID in the precondition (${preconditions.uid}) does not match the UID in record (${current.uid}). The object might have been deleted and then recreated`);
+      checkPreconditions(current, { name, resourceVersion: preconditions.resourceVersion });
+      const finalizers = (current.metadata as ObjectMeta).finalizers ?? [];
+      if (finalizers.length > 0) {
+        if (current.deletionTimestamp) return { type: null, row: current };
+        const now = this.clock();
+        const row: Row = {
+          ...current,
+          resourceVersion: rv,
+          deletionTimestamp: now,
+          metadata: { ...(current.metadata as object), deletionTimestamp: now.toISOString() },
+        };
+        await tx.update(resources).set(row).where(eq(resources.uid, current.uid));
+        return { type: 'MODIFIED', row };
+      }
+      await tx.delete(resources).where(eq(resources.uid, current.uid));
+      await tx.delete(sealedValues).where(eq(sealedValues.ownerUid, current.uid));
+      gone = true;
+      return { type: 'DELETED', row: { ...current, resourceVersion: rv } };
+    });
+    return { object, gone };
+  }
+
+  // ---- audit, watch --------------------------------------------------------------------------
+
+  /** Records an audit row for a call that failed before it could write (its write rolled back). */
+  async auditFailure(ctx: WriteContext, verb: string, kind: string, namespace: string | undefined, name: string, message: string): Promise<void> {
+    await this.db.insert(auditLog).values({
+      at: this.clock(),
+      actor: ctx.actor,
+      tokenId: ctx.tokenId ?? null,
+      verb,
+      kind,
+      namespace: namespace ?? '',
+      name,
+      dryRun: ctx.dryRun ?? false,
+      outcome: 'Failure',
+      message,
+    });
+  }
+
+  subscribe(listener: (e: ChangeEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Changes after `resourceVersion`, oldest first; undefined when the log no longer reaches back that far. */
+  async changesSince(resourceVersion: number, kind?: string): Promise<ChangeEvent[] | undefined> {
+    const [oldest] = await this.db
+      .select({ rv: sql<number>`coalesce(min(${resourceChanges.resourceVersion}), 0)` })
+      .from(resourceChanges);
+    const current = await this.currentResourceVersion();
+    const oldestRv = Number(oldest.rv);
+    // The log holds every change from oldestRv on; anything older than oldestRv - 1 may be missing.
+    if (resourceVersion < current && (oldestRv === 0 || resourceVersion < oldestRv - 1)) return undefined;
+    const conds = [gt(resourceChanges.resourceVersion, resourceVersion)];
+    if (kind) conds.push(eq(resourceChanges.kind, kind));
+    const rows = await this.db
+      .select()
+      .from(resourceChanges)
+      .where(and(...conds))
+      .orderBy(asc(resourceChanges.resourceVersion));
+    return rows.map((r) => ({ type: r.type as WatchEventType, object: r.object as Resource, resourceVersion: Number(r.resourceVersion) }));
+  }
+
+  /** Drops change-log rows older than `before` (watches from before then get 410 Gone and re-list). */
+  async pruneChanges(before: Date): Promise<void> {
+    // Always keep the newest row, so the log knows how far back it reaches.
+    await this.db
+      .delete(resourceChanges)
+      .where(
+        and(
+          lt(resourceChanges.at, before),
+          lt(resourceChanges.resourceVersion, sql`(select max(${resourceChanges.resourceVersion}) from ${resourceChanges})`),
+        ),
+      );
+  }
+
+  // ---- internals -----------------------------------------------------------------------------
+
+  private async write(
+    ctx: WriteContext,
+    verb: string,
+    kind: string,
+    namespace: string,
+    name: string,
+    apply: (tx: Db, current: Row | undefined, rv: number) => Promise<{ type: WatchEventType | null; row: Row }>,
+  ): Promise<Resource> {
+    let event: ChangeEvent | undefined;
+    const run = async () =>
+      this.db.transaction(async (txAny) => {
+        const tx = txAny as unknown as Db;
+        const [current] = await tx
+          .select()
+          .from(resources)
+          .where(and(eq(resources.kind, kind), eq(resources.namespace, namespace), eq(resources.name, name)))
+          .for('update');
+        const [{ rv }] = await tx.select({ rv: sql<number>`nextval('resource_version_seq')` }).from(sql`(select 1) as one`);
+        const { type, row } = await apply(tx, current, Number(rv));
+        const object = toResource(row);
+        if (type) {
+          event = { type, object, resourceVersion: row.resourceVersion };
+          await tx.insert(resourceChanges).values({
+            resourceVersion: row.resourceVersion,
+            type,
+            kind,
+            namespace,
+            name,
+            object,
+            at: this.clock(),
+          });
+        }
+        if (!ctx.skipAudit) {
+          await tx.insert(auditLog).values({
+            at: this.clock(),
+            actor: ctx.actor,
+            tokenId: ctx.tokenId ?? null,
+            verb: ctx.verb ?? verb,
+            kind,
+            namespace,
+            name,
+            generation: row.generation,
+            resourceVersion: row.resourceVersion,
+            dryRun: ctx.dryRun ?? false,
+            outcome: 'Success',
+          });
+        }
+        if (ctx.dryRun) throw new DryRunRollback(object);
+        return object;
+      });
+    try {
+      const object = await run();
+      if (event) for (const l of this.listeners) safely(() => l(event!));
+      return object;
+    } catch (err) {
+      if (err instanceof DryRunRollback) {
+        if (!ctx.skipAudit) await this.auditDryRun(ctx, verb, kind, namespace, name, err.result as Resource);
+        return err.result as Resource;
+      }
+      throw translateDbError(err, kind, name);
+    }
+  }
+
+  private async auditDryRun(ctx: WriteContext, verb: string, kind: string, namespace: string, name: string, obj: Resource) {
+    await this.db.insert(auditLog).values({
+      at: this.clock(),
+      actor: ctx.actor,
+      tokenId: ctx.tokenId ?? null,
+      verb: ctx.verb ?? verb,
+      kind,
+      namespace,
+      name,
+      generation: obj.metadata.generation ?? null,
+      dryRun: true,
+      outcome: 'Success',
+    });
+  }
+
+  private async writeSealed(tx: Db, ownerUid: string, values: SealedWrite[], now: Date, fresh: boolean) {
+    if (!fresh) await tx.delete(sealedValues).where(eq(sealedValues.ownerUid, ownerUid));
+    if (values.length === 0) return;
+    await tx.insert(sealedValues).values(values.map((v) => ({ ownerUid, ...v, updatedAt: now })));
+  }
+}
+
+function safely(fn: () => void) {
+  try {
+    fn();
+  } catch {
+    // A failing watcher must not fail the write that already committed.
+  }
+}
+
+async function currentRevision(db: Db): Promise<number> {
+  const [{ rv }] = await db
+    .select({ rv: sql<number>`coalesce((select last_value from resource_version_seq where is_called), 0)` })
+    .from(sql`(select 1) as one`);
+  return Number(rv);
+}
+
+function requireKind(kind: string) {
+  const info = kindInfo(kind);
+  if (!info) throw new HoldfastError('BadRequest', `unknown kind "${kind}"`);
+  return info;
+}
+
+function checkPreconditions(current: Row, meta: Pick<ObjectMeta, 'name' | 'resourceVersion'>) {
+  if (meta.resourceVersion && meta.resourceVersion !== String(current.resourceVersion)) {
+    throw conflict(current.kind, current.name, 'the object has been modified; please apply your changes to the latest version and try again');
+  }
+}
+
+/** Metadata a client owns; server-owned fields are dropped. */
+function userMeta(meta: ObjectMeta): ObjectMeta {
+  const out: Record<string, unknown> = { ...meta };
+  for (const k of SERVER_META) delete out[k];
+  delete out.name;
+  delete out.namespace;
+  for (const k of ['labels', 'annotations'] as const) if (out[k] && Object.keys(out[k] as object).length === 0) delete out[k];
+  if (Array.isArray(out.finalizers) && out.finalizers.length === 0) delete out.finalizers;
+  return out as unknown as ObjectMeta;
+}
+
+function bodyOf(obj: Resource): Record<string, unknown> {
+  const { apiVersion: _a, kind: _k, metadata: _m, spec: _s, status: _st, ...rest } = obj;
+  return rest;
+}
+
+function toResource(row: Row): Resource {
+  const info = kindInfo(row.kind);
+  const meta = row.metadata as ObjectMeta;
+  const metadata: ObjectMeta = {
+    name: row.name,
+    ...(row.namespace ? { namespace: row.namespace } : {}),
+    uid: row.uid,
+    resourceVersion: String(row.resourceVersion),
+    ...(info?.hasSpec ? { generation: row.generation } : {}),
+    creationTimestamp: meta.creationTimestamp ?? row.createdAt.toISOString(),
+    ...(meta.deletionTimestamp ? { deletionTimestamp: meta.deletionTimestamp } : {}),
+    ...(meta.labels ? { labels: meta.labels } : {}),
+    ...(meta.annotations ? { annotations: meta.annotations } : {}),
+    ...(meta.finalizers?.length ? { finalizers: meta.finalizers } : {}),
+    ...(meta.ownerReferences ? { ownerReferences: meta.ownerReferences } : {}),
+  };
+  const obj: Resource = { apiVersion: API_VERSION, kind: row.kind, metadata };
+  if (row.body) Object.assign(obj, row.body);
+  if (row.spec !== null && row.spec !== undefined) obj.spec = row.spec as Record<string, unknown>;
+  if (row.status) obj.status = row.status as Resource['status'];
+  return obj;
+}
+
+function encodeContinue(ns: string, name: string): string {
+  return Buffer.from(JSON.stringify({ ns, name })).toString('base64url');
+}
+
+function decodeContinue(token: string): { ns: string; name: string } {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (typeof v.ns === 'string' && typeof v.name === 'string') return v;
+  } catch {
+    // fall through
+  }
+  throw new HoldfastError('BadRequest', 'the provided continue parameter is not valid');
+}
+
+/** A unique-index race between two creates is AlreadyExists, not an internal error. */
+function translateDbError(err: unknown, kind: string, name: string): unknown {
+  const code = (err as { code?: string; cause?: { code?: string } })?.code ?? (err as { cause?: { code?: string } })?.cause?.code;
+  if (code === '23505') return alreadyExists(kind, name);
+  if (code === '40001' || code === '40P01') return conflict(kind, name, 'concurrent modification; try again');
+  return err;
+}
