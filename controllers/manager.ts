@@ -1,0 +1,147 @@
+// Runs reconcilers, controller-runtime style. Store changes only enqueue keys; a worker calls
+// `reconcile(key)`, which reads the whole current state and converges. Errors requeue with backoff
+// per key; every kind is also resynced periodically, so a missed event costs at most one interval.
+import { objectKey, type Resource } from '../core/resource.js';
+import type { Logger } from '../observability/logger.js';
+import type { ChangeEvent, ResourceStore } from '../store/resource-store.js';
+import { WorkQueue } from './work-queue.js';
+
+export interface ReconcileResult {
+  /** Look again after this long even if nothing changes (polling, waiting on a host). */
+  requeueAfterMs?: number;
+}
+
+export interface Reconciler {
+  /** The kind whose keys this reconciler owns. */
+  readonly kind: string;
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void>;
+}
+
+export interface ControllerOptions {
+  workers?: number;
+  resyncMs?: number;
+  /** Hard limit on one reconcile; the signal aborts after it. */
+  reconcileTimeoutMs?: number;
+  /** Keys of this controller to enqueue when an object of another kind changes. */
+  mapOthers?: (event: ChangeEvent) => string[] | Promise<string[]>;
+}
+
+export interface ReconcileObserver {
+  onReconcile(kind: string, seconds: number, outcome: 'success' | 'error' | 'requeue'): void;
+  onQueueDepth(kind: string, depth: number): void;
+}
+
+interface Running {
+  reconciler: Reconciler;
+  queue: WorkQueue;
+  opts: Required<Omit<ControllerOptions, 'mapOthers'>> & Pick<ControllerOptions, 'mapOthers'>;
+  resyncTimer?: NodeJS.Timeout;
+}
+
+export class ControllerManager {
+  private readonly controllers: Running[] = [];
+  private unsubscribe?: () => void;
+  private stopped = false;
+  private readonly workers: Promise<void>[] = [];
+  private readonly inflight = new Set<AbortController>();
+
+  constructor(
+    private readonly store: ResourceStore,
+    private readonly log: Logger,
+    private readonly observer?: ReconcileObserver,
+  ) {}
+
+  register(reconciler: Reconciler, opts: ControllerOptions = {}): WorkQueue {
+    const queue = new WorkQueue();
+    this.controllers.push({
+      reconciler,
+      queue,
+      opts: { workers: opts.workers ?? 2, resyncMs: opts.resyncMs ?? 60_000, reconcileTimeoutMs: opts.reconcileTimeoutMs ?? 5 * 60_000, mapOthers: opts.mapOthers },
+    });
+    return queue;
+  }
+
+  /** Enqueues a key by hand (CLI actions such as `sync`). */
+  enqueue(kind: string, key: string): void {
+    this.controllers.find((c) => c.reconciler.kind === kind)?.queue.add(key);
+  }
+
+  async start(): Promise<void> {
+    this.unsubscribe = this.store.subscribe((e) => void this.route(e));
+    for (const c of this.controllers) {
+      await this.resync(c);
+      const tick = () => {
+        if (this.stopped) return;
+        void this.resync(c).finally(() => {
+          c.resyncTimer = setTimeout(tick, c.opts.resyncMs);
+          c.resyncTimer.unref();
+        });
+      };
+      c.resyncTimer = setTimeout(tick, c.opts.resyncMs);
+      c.resyncTimer.unref();
+      for (let i = 0; i < c.opts.workers; i++) this.workers.push(this.work(c));
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.unsubscribe?.();
+    for (const c of this.controllers) {
+      clearTimeout(c.resyncTimer);
+      c.queue.shutdown();
+    }
+    for (const ac of this.inflight) ac.abort(new Error('control plane shutting down'));
+    await Promise.allSettled(this.workers);
+  }
+
+  private async route(e: ChangeEvent) {
+    for (const c of this.controllers) {
+      if (e.object.kind === c.reconciler.kind) c.queue.add(objectKey(e.object.metadata));
+      if (c.opts.mapOthers) {
+        try {
+          for (const key of await c.opts.mapOthers(e)) c.queue.add(key);
+        } catch (err) {
+          this.log.warn({ err, controller: c.reconciler.kind }, 'mapping a change to keys failed');
+        }
+      }
+    }
+  }
+
+  private async resync(c: Running) {
+    try {
+      const { items } = await this.store.list(c.reconciler.kind);
+      for (const obj of items as Resource[]) c.queue.add(objectKey(obj.metadata));
+    } catch (err) {
+      this.log.warn({ err, controller: c.reconciler.kind }, 'resync list failed; next interval retries');
+    }
+  }
+
+  private async work(c: Running) {
+    const kind = c.reconciler.kind;
+    for (;;) {
+      const key = await c.queue.get();
+      if (key === undefined) return;
+      const ac = new AbortController();
+      this.inflight.add(ac);
+      const timer = setTimeout(() => ac.abort(new Error(`reconcile of ${kind} ${key} exceeded ${c.opts.reconcileTimeoutMs} ms`)), c.opts.reconcileTimeoutMs);
+      const started = performance.now();
+      try {
+        const result = await c.reconciler.reconcile(key, ac.signal);
+        c.queue.forget(key);
+        if (result?.requeueAfterMs !== undefined && !this.stopped) c.queue.addAfter(key, result.requeueAfterMs);
+        this.observer?.onReconcile(kind, (performance.now() - started) / 1000, result?.requeueAfterMs !== undefined ? 'requeue' : 'success');
+      } catch (err) {
+        this.observer?.onReconcile(kind, (performance.now() - started) / 1000, 'error');
+        if (!this.stopped) {
+          const delay = c.queue.addRateLimited(key);
+          this.log.warn({ err, controller: kind, key, retryInMs: delay, failures: c.queue.failuresOf(key) }, 'reconcile failed; requeued');
+        }
+      } finally {
+        clearTimeout(timer);
+        this.inflight.delete(ac);
+        c.queue.done(key);
+        this.observer?.onQueueDepth(kind, c.queue.depth);
+      }
+    }
+  }
+}
