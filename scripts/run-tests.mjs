@@ -1,0 +1,283 @@
+#!/usr/bin/env node
+// The project's test command (`npm test`). Runs node's built-in test runner, with tsx for
+// TypeScript, over the test files of each group in order:
+//
+//   unit         test/unit          pure code; files run in parallel (node's default concurrency)
+//   integration  test/integration   real sshd, dockerd, PostgreSQL; one file at a time (shared hosts)
+//   e2e          test/e2e           the whole product, CLI and browser; one file at a time
+//
+//   node scripts/run-tests.mjs                      all groups
+//   node scripts/run-tests.mjs unit e2e             those groups
+//   node scripts/run-tests.mjs test/unit/core       files under a path (or single files)
+//
+// Before integration or e2e files run, the test hosts are started (scripts/test-hosts.sh); they are
+// stopped at the end if this run started them (set HOLDFAST_KEEP_TEST_HOSTS=1 to keep them).
+// Output is node's own reporter output per group, then one combined summary in node's TAP summary
+// form (`# pass N`, `# fail N`, ...) and a closing `N passed, N failed` line.
+// Environment: HOLDFAST_TEST_TIMEOUT_MS overrides the per-file timeout of every group.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TEST_HOSTS_SCRIPT = join(ROOT, 'scripts', 'test-hosts.sh');
+const TEST_FILE = /\.test\.(ts|mts|js|mjs)$/;
+const TEST_HOSTS_START_TIMEOUT_MS = 15 * 60_000;
+const TEST_HOSTS_STOP_TIMEOUT_MS = 3 * 60_000;
+
+const GROUPS = [
+  { name: 'unit', dir: 'test/unit', concurrency: undefined, fileTimeoutMs: 2 * 60_000, needsHosts: false },
+  { name: 'integration', dir: 'test/integration', concurrency: 1, fileTimeoutMs: 10 * 60_000, needsHosts: true },
+  { name: 'e2e', dir: 'test/e2e', concurrency: 1, fileTimeoutMs: 15 * 60_000, needsHosts: true },
+];
+
+const SUMMARY_KEYS = ['tests', 'suites', 'pass', 'fail', 'cancelled', 'skipped', 'todo', 'duration_ms'];
+// node's closing summary: unindented `# key number` lines.
+const SUMMARY_LINE = new RegExp(`^# (${SUMMARY_KEYS.join('|')}) (\\d+(?:\\.\\d+)?)$`);
+
+function note(message) {
+  process.stdout.write(`# ${message}\n`);
+}
+
+function fail(message) {
+  process.stderr.write(`run-tests: ${message}\n`);
+  process.exit(2);
+}
+
+function listTestFiles(path) {
+  if (!existsSync(path)) return [];
+  if (statSync(path).isFile()) return TEST_FILE.test(path) ? [path] : [];
+  return readdirSync(path, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile() && TEST_FILE.test(entry.name))
+    .map((entry) => join(entry.parentPath ?? entry.path, entry.name))
+    .filter((file) => !file.split(sep).includes('node_modules'))
+    .sort();
+}
+
+// Turns the command line into [{ group, files }] in group order.
+function selectRuns(args) {
+  const selected = new Map();
+  const add = (group, files) => {
+    const run = selected.get(group.name) ?? { group, files: new Set() };
+    for (const file of files) run.files.add(file);
+    selected.set(group.name, run);
+  };
+  const wanted = args.filter((arg) => arg !== '--');
+  if (wanted.length === 0) {
+    for (const group of GROUPS) add(group, listTestFiles(join(ROOT, group.dir)));
+  }
+  for (const arg of wanted) {
+    const group = GROUPS.find((candidate) => candidate.name === arg);
+    if (group) {
+      add(group, listTestFiles(join(ROOT, group.dir)));
+      continue;
+    }
+    const path = resolve(arg);
+    if (!existsSync(path)) {
+      fail(`'${arg}' is neither a test group (${GROUPS.map((g) => g.name).join(', ')}) nor an existing path`);
+    }
+    const files = listTestFiles(path);
+    if (files.length === 0) fail(`no test files (*.test.ts) under '${arg}'`);
+    for (const file of files) {
+      const inGroup =
+        GROUPS.find((candidate) => !relative(join(ROOT, candidate.dir), file).startsWith('..')) ??
+        GROUPS.find((candidate) => candidate.name === 'integration');
+      add(inGroup, [file]);
+    }
+  }
+  return GROUPS.filter((group) => selected.has(group.name)).map((group) => ({
+    group,
+    files: [...selected.get(group.name).files].sort(),
+  }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test hosts
+
+function testHostsRunning() {
+  const result = spawnSync('bash', [TEST_HOSTS_SCRIPT, 'env'], { stdio: 'ignore', timeout: 60_000 });
+  return result.status === 0;
+}
+
+// Returns { started, ok }: started is true when this run brought the hosts up.
+function ensureTestHosts() {
+  if (!existsSync(TEST_HOSTS_SCRIPT)) {
+    note('scripts/test-hosts.sh not found: not starting test hosts');
+    return { started: false, ok: true };
+  }
+  if (process.getuid?.() !== 0) {
+    note('not root: not starting test hosts (scripts/test-hosts.sh needs root); tests that need them will fail');
+    return { started: false, ok: true };
+  }
+  const wasRunning = testHostsRunning();
+  note(wasRunning ? 'test hosts: already running, checking them' : 'test hosts: starting');
+  const started = Date.now();
+  // Its output goes to stderr so that stdout stays the test runner's report.
+  const result = spawnSync('bash', [TEST_HOSTS_SCRIPT, 'start'], {
+    stdio: ['ignore', process.stderr, process.stderr],
+    timeout: TEST_HOSTS_START_TIMEOUT_MS,
+  });
+  const ok = result.status === 0;
+  if (ok) note(`test hosts: ready in ${seconds(Date.now() - started)}`);
+  else process.stderr.write(`run-tests: scripts/test-hosts.sh start failed (${describeExit(result)})\n`);
+  return { started: !wasRunning, ok };
+}
+
+function stopTestHosts() {
+  note('test hosts: stopping (this run started them)');
+  const result = spawnSync('bash', [TEST_HOSTS_SCRIPT, 'stop'], {
+    stdio: ['ignore', process.stderr, process.stderr],
+    timeout: TEST_HOSTS_STOP_TIMEOUT_MS,
+  });
+  if (result.status !== 0) process.stderr.write(`run-tests: scripts/test-hosts.sh stop failed (${describeExit(result)})\n`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Running one group
+
+let currentChild;
+let interruptedBy;
+
+function emptySummary() {
+  return Object.fromEntries(SUMMARY_KEYS.map((key) => [key, 0]));
+}
+
+function parseSummary(lines) {
+  const found = {};
+  for (const line of lines) {
+    const match = SUMMARY_LINE.exec(line);
+    if (match) found[match[1]] = Number(match[2]);
+  }
+  return 'pass' in found && 'fail' in found ? { ...emptySummary(), ...found } : undefined;
+}
+
+async function runGroup(group, files) {
+  const timeoutMs = Number(process.env.HOLDFAST_TEST_TIMEOUT_MS) || group.fileTimeoutMs;
+  const args = ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`];
+  if (group.concurrency !== undefined) args.push(`--test-concurrency=${group.concurrency}`);
+
+  // On a terminal, people read the spec reporter and the summary comes from a TAP copy in a file;
+  // elsewhere (CI) the TAP stream itself is shown, minus node's closing summary, which is printed
+  // once for all groups at the end.
+  const interactive = Boolean(process.stdout.isTTY);
+  const tapDir = interactive ? mkdtempSync(join(tmpdir(), 'holdfast-tap-')) : undefined;
+  const tapFile = tapDir && join(tapDir, 'report.tap');
+  if (interactive) {
+    args.push('--test-reporter=spec', '--test-reporter-destination=stdout');
+    args.push('--test-reporter=tap', `--test-reporter-destination=${tapFile}`);
+  } else {
+    args.push('--test-reporter=tap', '--test-reporter-destination=stdout');
+  }
+  args.push(...files.map((file) => relative(ROOT, file)));
+
+  note(
+    `group ${group.name}: ${files.length} file(s), ` +
+      `concurrency ${group.concurrency ?? 'default'}, timeout ${seconds(timeoutMs)} per file`,
+  );
+  const started = Date.now();
+  const child = spawn(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, HOLDFAST_TEST_GROUP: group.name },
+    stdio: ['ignore', interactive ? 'inherit' : 'pipe', 'inherit'],
+  });
+  currentChild = child;
+
+  const summaryLines = [];
+  if (!interactive) {
+    const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
+    lines.on('line', (line) => {
+      if (SUMMARY_LINE.test(line)) summaryLines.push(line);
+      else process.stdout.write(`${line}\n`);
+    });
+  }
+  const exit = await new Promise((resolveExit) => {
+    child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
+    child.once('close', (code, signal) => resolveExit({ code, signal }));
+  });
+  currentChild = undefined;
+
+  if (interactive) {
+    try {
+      summaryLines.push(...readFileSync(tapFile, 'utf8').split('\n'));
+    } catch {
+      // No report file: node ended before reporting; handled as a missing summary below.
+    }
+    rmSync(tapDir, { recursive: true, force: true });
+  }
+  const summary = parseSummary(summaryLines);
+  const wallMs = Date.now() - started;
+  const ok = exit.code === 0 && summary !== undefined && summary.fail === 0 && summary.cancelled === 0;
+  if (summary) {
+    note(
+      `group ${group.name}: tests ${summary.tests}, pass ${summary.pass}, fail ${summary.fail}, ` +
+        `cancelled ${summary.cancelled}, skipped ${summary.skipped}, todo ${summary.todo} (${seconds(wallMs)})`,
+    );
+  } else {
+    note(`group ${group.name}: node's test runner ended without a summary (${describeExit(exit)})`);
+  }
+  return { summary: summary ?? emptySummary(), ok, wallMs };
+}
+
+// ---------------------------------------------------------------------------------------------
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function describeExit(result) {
+  if (result.error) return result.error.message;
+  if (result.signal) return `killed by ${result.signal}`;
+  return `exit code ${result.status ?? result.code}`;
+}
+
+async function main() {
+  if (!existsSync(join(ROOT, 'node_modules', 'tsx'))) {
+    fail("tsx is not installed: run 'bash scripts/setup.sh test' first");
+  }
+  const runs = selectRuns(process.argv.slice(2));
+
+  for (const signal of ['SIGINT', 'SIGTERM']) {
+    process.on(signal, () => {
+      interruptedBy = signal;
+      currentChild?.kill(signal);
+    });
+  }
+
+  const total = emptySummary();
+  let allOk = true;
+  let hosts;
+  const started = Date.now();
+  try {
+    for (const { group, files } of runs) {
+      if (interruptedBy) break;
+      if (files.length === 0) {
+        note(`group ${group.name}: no test files under ${group.dir}`);
+        continue;
+      }
+      if (group.needsHosts && !hosts) {
+        hosts = ensureTestHosts();
+        if (!hosts.ok) allOk = false;
+      }
+      const result = await runGroup(group, files);
+      for (const key of SUMMARY_KEYS) total[key] += result.summary[key];
+      if (!result.ok) allOk = false;
+    }
+  } finally {
+    if (hosts?.started && !process.env.HOLDFAST_KEEP_TEST_HOSTS) stopTestHosts();
+  }
+  total.duration_ms = Date.now() - started;
+
+  if (interruptedBy) {
+    note(`interrupted by ${interruptedBy}`);
+    allOk = false;
+  }
+  const failed = total.fail + total.cancelled;
+  for (const key of SUMMARY_KEYS) process.stdout.write(`# ${key} ${total[key]}\n`);
+  process.stdout.write(`${total.pass} passed, ${failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  process.exitCode = allOk && failed === 0 ? 0 : 1;
+}
+
+await main();
