@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares this checkout to run Holdfast, or to run Holdfast and its whole test suite.
 #
+#   scripts/setup.sh deps   npm dependencies only (enough for type-checking and unit tests).
 #   scripts/setup.sh run    npm dependencies + build (dist/). Holdfast's embedded PGlite store needs
 #                           no system package, so this installs nothing system-wide.
 #   scripts/setup.sh test   everything `run` does, plus the Debian packages the integration and
@@ -32,7 +33,7 @@ timed() {
 }
 
 usage() {
-  echo "usage: $0 run | test" >&2
+  echo "usage: $0 deps | run | test" >&2
   exit 2
 }
 
@@ -199,7 +200,7 @@ main() {
   local mode=${1:-}
   [[ $# -le 1 ]] || usage
   case $mode in
-  run | test) ;;
+  deps | run | test) ;;
   *) usage ;;
   esac
   command -v node >/dev/null || die "node is not on PATH (Holdfast needs Node.js 20 or later)"
@@ -214,7 +215,7 @@ main() {
     timed "kubectl" ensure_kubectl
   fi
   timed "npm dependencies" ensure_npm_deps
-  timed "build" ensure_build
+  [[ $mode == deps ]] || timed "build" ensure_build
   log "ready for '$mode' in $((SECONDS - start))s"
 }
 
