@@ -1,0 +1,165 @@
+// The table columns `holdfast get` prints for each kind (`-o wide` adds the wide ones), the same
+// figures the CRDs declare as additionalPrinterColumns.
+import { findCondition, type KindInfo, type Resource } from '../core/resource.js';
+import { age } from './printers.js';
+
+export interface Column {
+  header: string;
+  /** Shown only with `-o wide`. */
+  wide?: boolean;
+  value(obj: Resource, now: Date): string;
+}
+
+type Fields = Record<string, unknown>;
+
+const nameColumn: Column = { header: 'NAME', value: (o) => o.metadata.name };
+const ageColumn: Column = { header: 'AGE', value: (o, now) => age(o.metadata.creationTimestamp, now) };
+
+const spec = (o: Resource): Fields => (o.spec ?? {}) as Fields;
+const status = (o: Resource): Fields => (o.status ?? {}) as Fields;
+const text = (v: unknown): string => (v === undefined || v === null || v === '' ? '<none>' : String(v));
+
+function conditionStatus(o: Resource, type: string): string {
+  return findCondition(o.status, type)?.status ?? 'Unknown';
+}
+
+/** `2/3`: ready against desired replicas, from either `status.readyReplicas`+`replicas` or `status.replicas.{ready,desired}`. */
+export function serviceReady(o: Resource): string {
+  const s = status(o);
+  const replicas = s.replicas;
+  if (replicas && typeof replicas === 'object') {
+    const r = replicas as Fields;
+    if (typeof r.ready === 'number' && typeof r.desired === 'number') return `${r.ready}/${r.desired}`;
+  }
+  const desired = typeof replicas === 'number' ? replicas : typeof spec(o).replicas === 'number' ? (spec(o).replicas as number) : undefined;
+  if (desired === undefined || !o.status) return '-';
+  const ready = typeof s.readyReplicas === 'number' ? s.readyReplicas : 0;
+  return `${ready}/${desired}`;
+}
+
+/**
+ * One word for a service's state from its conditions, most urgent first: Terminating, Degraded,
+ * Progressing, Drifted, Ready, NotReady; Pending before the controller has written any.
+ */
+export function serviceStatus(o: Resource): string {
+  if (o.metadata.deletionTimestamp) return 'Terminating';
+  const is = (type: string) => findCondition(o.status, type)?.status === 'True';
+  if (is('Degraded')) return 'Degraded';
+  if (is('Progressing')) return 'Progressing';
+  if (is('Drifted')) return 'Drifted';
+  if (is('Ready')) return 'Ready';
+  const ready = findCondition(o.status, 'Ready');
+  if (ready?.status === 'False') return 'NotReady';
+  return o.status?.conditions?.length ? 'Unknown' : 'Pending';
+}
+
+/** `registry.example/web:1.4.2`, `compose:compose.yaml`, `compose:inline`, `git:https://…@main`. */
+export function serviceSource(o: Resource): string {
+  const source = (spec(o).source ?? {}) as Fields;
+  if (typeof source.image === 'string') return source.image;
+  if (source.compose && typeof source.compose === 'object') {
+    const compose = source.compose as Fields;
+    return typeof compose.file === 'string' ? `compose:${compose.file}` : 'compose:inline';
+  }
+  if (source.build && typeof source.build === 'object') {
+    const git = ((source.build as Fields).git ?? {}) as Fields;
+    return git.url ? `git:${git.url}${git.ref ? `@${git.ref}` : ''}` : 'build';
+  }
+  return '<none>';
+}
+
+function serviceDeployment(o: Resource): string {
+  const s = status(o);
+  const d = s.currentDeployment ?? s.deployment ?? s.lastDeployment;
+  if (d && typeof d === 'object') return text((d as Fields).name);
+  return text(d);
+}
+
+function serverLatency(o: Resource): string {
+  const s = status(o);
+  const ms = s.latencyMs ?? (s.connection as Fields | undefined)?.latencyMs;
+  return typeof ms === 'number' ? `${Math.round(ms)}ms` : '-';
+}
+
+function eventObject(o: Resource): string {
+  const involved = (o.involvedObject ?? o.regarding ?? {}) as Fields;
+  if (!involved.kind) return '<none>';
+  return `${String(involved.kind).toLowerCase()}/${text(involved.name)}`;
+}
+
+/** When an event was last seen: lastTimestamp, else eventTime, else its creation. */
+export function eventLastSeen(o: Resource): string | undefined {
+  return (o.lastTimestamp ?? o.eventTime ?? o.firstTimestamp ?? o.metadata.creationTimestamp) as string | undefined;
+}
+
+const COLUMNS: Record<string, Column[]> = {
+  Project: [
+    nameColumn,
+    {
+      header: 'ENVIRONMENTS',
+      value: (o) => {
+        const envs = spec(o).environments;
+        return Array.isArray(envs) && envs.length ? envs.map((e) => (e as Fields).name).join(',') : '<none>';
+      },
+    },
+    ageColumn,
+  ],
+  Server: [
+    nameColumn,
+    { header: 'KIND', value: (o) => text(spec(o).kind) },
+    { header: 'HOST', value: (o) => (spec(o).kind === 'local' ? 'local' : text(spec(o).host)) },
+    { header: 'READY', value: (o) => conditionStatus(o, 'Ready') },
+    { header: 'LATENCY', value: serverLatency },
+    { header: 'DOCKER', value: (o) => text((status(o).docker as Fields | undefined)?.version) },
+    ageColumn,
+    { header: 'USER', wide: true, value: (o) => text(spec(o).user) },
+    { header: 'PORT', wide: true, value: (o) => text(spec(o).port) },
+    { header: 'SSH KEY', wide: true, value: (o) => text((spec(o).sshKeyRef as Fields | undefined)?.name) },
+  ],
+  SSHKey: [
+    nameColumn,
+    { header: 'FINGERPRINT', value: (o) => text(status(o).fingerprint ?? spec(o).fingerprint) },
+    ageColumn,
+  ],
+  Service: [
+    nameColumn,
+    { header: 'ENVIRONMENT', value: (o) => text(spec(o).environment) },
+    { header: 'SERVER', value: (o) => text(spec(o).server) },
+    { header: 'READY', value: serviceReady },
+    { header: 'STATUS', value: serviceStatus },
+    ageColumn,
+    { header: 'IMAGE/SOURCE', wide: true, value: serviceSource },
+    { header: 'GENERATION', wide: true, value: (o) => text(o.metadata.generation) },
+    { header: 'DEPLOYMENT', wide: true, value: serviceDeployment },
+  ],
+  BackupPolicy: [
+    nameColumn,
+    { header: 'SERVICE', value: (o) => text((spec(o).serviceRef as Fields | undefined)?.name ?? spec(o).service) },
+    { header: 'SCHEDULE', value: (o) => text(spec(o).schedule) },
+    { header: 'READY', value: (o) => conditionStatus(o, 'Ready') },
+    ageColumn,
+    { header: 'LAST BACKUP', wide: true, value: (o, now) => (status(o).lastBackupTime ? age(status(o).lastBackupTime as string, now) : '<none>') },
+  ],
+  Secret: [nameColumn, { header: 'KEYS', value: (o) => secretKeys(o).join(',') || '<none>' }, ageColumn],
+  Event: [
+    { header: 'LAST SEEN', value: (o, now) => age(eventLastSeen(o), now) },
+    { header: 'TYPE', value: (o) => text(o.type) },
+    { header: 'REASON', value: (o) => text(o.reason) },
+    { header: 'OBJECT', value: eventObject },
+    { header: 'MESSAGE', value: (o) => text(o.message) },
+  ],
+};
+
+/** A Secret's key names, wherever the server lists them; never values. */
+export function secretKeys(o: Resource): string[] {
+  const s = spec(o);
+  const st = status(o);
+  for (const candidate of [st.keys, s.keys]) if (Array.isArray(candidate)) return candidate.map(String);
+  for (const candidate of [s.data, s.stringData]) if (candidate && typeof candidate === 'object') return Object.keys(candidate);
+  return [];
+}
+
+export function columnsFor(kind: KindInfo, wide: boolean): Column[] {
+  const columns = COLUMNS[kind.kind] ?? [nameColumn, ageColumn];
+  return columns.filter((c) => wide || !c.wide);
+}

@@ -1,0 +1,115 @@
+// `holdfast apply -f PATH…`: create what is missing, update what differs, leave the rest alone.
+// All manifests are parsed and checked before the first write; objects go in dependency order.
+import { HoldfastError } from '../../core/errors.js';
+import type { Resource } from '../../core/resource.js';
+import { isUnchanged, isUnchangedOnServer, manifestForCreate, mergeManifestOntoLive } from '../apply-merge.js';
+import { ApiError, type HoldfastClient } from '../client.js';
+import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
+import { formatServerError } from '../error-output.js';
+import { describeOrigin, loadManifests, sortForApply, type ManifestObject } from '../manifests.js';
+import { resourceName } from '../printers.js';
+
+export type DryRunMode = 'none' | 'client' | 'server';
+
+export interface ApplyFlags {
+  filename: string[];
+  recursive?: boolean;
+  dryRun?: DryRunMode;
+}
+
+export type ApplyAction = 'created' | 'configured' | 'unchanged';
+
+export interface ApplyOutcome {
+  manifest: ManifestObject;
+  action: ApplyAction;
+  /** The object as the server stored it (or would have, in a dry run). */
+  object: Resource;
+}
+
+/** A write that failed, with the step it failed in, for kubectl's `error when creating "file"`. */
+class ApplyStepError extends Error {
+  constructor(
+    readonly step: 'retrieving the current state of' | 'creating' | 'updating',
+    readonly cause: unknown,
+  ) {
+    super(step);
+  }
+}
+
+/** Concurrent writers can move resourceVersion between our read and write; re-read and retry. */
+const CONFLICT_ATTEMPTS = 3;
+
+export function parseDryRun(text: string | boolean | undefined): DryRunMode {
+  if (text === undefined || text === false || text === 'none') return 'none';
+  if (text === 'server' || text === 'client') return text;
+  throw new HoldfastError('BadRequest', `invalid --dry-run value "${String(text)}": use none, server or client`);
+}
+
+export function dryRunSuffix(mode: DryRunMode): string {
+  return mode === 'server' ? ' (server dry run)' : mode === 'client' ? ' (dry run)' : '';
+}
+
+export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<number> {
+  const dryRun = flags.dryRun ?? 'none';
+  const manifests = sortForApply(
+    await loadManifests(flags.filename, { recursive: flags.recursive, namespace: ctx.namespace, refuseKinds: ['Event'] }),
+  );
+  if (manifests.length === 0) throw new HoldfastError('BadRequest', 'no objects passed to apply');
+
+  if (dryRun === 'client') {
+    // Checked locally, nothing sent: whether each object would be created or changed is the
+    // server's to say (use --dry-run=server or `holdfast diff` for that).
+    for (const m of manifests) ctx.out(`${resourceName(m.object)} valid${dryRunSuffix(dryRun)}\n`);
+    return EXIT_OK;
+  }
+
+  const client = await ctx.client();
+  let failed = false;
+  for (const manifest of manifests) {
+    try {
+      const outcome = await applyObject(client, manifest, dryRun === 'server');
+      ctx.out(`${resourceName(manifest.object)} ${outcome.action}${dryRunSuffix(dryRun)}\n`);
+    } catch (err) {
+      if (!(err instanceof ApplyStepError)) throw err;
+      if (!(err.cause instanceof ApiError) || err.cause.httpStatus === 401) throw err.cause;
+      failed = true;
+      ctx.err(formatServerError(err.cause, `error when ${err.step} ${describeOrigin(manifest)}`));
+    }
+  }
+  return failed ? EXIT_ERROR : EXIT_OK;
+}
+
+/** GET; 404 → POST; otherwise merge onto live and PUT unless nothing would change. */
+export async function applyObject(client: HoldfastClient, manifest: ManifestObject, dryRun: boolean): Promise<ApplyOutcome> {
+  const { kind, object } = manifest;
+  for (let attempt = 1; ; attempt++) {
+    const live = await step('retrieving the current state of', () => client.getIfExists(kind, object.metadata.name, object.metadata.namespace));
+    try {
+      if (!live) {
+        const created = await step('creating', () => client.create(kind, manifestForCreate(object, kind), { dryRun }));
+        return { manifest, action: 'created', object: created };
+      }
+      const merged = mergeManifestOntoLive(live, object, kind);
+      if (isUnchanged(live, merged, kind)) return { manifest, action: 'unchanged', object: live };
+      // The server fills in schema defaults the manifest left out; only its dry run shows whether
+      // the write would change anything (and, for write-only kinds, whether values changed).
+      const predicted = await step('updating', () => client.replace(kind, merged, { dryRun: true }));
+      if (isUnchangedOnServer(live, predicted, kind)) return { manifest, action: 'unchanged', object: live };
+      if (dryRun) return { manifest, action: 'configured', object: predicted };
+      const updated = await step('updating', () => client.replace(kind, merged));
+      return { manifest, action: 'configured', object: updated };
+    } catch (err) {
+      const cause = err instanceof ApplyStepError ? err.cause : err;
+      const raced = cause instanceof ApiError && cause.httpStatus === 409;
+      if (!raced || attempt >= CONFLICT_ATTEMPTS) throw err;
+    }
+  }
+}
+
+async function step<T>(name: ApplyStepError['step'], fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw new ApplyStepError(name, err);
+  }
+}

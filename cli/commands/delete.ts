@@ -1,0 +1,65 @@
+// `holdfast delete -f PATH…` and `holdfast delete KIND NAME…`: prints what was deleted as kubectl
+// does; objects with finalizers left are marked for deletion and go once their controllers finish.
+import { HoldfastError } from '../../core/errors.js';
+import type { KindInfo } from '../../core/resource.js';
+import { ApiError } from '../client.js';
+import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
+import { formatServerError } from '../error-output.js';
+import { loadManifests, sortForDelete } from '../manifests.js';
+import { kindQualifier } from '../printers.js';
+import { parseResourceArgs, requireNamespace } from '../resource-args.js';
+import { dryRunSuffix, type DryRunMode } from './apply.js';
+
+export interface DeleteFlags {
+  filename?: string[];
+  recursive?: boolean;
+  ignoreNotFound?: boolean;
+  dryRun?: DryRunMode;
+}
+
+interface Target {
+  kind: KindInfo;
+  name: string;
+  namespace?: string;
+}
+
+export async function runDelete(ctx: CommandContext, args: string[], flags: DeleteFlags): Promise<number> {
+  const dryRun = flags.dryRun ?? 'none';
+  const targets = await deleteTargets(ctx, args, flags);
+  if (dryRun === 'client') {
+    for (const t of targets) ctx.out(`${kindQualifier(t.kind.kind)} "${t.name}" deleted${dryRunSuffix(dryRun)}\n`);
+    return EXIT_OK;
+  }
+  const client = await ctx.client();
+  let failed = false;
+  for (const t of targets) {
+    try {
+      await client.delete(t.kind, t.name, t.namespace, { dryRun: dryRun === 'server' });
+      ctx.out(`${kindQualifier(t.kind.kind)} "${t.name}" deleted${dryRunSuffix(dryRun)}\n`);
+    } catch (err) {
+      if (!(err instanceof ApiError) || err.httpStatus === 401) throw err;
+      if (err.httpStatus === 404 && flags.ignoreNotFound) continue;
+      failed = true;
+      ctx.err(formatServerError(err));
+    }
+  }
+  return failed ? EXIT_ERROR : EXIT_OK;
+}
+
+async function deleteTargets(ctx: CommandContext, args: string[], flags: DeleteFlags): Promise<Target[]> {
+  if (flags.filename?.length) {
+    if (args.length) throw new HoldfastError('BadRequest', 'pass either -f or resource arguments, not both');
+    const manifests = sortForDelete(await loadManifests(flags.filename, { recursive: flags.recursive, namespace: ctx.namespace }));
+    if (!manifests.length) throw new HoldfastError('BadRequest', 'no objects passed to delete');
+    return manifests.map((m) => ({ kind: m.kind, name: m.object.metadata.name, namespace: m.object.metadata.namespace }));
+  }
+  const selections = parseResourceArgs(args);
+  const targets: Target[] = [];
+  for (const { kind, names } of selections) {
+    if (names.length === 0) {
+      throw new HoldfastError('BadRequest', `resource(s) were provided, but no name was specified: holdfast delete ${kind.singular} NAME`);
+    }
+    for (const name of names) targets.push({ kind, name, namespace: requireNamespace(kind, name, ctx.namespace) });
+  }
+  return targets;
+}

@@ -1,0 +1,166 @@
+// The `holdfast` command line: wiring of verbs and flags only; each verb lives in cli/commands/.
+import { Command, CommanderError, Option } from 'commander';
+import { HoldfastClient } from './client.js';
+import { resolveClientConfig, type GlobalFlags } from './config.js';
+import { EXIT_ERROR, type CommandContext } from './context.js';
+import { formatError } from './error-output.js';
+import { parseDryRun, runApply } from './commands/apply.js';
+import { runApiResources } from './commands/api-resources.js';
+import { runDelete } from './commands/delete.js';
+import { runDescribe } from './commands/describe.js';
+import { EXIT_DIFF_ERROR, runDiff } from './commands/diff.js';
+import { runGet } from './commands/get.js';
+import { runServe } from './commands/serve.js';
+
+const debug = process.env.HOLDFAST_DEBUG === '1';
+const interrupt = new AbortController();
+
+/** The first Ctrl-C aborts the signal; a second one does not wait. */
+function interruptSignal(): AbortSignal {
+  if (process.listenerCount('SIGINT') === 0) {
+    process.on('SIGINT', () => {
+      if (interrupt.signal.aborted) process.exit(130);
+      interrupt.abort();
+    });
+  }
+  return interrupt.signal;
+}
+
+function context(cmd: Command): CommandContext {
+  const flags = cmd.optsWithGlobals() as GlobalFlags;
+  let client: Promise<HoldfastClient> | undefined;
+  return {
+    out: (text) => process.stdout.write(text),
+    err: (text) => process.stderr.write(text),
+    now: () => new Date(),
+    client: () => (client ??= resolveClientConfig(flags).then((config) => new HoldfastClient(config))),
+    namespace: flags.namespace,
+    interruptSignal,
+  };
+}
+
+/** Runs a verb; anything it throws is printed as one `error:` line (a stack only with HOLDFAST_DEBUG=1). */
+function action<A extends unknown[]>(run: (ctx: CommandContext, ...args: A) => Promise<number>, errorExitCode = EXIT_ERROR) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    try {
+      process.exitCode = await run(context(cmd), ...(args.slice(0, -1) as A));
+    } catch (err) {
+      process.stderr.write(formatError(err, debug));
+      process.exitCode = errorExitCode;
+    }
+  };
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+const filenameOption = () => new Option('-f, --filename <path>', 'file, directory or - (stdin) with manifests; repeatable').argParser(collect);
+const dryRunOption = () =>
+  new Option('--dry-run [mode]', 'none, server (the server checks, nothing is stored) or client (checked locally, nothing sent)').preset('server');
+
+const program = new Command('holdfast')
+  .description('Holdfast keeps Docker hosts and Swarm clusters in the state your manifests declare.')
+  .option('-s, --server <url>', 'Holdfast API URL (env HOLDFAST_URL; default http://127.0.0.1:7420)')
+  .option('--token <token>', 'API token (env HOLDFAST_TOKEN; default: the admin.token file in the data directory)')
+  .option('-n, --namespace <project>', 'the project (namespace) of namespaced objects')
+  .option('--request-timeout <duration>', 'how long to wait for each API request, e.g. 30s; 0 waits forever', '30s')
+  .showHelpAfterError("See 'holdfast <command> --help' for usage.")
+  .exitOverride();
+
+program
+  .command('apply')
+  .description('Create or update objects from manifests')
+  .addOption(filenameOption().makeOptionMandatory())
+  .option('-R, --recursive', 'read directories given with -f recursively')
+  .addOption(dryRunOption())
+  .action(
+    action((ctx, opts: { filename: string[]; recursive?: boolean; dryRun?: string | boolean }) =>
+      runApply(ctx, { filename: opts.filename, recursive: opts.recursive, dryRun: parseDryRun(opts.dryRun) }),
+    ),
+  );
+
+program
+  .command('get')
+  .description('List objects, or show some by name (KIND [NAME…], KIND/NAME…, or all)')
+  .argument('<kind>', 'kind: plural, singular, short name or KIND.holdfast.dev; several separated by commas; all')
+  .argument('[names...]', 'object names')
+  .option('-o, --output <format>', 'json, yaml, wide or name')
+  .option('-A, --all-namespaces', 'list across every project')
+  .option('-l, --selector <selector>', 'label selector, e.g. app=web,tier!=db')
+  .option('--field-selector <selector>', 'field selector, e.g. involvedObject.kind=Service')
+  .option('--for <kind/name>', 'with events: only those about this object, e.g. service/web')
+  .option('-w, --watch', 'after listing, keep printing changes')
+  .action(
+    action((ctx, kind: string, names: string[], opts: Record<string, unknown>) =>
+      runGet(ctx, [kind, ...names], {
+        output: opts.output as string | undefined,
+        allNamespaces: opts.allNamespaces as boolean | undefined,
+        selector: opts.selector as string | undefined,
+        fieldSelector: opts.fieldSelector as string | undefined,
+        watch: opts.watch as boolean | undefined,
+        for: opts.for as string | undefined,
+      }),
+    ),
+  );
+
+program
+  .command('describe')
+  .description('Show an object in detail, with its conditions and recent events')
+  .argument('<kind>', 'kind, or KIND/NAME')
+  .argument('[names...]', 'object names (all of the kind when none)')
+  .option('-l, --selector <selector>', 'label selector, when no names are given')
+  .action(action((ctx, kind: string, names: string[], opts: { selector?: string }) => runDescribe(ctx, [kind, ...names], opts)));
+
+program
+  .command('delete')
+  .description('Delete objects named by manifests (-f) or by kind and name')
+  .argument('[args...]', 'KIND NAME… or KIND/NAME…')
+  .addOption(filenameOption())
+  .option('-R, --recursive', 'read directories given with -f recursively')
+  .option('--ignore-not-found', 'treat objects that do not exist as deleted')
+  .addOption(dryRunOption())
+  .action(
+    action((ctx, args: string[], opts: { filename?: string[]; recursive?: boolean; ignoreNotFound?: boolean; dryRun?: string | boolean }) =>
+      runDelete(ctx, args, { ...opts, dryRun: parseDryRun(opts.dryRun) }),
+    ),
+  );
+
+program
+  .command('diff')
+  .description('Show what apply would change (exit 0: none, 1: differences, 2: error)')
+  .addOption(filenameOption().makeOptionMandatory())
+  .option('-R, --recursive', 'read directories given with -f recursively')
+  .exitOverride((err) => {
+    // Usage mistakes are errors too: above 1, so they cannot be mistaken for "differences found".
+    throw err.exitCode === 0 ? err : new CommanderError(EXIT_DIFF_ERROR, err.code, err.message);
+  })
+  .action(action((ctx, opts: { filename: string[]; recursive?: boolean }) => runDiff(ctx, opts), EXIT_DIFF_ERROR));
+
+program
+  .command('api-resources')
+  .description('List the kinds the API serves')
+  .action(action((ctx) => runApiResources(ctx)));
+
+program
+  .command('serve')
+  .description('Run the Holdfast API server')
+  .option('--data-dir <dir>', 'where the embedded database, keys and admin token live (env HOLDFAST_DATA_DIR; default ~/.holdfast)')
+  .option('--listen <host:port>', 'address to serve the API on (default 127.0.0.1:7420)')
+  .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']))
+  .action(async (opts: { dataDir?: string; listen?: string; logLevel?: string }) => {
+    try {
+      await runServe(opts);
+    } catch (err) {
+      process.stderr.write(formatError(err, debug));
+      process.exitCode = EXIT_ERROR;
+    }
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exitCode = err.exitCode;
+  else {
+    process.stderr.write(formatError(err, debug));
+    process.exitCode = EXIT_ERROR;
+  }
+}
