@@ -127,7 +127,7 @@ export function resourceRouter(deps: ResourceRoutesDeps): Router {
       const current = await store.mustGet(info.kind, namespace, name);
       const next = req.method === 'PUT' ? (req.body as Resource) : applyPatch(req, current);
       if (!next || typeof next !== 'object') throw new HoldfastError('BadRequest', 'the request body must be a JSON object');
-      const status = validateStatus(info.kind, next.status ?? {});
+      const { status } = validateStatus(info.kind, next.status ?? {});
       return store.replaceStatus(
         { ...current, metadata: { ...current.metadata, resourceVersion: next.metadata?.resourceVersion }, status },
         ctx,

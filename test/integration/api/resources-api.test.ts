@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { auditLog, sealedValues } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
@@ -14,9 +17,13 @@ const service = (name: string, extra: Record<string, unknown> = {}) => ({
 });
 
 function opensshPrivateKey(): string {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  // ssh2 reads PKCS#8 PEM private keys as well as the OpenSSH format.
-  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  const dir = mkdtempSync(join(tmpdir(), 'hf-key-'));
+  try {
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id')]);
+    return readFileSync(join(dir, 'id'), 'utf8');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 for (const driver of ['pglite', 'postgres'] as const) {
