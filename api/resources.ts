@@ -12,6 +12,7 @@ import { present, type Admission } from './admission.js';
 import { actorOf, requireScope } from './auth.js';
 import { resourceScope } from './scopes.js';
 import { successStatus } from './status.js';
+import { toTable, wantsTable } from './table.js';
 import { serveWatch } from './watch.js';
 
 export interface ResourceRoutesDeps {
@@ -58,7 +59,8 @@ export function resourceRouter(deps: ResourceRoutesDeps): Router {
     switch (req.method) {
       case 'GET': {
         requireScope(req, resourceScope(info.kind, 'read'), `get ${info.plural}`);
-        res.json(present(await store.mustGet(info.kind, namespace, name)));
+        const obj = present(await store.mustGet(info.kind, namespace, name));
+        res.json(wantsTable(req) ? toTable(info.kind, [obj], { resourceVersion: obj.metadata.resourceVersion }) : obj);
         return;
       }
       case 'PUT': {
@@ -155,12 +157,13 @@ export function resourceRouter(deps: ResourceRoutesDeps): Router {
       limit: limit ? Math.min(limit, MAX_LIST_LIMIT) : undefined,
       continue: str(req.query.continue),
     });
-    res.json({
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: `${info.kind}List`,
-      metadata: { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) },
-      items: result.items.map(present),
-    });
+    const metadata = { resourceVersion: result.resourceVersion, ...(result.continue ? { continue: result.continue } : {}) };
+    const items = result.items.map(present);
+    if (wantsTable(req)) {
+      res.json(toTable(info.kind, items, metadata));
+      return;
+    }
+    res.json({ apiVersion: `${GROUP}/${VERSION}`, kind: `${info.kind}List`, metadata, items });
   }
 
   r.all(`${BASE}/:plural`, collection);

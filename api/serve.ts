@@ -1,7 +1,8 @@
 // `holdfast serve`: the composition root. Opens the store, loads the sealing key, makes sure an admin
 // token exists, serves the API, runs housekeeping, and shuts down cleanly on SIGTERM/SIGINT.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server as HttpServer } from 'node:http';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -21,6 +22,9 @@ export interface ServeOptions {
   listen?: string;
   logLevel?: string;
   databaseUrl?: string;
+  /** PEM files; with both set the API is served over HTTPS (kubectl sends tokens only over TLS). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export interface ServeConfig {
@@ -30,6 +34,7 @@ export interface ServeConfig {
   logLevel: string;
   databaseUrl?: string;
   eventTtlSeconds: number;
+  tls?: { certFile: string; keyFile: string };
 }
 
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
@@ -45,7 +50,11 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
   if (port > 65535) throw new Error(`--listen: port ${port} is out of range`);
   const ttl = Number(env.HOLDFAST_EVENT_TTL_SECONDS ?? 3600);
   if (!Number.isFinite(ttl) || ttl <= 0) throw new Error('HOLDFAST_EVENT_TTL_SECONDS must be a positive number');
+  const certFile = opts.tlsCertFile ?? env.HOLDFAST_TLS_CERT_FILE;
+  const keyFile = opts.tlsKeyFile ?? env.HOLDFAST_TLS_KEY_FILE;
+  if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('TLS needs both --tls-cert-file and --tls-key-file');
   return {
+    ...(certFile && keyFile ? { tls: { certFile: resolve(certFile), keyFile: resolve(keyFile) } } : {}),
     dataDir: resolve(opts.dataDir ?? defaultDataDir(env)),
     host: m[1] || '127.0.0.1',
     port,
@@ -88,11 +97,14 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
     },
   });
   const http = await new Promise<HttpServer>((ok, fail) => {
-    const server = app.listen(config.port, config.host, () => ok(server));
+    const server = config.tls
+      ? createHttpsServer({ cert: readFileSync(config.tls.certFile), key: readFileSync(config.tls.keyFile) }, app)
+      : createHttpServer(app);
     server.once('error', fail);
+    server.listen(config.port, config.host, () => ok(server));
   });
   const addr = http.address() as AddressInfo;
-  const url = `http://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
+  const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
