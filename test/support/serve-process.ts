@@ -1,0 +1,95 @@
+// Starts the built `holdfast serve` as a child process (the way a user runs it), on a free loopback
+// port, over HTTPS with a throwaway self-signed certificate when asked (kubectl sends tokens only
+// over TLS). Stops it by PID.
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { packageRoot } from '../../core/package-root.js';
+
+export interface ServeProcess {
+  url: string;
+  token: string;
+  dataDir: string;
+  caFile?: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((ok, fail) => {
+    const srv = createServer();
+    srv.once('error', fail);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => ok(port));
+    });
+  });
+}
+
+export async function startServeProcess(opts: { tls?: boolean; env?: Record<string, string> } = {}): Promise<ServeProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-serve-'));
+  const port = await freePort();
+  const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env, HOLDFAST_DATA_DIR: dataDir };
+  let caFile: string | undefined;
+  if (opts.tls) {
+    caFile = join(dataDir, 'tls.crt');
+    const keyFile = join(dataDir, 'tls.key');
+    execFileSync('openssl', [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', keyFile, '-out', caFile, '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+    ], { stdio: 'ignore' });
+    env.HOLDFAST_TLS_CERT_FILE = caFile;
+    env.HOLDFAST_TLS_KEY_FILE = keyFile;
+  }
+  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d) => (output += d));
+  child.stderr!.on('data', (d) => (output += d));
+  const url = `${opts.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`holdfast serve exited with ${child.exitCode}:\n${output}`);
+    try {
+      const token = readFileSync(join(dataDir, 'admin.token'), 'utf8').trim();
+      // Health is plain HTTP(S) without auth; with TLS, trust the throwaway certificate for this probe.
+      const res = await probe(url + '/readyz', caFile);
+      if (res === 200 && token) {
+        return {
+          url, token, dataDir, caFile, child,
+          async stop() {
+            if (child.exitCode === null) {
+              const exited = new Promise((ok) => child.once('exit', ok));
+              child.kill('SIGTERM');
+              await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
+              if (child.exitCode === null) child.kill('SIGKILL');
+            }
+            rmSync(dataDir, { recursive: true, force: true });
+          },
+        };
+      }
+    } catch {
+      // not up yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`holdfast serve did not become ready within 60 s:\n${output}`);
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
+async function probe(url: string, caFile?: string): Promise<number> {
+  if (!caFile) return (await fetch(url)).status;
+  const https = await import('node:https');
+  return new Promise((ok, fail) => {
+    https.get(url, { ca: readFileSync(caFile) }, (res) => {
+      res.resume();
+      ok(res.statusCode ?? 0);
+    }).on('error', fail);
+  });
+}
