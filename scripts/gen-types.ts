@@ -121,6 +121,7 @@ export function renderTypes(): string {
   const writer = new TypeWriter();
   const aliases: string[] = [];
   const specByKind: string[] = [];
+  const resourceByKind: string[] = [];
 
   for (const { kind, hasSpec } of KINDS) {
     const schema = schemas.get(kind)!;
@@ -133,11 +134,13 @@ export function renderTypes(): string {
       const statusType = status ? `${kind}Status` : 'ResourceStatus';
       aliases.push(`${docComment(schema.description, '')}export type ${kind} = Resource<${kind}Spec, ${statusType}>;\n`);
       specByKind.push(`  ${kind}: ${kind}Spec;\n`);
+      resourceByKind.push(`  ${kind}: ${kind};\n`);
     } else {
       // A kind without spec (Event) keeps its fields at the top level, beside the object header.
       const header = new Set(['apiVersion', 'kind', 'metadata']);
       const body = Object.fromEntries(Object.entries(properties).filter(([field]) => !header.has(field)));
       writer.interface(kind, { ...schema, properties: body }, [], kind, 'Resource');
+      resourceByKind.push(`  ${kind}: ${kind};\n`);
     }
   }
   return [
@@ -145,6 +148,7 @@ export function renderTypes(): string {
     writer.output(),
     aliases.join('\n'),
     `/** The spec type of each kind that has one. */\nexport interface SpecByKind {\n${specByKind.join('')}}\n`,
+    `/** The object type of each kind. */\nexport interface ResourceByKind {\n${resourceByKind.join('')}}\n`,
   ].join('\n');
 }
 

@@ -630,3 +630,14 @@ export interface SpecByKind {
   BackupPolicy: BackupPolicySpec;
   Secret: SecretSpec;
 }
+
+/** The object type of each kind. */
+export interface ResourceByKind {
+  Project: Project;
+  Server: Server;
+  SSHKey: SSHKey;
+  Service: Service;
+  BackupPolicy: BackupPolicy;
+  Secret: Secret;
+  Event: Event;
+}

@@ -8,6 +8,7 @@ import { ValidationError, type FieldCause } from '../errors.js';
 import { API_VERSION, KINDS, kindInfo, type KindInfo, type Resource, type ResourceStatus } from '../resource.js';
 import { applySchemaDefaults, forEachListMap, toAjvSchema } from './convert.js';
 import { loadSchemaSources, type CustomResourceDefinition, type K8sSchema } from './load.js';
+import type { ResourceByKind } from './types.generated.js';
 import { causesFromAjvErrors, closestMatch, describeValue, fieldPath } from './messages.js';
 import {
   annotationsSizeMessage,
@@ -250,6 +251,27 @@ export function validateObject(obj: unknown, opts: { docLabel?: string } = {}): 
     throw invalid(typeof doc.kind === 'string' ? doc.kind : undefined, name, causes, opts.docLabel);
   }
   return { object: doc as Resource };
+}
+
+/**
+ * Validates a document that must be of one kind (e.g. the body of `PUT .../services/web`) and
+ * returns it with that kind's generated type.
+ */
+export function validateKind<K extends keyof ResourceByKind>(
+  kind: K,
+  obj: unknown,
+  opts: { docLabel?: string } = {},
+): ResourceByKind[K] {
+  if (isPlainObject(obj) && typeof obj.kind === 'string' && obj.kind !== kind) {
+    const cause: FieldCause = {
+      field: 'kind',
+      message: `must be ${kind} here (got ${describeValue(obj.kind)})`,
+      reason: 'FieldValueInvalid',
+    };
+    const name = isPlainObject(obj.metadata) && typeof obj.metadata.name === 'string' ? obj.metadata.name : undefined;
+    throw invalid(obj.kind, name, [cause], opts.docLabel);
+  }
+  return validateObject(obj, opts).object as unknown as ResourceByKind[K];
 }
 
 /** Validates a status subresource body for `kind`; returns a copy. Paths start with `status.`. */
