@@ -22,6 +22,12 @@ export interface AppDeps {
   /** Answers /readyz: the database responds. */
   ready: () => Promise<boolean>;
   subresources?: ResourceRoutesDeps['subresources'];
+  /** Built dashboard (dashboard/dist), served at `/` when present. */
+  dashboardDir?: string;
+}
+
+function noCacheForIndex(res: Response, path: string) {
+  if (path.endsWith('index.html')) res.setHeader('Cache-Control', 'no-cache');
 }
 
 export function createApp(deps: AppDeps): Express {
@@ -38,6 +44,8 @@ export function createApp(deps: AppDeps): Express {
     res.status(ok ? 200 : 503).type('text/plain').send(ok ? 'ok' : 'database not reachable');
   });
 
+  // The dashboard is static files; it signs in with a token like any other client.
+  if (deps.dashboardDir) app.use(express.static(deps.dashboardDir, { index: 'index.html', maxAge: '1h', setHeaders: noCacheForIndex }));
   app.use(authenticate(deps.tokens));
   app.use(
     express.json({

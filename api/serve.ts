@@ -91,6 +91,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
     tokens,
     log,
     version: packageVersion(),
+    dashboardDir: existsSync(join(packageRoot(), 'dashboard', 'dist', 'index.html')) ? join(packageRoot(), 'dashboard', 'dist') : undefined,
     ready: async () => {
       await database.db.execute(sql`select 1`);
       return true;
