@@ -353,7 +353,7 @@ export interface ServiceSpec {
   resources?: ServiceResources;
   /** Docker restart policy of the containers. */
   restartPolicy: "no" | "always" | "on-failure" | "unless-stopped";
-  /** Extra labels on the containers; Holdfast's own holdfast.dev/ labels are added and cannot be overridden. */
+  /** Extra labels on the containers; keys under holdfast.dev/ are reserved for the labels Holdfast sets itself. */
   labels?: Record<string, string>;
   /** How a change is rolled out. */
   update: ServiceUpdate;

@@ -5,7 +5,7 @@
 import AjvModule, { type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { ValidationError, type FieldCause } from '../errors.js';
-import { API_VERSION, KINDS, kindInfo, type KindInfo, type Resource, type ResourceStatus } from '../resource.js';
+import { API_VERSION, GROUP, KINDS, kindInfo, type KindInfo, type Resource, type ResourceStatus } from '../resource.js';
 import { applySchemaDefaults, forEachListMap, toAjvSchema } from './convert.js';
 import { loadSchemaSources, type CustomResourceDefinition, type K8sSchema } from './load.js';
 import type { ResourceByKind } from './types.generated.js';
@@ -182,6 +182,17 @@ function kindRuleCauses(kind: string, doc: Record<string, unknown>): FieldCause[
           reason: 'FieldValueInvalid',
         });
       }
+    }
+  }
+
+  if (kind === 'Service' && isPlainObject(spec.labels)) {
+    for (const key of Object.keys(spec.labels)) {
+      if (!key.startsWith(`${GROUP}/`)) continue;
+      causes.push({
+        field: fieldPath(['spec', 'labels', key], doc),
+        message: `the ${GROUP}/ prefix is reserved for the labels Holdfast sets itself`,
+        reason: 'FieldValueForbidden',
+      });
     }
   }
 
