@@ -69,17 +69,17 @@ export function serviceSource(o: Resource): string {
 }
 
 function serviceDeployment(o: Resource): string {
-  const s = status(o);
-  const d = s.currentDeployment ?? s.deployment ?? s.lastDeployment;
-  if (d && typeof d === 'object') return text((d as Fields).name);
-  return text(d);
+  const current = status(o).currentDeployment as Fields | undefined;
+  return text(current?.name ?? status(o).lastSuccessfulDeployment);
 }
 
+/** Round-trip time of the server's kept SSH session, when the server controller reports one. */
 function serverLatency(o: Resource): string {
-  const s = status(o);
-  const ms = s.latencyMs ?? (s.connection as Fields | undefined)?.latencyMs;
+  const ms = status(o).latencyMs;
   return typeof ms === 'number' ? `${Math.round(ms)}ms` : '-';
 }
+
+const lastBackup = (o: Resource): Fields => (status(o).lastBackup ?? {}) as Fields;
 
 function eventObject(o: Resource): string {
   const involved = (o.involvedObject ?? o.regarding ?? {}) as Fields;
@@ -118,7 +118,8 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   SSHKey: [
     nameColumn,
-    { header: 'FINGERPRINT', value: (o) => text(status(o).fingerprint ?? spec(o).fingerprint) },
+    { header: 'TYPE', value: (o) => text(status(o).type) },
+    { header: 'FINGERPRINT', value: (o) => text(status(o).fingerprint) },
     ageColumn,
   ],
   Service: [
@@ -134,13 +135,18 @@ const COLUMNS: Record<string, Column[]> = {
   ],
   BackupPolicy: [
     nameColumn,
-    { header: 'SERVICE', value: (o) => text((spec(o).serviceRef as Fields | undefined)?.name ?? spec(o).service) },
+    { header: 'SERVICE', value: (o) => text(spec(o).service) },
     { header: 'SCHEDULE', value: (o) => text(spec(o).schedule) },
-    { header: 'READY', value: (o) => conditionStatus(o, 'Ready') },
+    { header: 'LAST BACKUP', value: (o, now) => age(lastBackup(o).completionTime as string | undefined, now).replace('<unknown>', '<none>') },
+    { header: 'RESULT', value: (o) => text(lastBackup(o).result) },
     ageColumn,
-    { header: 'LAST BACKUP', wide: true, value: (o, now) => (status(o).lastBackupTime ? age(status(o).lastBackupTime as string, now) : '<none>') },
   ],
-  Secret: [nameColumn, { header: 'KEYS', value: (o) => secretKeys(o).join(',') || '<none>' }, ageColumn],
+  Secret: [
+    nameColumn,
+    { header: 'TYPE', value: (o) => text(spec(o).type) },
+    { header: 'KEYS', value: (o) => secretKeys(o).join(',') || '<none>' },
+    ageColumn,
+  ],
   Event: [
     { header: 'LAST SEEN', value: (o, now) => age(eventLastSeen(o), now) },
     { header: 'TYPE', value: (o) => text(o.type) },
@@ -150,11 +156,11 @@ const COLUMNS: Record<string, Column[]> = {
   ],
 };
 
-/** A Secret's key names, wherever the server lists them; never values. */
+/** A Secret's key names (the server lists them in status.keys); never values. */
 export function secretKeys(o: Resource): string[] {
+  const keys = status(o).keys;
+  if (Array.isArray(keys)) return keys.map(String);
   const s = spec(o);
-  const st = status(o);
-  for (const candidate of [st.keys, s.keys]) if (Array.isArray(candidate)) return candidate.map(String);
   for (const candidate of [s.data, s.stringData]) if (candidate && typeof candidate === 'object') return Object.keys(candidate);
   return [];
 }

@@ -8,10 +8,21 @@ export function formatCauses(causes: FieldCause[], indent = '  '): string {
   return causes.map((c) => `${indent}- ${c.field ? `${c.field}: ` : ''}${c.message}\n`).join('');
 }
 
+/**
+ * The message without the causes the server already folded into it (`X is invalid: a: m; b: n`),
+ * since they follow one per line.
+ */
+export function headline(message: string, causes: FieldCause[]): string {
+  if (!causes.length) return message;
+  const first = causes[0].field ? `${causes[0].field}: ${causes[0].message}` : causes[0].message;
+  const at = message.indexOf(`: ${first}`);
+  return at > 0 ? message.slice(0, at) : message;
+}
+
 /** `Error from server (Invalid): message` plus causes, for an error the API answered with. */
 export function formatServerError(err: ApiError, context?: string): string {
   if (err.httpStatus === 401) return `error: ${err.message}\n`;
-  const head = `Error from server (${err.serverReason}): ${context ? `${context}: ` : ''}${err.message}\n`;
+  const head = `Error from server (${err.serverReason}): ${context ? `${context}: ` : ''}${headline(err.message, err.causes)}\n`;
   return head + formatCauses(err.causes);
 }
 

@@ -63,7 +63,7 @@ const program = new Command('holdfast')
   .option('--token <token>', 'API token (env HOLDFAST_TOKEN; default: the admin.token file in the data directory)')
   .option('-n, --namespace <project>', 'the project (namespace) of namespaced objects')
   .option('--request-timeout <duration>', 'how long to wait for each API request, e.g. 30s; 0 waits forever', '30s')
-  .showHelpAfterError("See 'holdfast <command> --help' for usage.")
+  .showHelpAfterError("See 'holdfast --help' for usage.")
   .exitOverride();
 
 program
@@ -154,6 +154,8 @@ program
       process.exitCode = EXIT_ERROR;
     }
   });
+
+for (const command of program.commands) command.showHelpAfterError(`See 'holdfast ${command.name()} --help' for usage.`);
 
 try {
   await program.parseAsync(process.argv);

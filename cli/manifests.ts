@@ -14,6 +14,8 @@ export interface ManifestSource {
   /** A file path as the user gave it (or found under a directory), or `<stdin>`. */
   name: string;
   text: string;
+  /** Found by walking a directory rather than named: such a file may be something else (a Compose file). */
+  foundInDirectory?: boolean;
 }
 
 export interface ManifestObject {
@@ -38,6 +40,10 @@ export class ManifestError extends Error {
     super(problems.map(formatProblem).join('\n'));
     this.name = 'ManifestError';
   }
+}
+
+export function skippedFileWarning(name: string): string {
+  return `Warning: skipped ${name}: no document in it has an apiVersion or kind, so it holds no Holdfast objects\n`;
 }
 
 export function formatProblem(p: ManifestProblem): string {
@@ -88,7 +94,7 @@ export async function readManifestSources(paths: string[], opts: ReadOptions = {
     }
     for (const file of files) {
       try {
-        sources.push({ name: file, text: await readFile(file, 'utf8') });
+        sources.push({ name: file, text: await readFile(file, 'utf8'), ...(file !== path ? { foundInDirectory: true } : {}) });
       } catch (err) {
         problems.push({ source: file, message: describeFsError(file, err) });
       }
@@ -154,8 +160,12 @@ interface ParsedObject {
   itemPath?: string;
 }
 
-/** Splits a source into its YAML documents; empty documents are skipped but keep their number. */
-export function parseManifestText(source: ManifestSource): { objects: ParsedObject[]; problems: ManifestProblem[] } {
+/**
+ * Splits a source into its YAML documents; empty documents are skipped but keep their number.
+ * A file found under a directory in which no document has an apiVersion or a kind is not a
+ * manifest at all (a Compose file a Service points at, say): it is `skipped`, not an error.
+ */
+export function parseManifestText(source: ManifestSource): { objects: ParsedObject[]; problems: ManifestProblem[]; skipped?: boolean } {
   let documents: unknown[];
   try {
     documents = loadAll(source.text, { filename: source.name });
@@ -176,6 +186,7 @@ export function parseManifestText(source: ManifestSource): { objects: ParsedObje
     }
     throw err;
   }
+  if (source.foundInDirectory && !documents.some(looksLikeObject)) return { objects: [], problems: [], skipped: true };
   const objects: ParsedObject[] = [];
   const problems: ManifestProblem[] = [];
   documents.forEach((value, i) => {
@@ -193,6 +204,10 @@ export function parseManifestText(source: ManifestSource): { objects: ParsedObje
     objects.push({ value, source: source.name, document });
   });
   return { objects, problems };
+}
+
+function looksLikeObject(document: unknown): boolean {
+  return isPlainObject(document) && ('apiVersion' in document || 'kind' in document);
 }
 
 /**
@@ -223,6 +238,8 @@ export interface CheckOptions {
   namespace?: string;
   /** Kinds the verb cannot take (apply refuses Events, which only the server records). */
   refuseKinds?: string[];
+  /** Told about each file under a directory that holds no manifests (see parseManifestText). */
+  onSkippedFile?: (name: string) => void;
 }
 
 const SERVER_OWNED_TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
@@ -372,6 +389,7 @@ export function parseManifests(sources: ManifestSource[], opts: CheckOptions = {
   const problems: ManifestProblem[] = [];
   for (const source of sources) {
     const result = parseManifestText(source);
+    if (result.skipped) opts.onSkippedFile?.(source.name);
     parsed.push(...result.objects);
     problems.push(...result.problems);
   }

@@ -11,19 +11,9 @@ export function diffFileName(obj: Pick<Resource, 'kind' | 'metadata'>): string {
   return parts.join('.');
 }
 
-function sortKeysDeep(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
-
-/** The YAML a side of the diff shows: identity, labels, annotations, spec; keys sorted so order is never a difference. */
+/** The YAML a side of the diff shows: identity, labels, annotations, spec (keys sorted, so order is never a difference). */
 export function diffView(obj: Resource | undefined, kind: KindInfo): string {
-  return obj ? toYaml(sortKeysDeep(userOwnedView(obj, kind))) : '';
+  return obj ? toYaml(userOwnedView(obj, kind)) : '';
 }
 
 // Write-only values come back from the server as neither live nor predicted text; the server's

@@ -105,13 +105,24 @@ export function asList(items: Resource[]): Record<string, unknown> {
   return { apiVersion: 'v1', kind: 'List', metadata: { resourceVersion: '' }, items };
 }
 
+/** Keys sorted at every level, as kubectl prints objects (and as no store's key order is). */
+export function sortKeysDeep(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeysDeep);
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep((value as Record<string, unknown>)[key]);
+    return out;
+  }
+  return value;
+}
+
 export function toYaml(value: unknown): string {
-  // kubectl style: sequences not indented under their key, no folding of long strings.
-  return dump(value, { seqNoIndent: true, lineWidth: -1, noRefs: true });
+  // kubectl style: sorted keys, sequences not indented under their key, double quotes, no folding.
+  return dump(sortKeysDeep(value), { seqNoIndent: true, lineWidth: -1, noRefs: true, quoteStyle: 'double' });
 }
 
 export function toJson(value: unknown): string {
-  return JSON.stringify(value, null, 4) + '\n';
+  return JSON.stringify(sortKeysDeep(value), null, 4) + '\n';
 }
 
 export type OutputFormat = 'table' | 'wide' | 'json' | 'yaml' | 'name';

@@ -6,7 +6,7 @@ import { isUnchanged, isUnchangedOnServer, manifestForCreate, mergeManifestOntoL
 import { ApiError, type HoldfastClient } from '../client.js';
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { formatServerError } from '../error-output.js';
-import { describeOrigin, loadManifests, sortForApply, type ManifestObject } from '../manifests.js';
+import { describeOrigin, loadManifests, skippedFileWarning, sortForApply, type ManifestObject } from '../manifests.js';
 import { resourceName } from '../printers.js';
 
 export type DryRunMode = 'none' | 'client' | 'server';
@@ -52,7 +52,12 @@ export function dryRunSuffix(mode: DryRunMode): string {
 export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<number> {
   const dryRun = flags.dryRun ?? 'none';
   const manifests = sortForApply(
-    await loadManifests(flags.filename, { recursive: flags.recursive, namespace: ctx.namespace, refuseKinds: ['Event'] }),
+    await loadManifests(flags.filename, {
+      recursive: flags.recursive,
+      namespace: ctx.namespace,
+      refuseKinds: ['Event'],
+      onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
+    }),
   );
   if (manifests.length === 0) throw new HoldfastError('BadRequest', 'no objects passed to apply');
 

@@ -5,7 +5,7 @@ import type { KindInfo } from '../../core/resource.js';
 import { ApiError } from '../client.js';
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { formatServerError } from '../error-output.js';
-import { loadManifests, sortForDelete } from '../manifests.js';
+import { loadManifests, skippedFileWarning, sortForDelete } from '../manifests.js';
 import { kindQualifier } from '../printers.js';
 import { parseResourceArgs, requireNamespace } from '../resource-args.js';
 import { dryRunSuffix, type DryRunMode } from './apply.js';
@@ -49,7 +49,13 @@ export async function runDelete(ctx: CommandContext, args: string[], flags: Dele
 async function deleteTargets(ctx: CommandContext, args: string[], flags: DeleteFlags): Promise<Target[]> {
   if (flags.filename?.length) {
     if (args.length) throw new HoldfastError('BadRequest', 'pass either -f or resource arguments, not both');
-    const manifests = sortForDelete(await loadManifests(flags.filename, { recursive: flags.recursive, namespace: ctx.namespace }));
+    const manifests = sortForDelete(
+      await loadManifests(flags.filename, {
+        recursive: flags.recursive,
+        namespace: ctx.namespace,
+        onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
+      }),
+    );
     if (!manifests.length) throw new HoldfastError('BadRequest', 'no objects passed to delete');
     return manifests.map((m) => ({ kind: m.kind, name: m.object.metadata.name, namespace: m.object.metadata.namespace }));
   }

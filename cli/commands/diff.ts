@@ -7,7 +7,7 @@ import { manifestForCreate, mergeManifestOntoLive } from '../apply-merge.js';
 import { ApiError, type HoldfastClient } from '../client.js';
 import type { CommandContext } from '../context.js';
 import { formatServerError } from '../error-output.js';
-import { describeOrigin, loadManifests, sortForApply, type ManifestObject } from '../manifests.js';
+import { describeOrigin, loadManifests, skippedFileWarning, sortForApply, type ManifestObject } from '../manifests.js';
 import { objectDiff } from '../object-diff.js';
 
 export const EXIT_NO_DIFF = 0;
@@ -21,7 +21,12 @@ export interface DiffFlags {
 
 export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<number> {
   const manifests = sortForApply(
-    await loadManifests(flags.filename, { recursive: flags.recursive, namespace: ctx.namespace, refuseKinds: ['Event'] }),
+    await loadManifests(flags.filename, {
+      recursive: flags.recursive,
+      namespace: ctx.namespace,
+      refuseKinds: ['Event'],
+      onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
+    }),
   );
   if (manifests.length === 0) throw new HoldfastError('BadRequest', 'no objects passed to diff');
   const client = await ctx.client();

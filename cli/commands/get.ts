@@ -56,7 +56,7 @@ export async function runGet(ctx: CommandContext, args: string[], flags: GetFlag
   const namedOne = selections.length === 1 && selections[0].names.length === 1;
   const severalKinds = sections.length > 1;
   // Without -n a namespaced listing spans every project: show which one each row belongs to.
-  const showNamespace = !namespace && sections.some((s) => s.kind.namespaced);
+  const showNamespace = !namespace;
   const total = sections.reduce((n, s) => n + s.objects.length, 0);
   // One writer per table; --watch keeps using the first, so its rows line up with what was printed.
   const tables = sections.map(() => new TableWriter(ctx.out));
@@ -75,7 +75,13 @@ export async function runGet(ctx: CommandContext, args: string[], flags: GetFlag
       if (!s.objects.length) return;
       if (!first) ctx.out('\n');
       first = false;
-      printTable(tables[i], s, { format, showNamespace, qualifyNames: severalKinds, now: ctx.now(), header: true });
+      printTable(tables[i], s, {
+        format,
+        showNamespace: showNamespace && s.kind.namespaced,
+        qualifyNames: severalKinds,
+        now: ctx.now(),
+        header: true,
+      });
     });
   }
   if (total === 0 && !failed && !namedOne) ctx.err(noResourcesMessage(namespace));
@@ -87,7 +93,7 @@ export async function runGet(ctx: CommandContext, args: string[], flags: GetFlag
       labelSelector: flags.selector,
       fieldSelector,
       format,
-      showNamespace,
+      showNamespace: showNamespace && sections[0].kind.namespaced,
     });
   }
   return failed ? EXIT_ERROR : EXIT_OK;

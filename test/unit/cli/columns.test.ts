@@ -54,8 +54,9 @@ test('column headers per kind, wide adds columns', () => {
   assert.deepEqual(headers('Server'), ['NAME', 'KIND', 'HOST', 'READY', 'LATENCY', 'DOCKER', 'AGE']);
   assert.deepEqual(headers('Project'), ['NAME', 'ENVIRONMENTS', 'AGE']);
   assert.deepEqual(headers('Event'), ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
-  assert.deepEqual(headers('SSHKey'), ['NAME', 'FINGERPRINT', 'AGE']);
-  assert.deepEqual(headers('Secret'), ['NAME', 'KEYS', 'AGE']);
+  assert.deepEqual(headers('SSHKey'), ['NAME', 'TYPE', 'FINGERPRINT', 'AGE']);
+  assert.deepEqual(headers('Secret'), ['NAME', 'TYPE', 'KEYS', 'AGE']);
+  assert.deepEqual(headers('BackupPolicy'), ['NAME', 'SERVICE', 'SCHEDULE', 'LAST BACKUP', 'RESULT', 'AGE']);
 });
 
 test('secrets show key names only', () => {

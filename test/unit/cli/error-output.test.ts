@@ -23,6 +23,23 @@ test('server errors print as kubectl prints them, one line per cause', () => {
   );
 });
 
+test('causes the server folded into its message are not repeated', () => {
+  const err = apiErrorFromStatus(
+    {
+      kind: 'Status',
+      reason: 'BadRequest',
+      code: 400,
+      message: 'Service "api" is invalid: spec.replicas: must be an integer >= 0; spec.bogus: unknown field',
+      details: { causes: [{ field: 'spec.replicas', message: 'must be an integer >= 0' }, { field: 'spec.bogus', message: 'unknown field' }] },
+    },
+    400,
+  );
+  assert.equal(
+    formatError(err),
+    'Error from server (BadRequest): Service "api" is invalid\n  - spec.replicas: must be an integer >= 0\n  - spec.bogus: unknown field\n',
+  );
+});
+
 test('a reason the client does not know is printed as the server sent it', () => {
   const err = apiErrorFromStatus({ kind: 'Status', reason: 'Expired', code: 410, message: 'too old resource version' }, 410);
   assert.equal(formatError(err), 'Error from server (Expired): too old resource version\n');

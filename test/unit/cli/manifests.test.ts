@@ -275,6 +275,30 @@ describe('reading files, directories and stdin', () => {
     );
   });
 
+  test('a file under a directory that holds no objects (a Compose file) is skipped with a warning; named, it is an error', async () => {
+    const compose = join(dir, 'nested', 'deeper', 'compose.yaml');
+    await writeFile(compose, 'services:\n  app: { image: web:1 }\n');
+    try {
+      const skipped: string[] = [];
+      const objects = await loadManifests([dir], { recursive: true, onSkippedFile: (name) => skipped.push(name) });
+      assert.deepEqual(skipped, [compose]);
+      assert.equal(objects.length, 4);
+      await assert.rejects(loadManifests([compose]), /compose\.yaml: document 1: apiVersion: required/);
+    } finally {
+      await rm(compose);
+    }
+  });
+
+  test('a file under a directory with one object document is checked in full', async () => {
+    const mixed = join(dir, 'nested', 'mixed.yaml');
+    await writeFile(mixed, `${project('one')}---\nservices: {}\n`);
+    try {
+      await assert.rejects(loadManifests([dir], { recursive: true }), /mixed\.yaml: document 2: apiVersion: required/);
+    } finally {
+      await rm(mixed);
+    }
+  });
+
   test('an explicit file is read whatever its extension', async () => {
     const objects = await loadManifests([join(dir, 'notes.txt')]);
     assert.equal(objects[0].object.metadata.name, 'explicit');

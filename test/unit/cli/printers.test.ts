@@ -67,9 +67,9 @@ test('list items get apiVersion and kind; several objects print as a v1 List', (
   });
 });
 
-test('YAML output: sequences unindented, long strings unfolded, ambiguous scalars quoted', () => {
-  const text = toYaml({ spec: { command: ['httpd', '-f'], note: 'x'.repeat(120), on: 'yes', version: '1.0' } });
-  assert.equal(text, `spec:\n  command:\n  - httpd\n  - -f\n  note: ${'x'.repeat(120)}\n  'on': 'yes'\n  version: '1.0'\n`);
+test('YAML output: keys sorted, sequences unindented, long strings unfolded, ambiguous scalars quoted', () => {
+  const text = toYaml({ spec: { version: '1.0', note: 'x'.repeat(120), command: ['httpd', '-f'], on: 'yes' }, kind: 'Service' });
+  assert.equal(text, `kind: Service\nspec:\n  command:\n  - httpd\n  - -f\n  note: ${'x'.repeat(120)}\n  "on": "yes"\n  version: "1.0"\n`);
 });
 
 test('output formats', () => {
