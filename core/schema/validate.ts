@@ -8,7 +8,6 @@ import { ValidationError, type FieldCause } from '../errors.js';
 import { API_VERSION, GROUP, KINDS, kindInfo, type KindInfo, type Resource, type ResourceStatus } from '../resource.js';
 import { applySchemaDefaults, forEachListMap, toAjvSchema } from './convert.js';
 import { loadSchemaSources, type CustomResourceDefinition, type K8sSchema } from './load.js';
-import type { ResourceByKind } from './types.generated.js';
 import { causesFromAjvErrors, closestMatch, describeValue, fieldPath } from './messages.js';
 import {
   annotationsSizeMessage,
@@ -17,6 +16,7 @@ import {
   labelValueMessage,
   qualifiedKeyMessage,
 } from './names.js';
+import type { ResourceByKind } from './types.generated.js';
 
 const Ajv = AjvModule.default;
 const addFormats = addFormatsModule.default;
