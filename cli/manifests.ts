@@ -4,7 +4,9 @@
 import { readdir, readFile, realpath, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { loadAll, YAMLException } from 'js-yaml';
+import { ValidationError } from '../core/errors.js';
 import { API_VERSION, DNS1123_LABEL, DNS1123_LABEL_MAX, KINDS, kindInfo, type KindInfo, type Resource } from '../core/resource.js';
+import { validateObject } from '../core/schema/validate.js';
 
 export const STDIN_PATH = '-';
 export const STDIN_NAME = '<stdin>';
@@ -240,6 +242,12 @@ export interface CheckOptions {
   refuseKinds?: string[];
   /** Told about each file under a directory that holds no manifests (see parseManifestText). */
   onSkippedFile?: (name: string) => void;
+  /**
+   * Also validate each object against its kind's schema (the CRDs, as the server does), so a
+   * schema error anywhere stops the whole apply before its first write. Off for delete, which
+   * needs only names.
+   */
+  validateSchema?: boolean;
 }
 
 const SERVER_OWNED_TOP_LEVEL = new Set(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
@@ -254,6 +262,9 @@ export function checkManifests(parsed: ParsedObject[], opts: CheckOptions = {}):
     const at = (field: string | undefined, message: string) =>
       found.push({ source: p.source, document: p.document, field: p.itemPath && field ? `${p.itemPath}.${field}` : (field ?? p.itemPath), message });
     const checked = checkObject(p.value, opts, at);
+    if (checked && !found.length && opts.validateSchema) {
+      for (const cause of schemaCauses(checked.object)) at(cause.field || undefined, cause.message);
+    }
     problems.push(...found);
     if (!checked || found.length) continue;
     const { object, kind } = checked;
@@ -335,6 +346,17 @@ function checkObject(
   if (!kind) return undefined;
   const object = { ...value, metadata: { ...metadata, ...(namespace !== undefined && kind.namespaced ? { namespace } : {}) } } as Resource;
   return { object, kind };
+}
+
+/** What the kind's schema finds wrong with an object (values of write-only kinds are not quoted). */
+function schemaCauses(object: Resource): Array<{ field: string; message: string }> {
+  try {
+    validateObject(object);
+    return [];
+  } catch (err) {
+    if (err instanceof ValidationError) return err.causes;
+    throw err;
+  }
 }
 
 function checkName(name: unknown, field: string, required: boolean, at: (field: string, message: string) => void): boolean {

@@ -56,6 +56,7 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
       recursive: flags.recursive,
       namespace: ctx.namespace,
       refuseKinds: ['Event'],
+      validateSchema: true,
       onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
     }),
   );

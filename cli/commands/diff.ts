@@ -25,6 +25,7 @@ export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<nu
       recursive: flags.recursive,
       namespace: ctx.namespace,
       refuseKinds: ['Event'],
+      validateSchema: true,
       onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
     }),
   );

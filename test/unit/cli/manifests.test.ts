@@ -161,6 +161,27 @@ describe('parseManifests rejects bad input before anything is written', () => {
   }
 });
 
+describe('schema validation against the CRDs (apply, diff)', () => {
+  test('every schema problem of every document, at its field path', () => {
+    const bad = service('api', '  replicas: -1\n  bogus: true\n');
+    const problems = problemsOf(() => parseManifests([{ name: 'a.yaml', text: `${project('shop')}---\n${bad}` }], { validateSchema: true }));
+    assert.deepEqual(problems, ['a.yaml: document 2: spec.bogus: unknown field', 'a.yaml: document 2: spec.replicas: must be >= 0 (got -1)']);
+  });
+
+  test('write-only values are not quoted in messages', () => {
+    const text = `apiVersion: holdfast.dev/v1alpha1\nkind: Secret\nmetadata: { name: db, namespace: shop }\nspec:\n  stringData: { password: [hunter2] }\n`;
+    const problems = problemsOf(() => parseManifests([{ name: 's.yaml', text }], { validateSchema: true }));
+    assert.equal(problems.length, 1);
+    assert.match(problems[0], /^s\.yaml: document 1: spec\.stringData\.password: /);
+    assert.doesNotMatch(problems[0], /hunter2/);
+  });
+
+  test('valid manifests pass, and are returned as written (the server adds defaults)', () => {
+    const [obj] = parseManifests([{ name: 'a.yaml', text: service('web') }], { validateSchema: true });
+    assert.equal((obj.object.spec as Record<string, unknown>).replicas, undefined);
+  });
+});
+
 describe('parseManifests accepts', () => {
   test('multi-document YAML, skipping empty documents but counting them', () => {
     const objects = parseManifests([{ name: 'a.yaml', text: `# leading comment\n---\n${project('shop')}---\n---\n${service('web')}` }]);
