@@ -1,5 +1,8 @@
 // The `holdfast` command line: wiring of verbs and flags only; each verb lives in cli/commands/.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { packageRoot } from '../core/package-root.js';
 import { HoldfastClient } from './client.js';
 import { resolveClientConfig, type GlobalFlags } from './config.js';
 import { EXIT_ERROR, type CommandContext } from './context.js';
@@ -13,6 +16,13 @@ import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
 
 const debug = process.env.HOLDFAST_DEBUG === '1';
+const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+// `holdfast get … | head`: a reader that stops early ends the output, not with a stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
 const interrupt = new AbortController();
 
 /** The first Ctrl-C aborts the signal; a second one does not wait. */
@@ -63,6 +73,7 @@ const program = new Command('holdfast')
   .option('--token <token>', 'API token (env HOLDFAST_TOKEN; default: the admin.token file in the data directory)')
   .option('-n, --namespace <project>', 'the project (namespace) of namespaced objects')
   .option('--request-timeout <duration>', 'how long to wait for each API request, e.g. 30s; 0 waits forever', '30s')
+  .version(version, '--version', 'print the holdfast version')
   .showHelpAfterError("See 'holdfast --help' for usage.")
   .exitOverride();
 
