@@ -157,7 +157,9 @@ program
   .option('--data-dir <dir>', 'where the embedded database, keys and admin token live (env HOLDFAST_DATA_DIR; default ~/.holdfast)')
   .option('--listen <host:port>', 'address to serve the API on (default 127.0.0.1:7420)')
   .addOption(new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']))
-  .action(async (opts: { dataDir?: string; listen?: string; logLevel?: string }) => {
+  .option('--tls-cert-file <file>', 'PEM certificate: serve HTTPS (env HOLDFAST_TLS_CERT_FILE); kubectl sends tokens only over TLS')
+  .option('--tls-key-file <file>', 'PEM private key for --tls-cert-file (env HOLDFAST_TLS_KEY_FILE)')
+  .action(async (opts: { dataDir?: string; listen?: string; logLevel?: string; tlsCertFile?: string; tlsKeyFile?: string }) => {
     try {
       await runServe(opts);
     } catch (err) {

@@ -4,6 +4,8 @@ export interface ServeFlags {
   dataDir?: string;
   listen?: string;
   logLevel?: string;
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
 }
 
 export async function runServe(flags: ServeFlags): Promise<void> {
@@ -12,6 +14,8 @@ export async function runServe(flags: ServeFlags): Promise<void> {
     dataDir: flags.dataDir,
     listen: flags.listen,
     logLevel: flags.logLevel,
+    tlsCertFile: flags.tlsCertFile,
+    tlsKeyFile: flags.tlsKeyFile,
     databaseUrl: process.env.DATABASE_URL || undefined,
   });
 }
