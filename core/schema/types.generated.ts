@@ -67,6 +67,14 @@ export interface ServerSpec {
   dockerSocket: string;
 }
 
+/** Docker Compose found on the server, if any. */
+export interface ServerStatusCompose {
+  /** Compose version as the tool reports it. */
+  version?: string;
+  /** The v2 CLI plugin (docker compose) or the v1 standalone docker-compose. */
+  variant?: "plugin" | "standalone";
+}
+
 /** Result of one readiness check. */
 export interface ServerStatusCheck {
   /** Name of the check, e.g. ssh, docker, swarm, ipvs, disk. */
@@ -131,6 +139,10 @@ export interface ServerStatus extends ResourceStatus {
   hostKeyFingerprint?: string;
   /** When the control plane last talked to the server. */
   lastContactTime?: string;
+  /** Round trip of a Docker API ping over the kept SSH session, in milliseconds, at the last check. */
+  latencyMs?: number;
+  /** Docker Compose found on the server, if any. */
+  compose?: ServerStatusCompose;
   /** Readiness checks of the server (SSH login, Docker socket, Docker API version, Swarm role, IPVS for the Swarm routing mesh, disk space, ...). */
   checks?: ServerStatusCheck[];
   /** Facts about the server's Docker Engine. */
