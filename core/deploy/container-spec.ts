@@ -414,6 +414,17 @@ export function ownerOf(labels: Record<string, string> | undefined | null):
   return { project, environment, service, component: labels[LABELS.component], replicaIndex };
 }
 
+/** An absolute path without `.`, `..`, doubled or trailing slashes, as Docker cleans mount paths. */
+export function cleanPath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part === '..') parts.pop();
+    else parts.push(part);
+  }
+  return path.startsWith('/') ? `/${parts.join('/')}` : parts.join('/') || '.';
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
@@ -472,12 +483,13 @@ export function frozenInputHash(frozen: Omit<FrozenInput, 'specHash'> & { specHa
   return sha256Hex(canonicalJson({ ...content, containers }));
 }
 
-/** A container spec with every list and map empty: the base that sources fill in. */
-export function emptyContainerSpec(
-  identity: Pick<ContainerSpec, 'name' | 'project' | 'environment' | 'service' | 'component' | 'replicaIndex' | 'image'>,
-): ContainerSpec {
+/** A container spec without its identity (name, owner, replica): what a source declares. */
+export type ContainerTemplate = Omit<ContainerSpec, 'name' | 'project' | 'environment' | 'service' | 'component' | 'replicaIndex'>;
+
+/** A container template with every list and map empty: the base that sources fill in. */
+export function emptyContainerTemplate(image: string): ContainerTemplate {
   return {
-    ...identity,
+    image,
     env: {},
     ports: [],
     exposedPorts: [],
@@ -499,4 +511,11 @@ export function emptyContainerSpec(
     extraHosts: [],
     groupAdd: [],
   };
+}
+
+/** A container spec with every list and map empty. */
+export function emptyContainerSpec(
+  identity: Pick<ContainerSpec, 'name' | 'project' | 'environment' | 'service' | 'component' | 'replicaIndex' | 'image'>,
+): ContainerSpec {
+  return { ...emptyContainerTemplate(identity.image), ...identity };
 }
