@@ -14,6 +14,17 @@ import { runDescribe } from './commands/describe.js';
 import { EXIT_DIFF_ERROR, runDiff } from './commands/diff.js';
 import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
+import {
+  runServerAdd,
+  runSshKeyAttach,
+  runSshKeyCreate,
+  runSshKeyDelete,
+  runSshKeyDetach,
+  runSshKeyList,
+  runSshKeyRotate,
+  runStatus,
+  type ServerAddFlags,
+} from './commands/servers.js';
 
 const debug = process.env.HOLDFAST_DEBUG === '1';
 const version = (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -150,6 +161,70 @@ program
   .command('api-resources')
   .description('List the kinds the API serves')
   .action(action((ctx) => runApiResources(ctx)));
+
+const serverCmd = program.command('server').description('Manage servers (Docker hosts reached over SSH)');
+serverCmd
+  .command('add')
+  .description('Add a server: store its SSH key, write the Server, and report its readiness')
+  .requiredOption('--name <name>', 'server name (a DNS-1123 label)')
+  .option('--host <host>', 'address or DNS name')
+  .option('--ssh-port <port>', 'SSH port (default 22)')
+  .option('--ssh-user <user>', 'login user; it must be allowed to use the Docker socket')
+  .option('--ssh-key <file>', 'private key file; stored encrypted as an SSHKey (reused when one with the same fingerprint exists)')
+  .addOption(new Option('--kind <kind>', 'what the server is').choices(['docker-engine', 'docker-swarm-manager', 'local']).default('docker-engine'))
+  .option('--host-key-fingerprint <SHA256:…>', 'pin the host key (else the key seen on first contact is pinned)')
+  .option('--wait <duration>', 'how long to wait for the readiness result', '60s')
+  .option('--json', 'print the result as JSON')
+  .option('-y, --yes', 'do not ask for confirmation')
+  .action(action((ctx, opts: ServerAddFlags) => runServerAdd(ctx, opts)));
+
+program
+  .command('status')
+  .description('Fleet readiness: servers ready, needing attention, blocked')
+  .option('--json', 'print as JSON ({ ok, data: { servers: { summary, checks } } })')
+  .action(action((ctx, opts: { json?: boolean }) => runStatus(ctx, { json: opts.json })));
+
+program
+  .command('doctor')
+  .description('Like status, plus every failing check with a recommended action (exit 1 when a server is blocked)')
+  .option('--json', 'print as JSON')
+  .action(action((ctx, opts: { json?: boolean }) => runStatus(ctx, { json: opts.json, doctor: true })));
+
+const sshKeyCmd = program.command('access-assets').description('Credentials Holdfast uses to reach servers').command('ssh-key').description('Manage SSH keys (stored encrypted; reads show only fingerprints)');
+sshKeyCmd
+  .command('create')
+  .description('Store a private key as an SSHKey')
+  .requiredOption('--name <name>', 'SSHKey name')
+  .requiredOption('--private-key-file <file>', 'unencrypted OpenSSH private key')
+  .action(action((ctx, opts: { name: string; privateKeyFile: string }) => runSshKeyCreate(ctx, opts)));
+sshKeyCmd
+  .command('list')
+  .description('List SSH keys with fingerprints and the servers using them')
+  .option('--json', 'print as JSON')
+  .action(action((ctx, opts: { json?: boolean }) => runSshKeyList(ctx, opts)));
+sshKeyCmd
+  .command('attach')
+  .description('Make a server log in with this key')
+  .requiredOption('--key <name>', 'SSHKey name')
+  .requiredOption('--server <name>', 'Server name')
+  .action(action((ctx, opts: { key: string; server: string }) => runSshKeyAttach(ctx, opts)));
+sshKeyCmd
+  .command('detach')
+  .description("Remove a server's key (the server stays, unreachable until a key is attached)")
+  .requiredOption('--server <name>', 'Server name')
+  .action(action((ctx, opts: { server: string }) => runSshKeyDetach(ctx, opts)));
+sshKeyCmd
+  .command('rotate')
+  .description('Replace the private key of an SSHKey (servers using it switch on their next connection)')
+  .requiredOption('--name <name>', 'SSHKey name')
+  .requiredOption('--private-key-file <file>', 'the new unencrypted OpenSSH private key')
+  .action(action((ctx, opts: { name: string; privateKeyFile: string }) => runSshKeyRotate(ctx, opts)));
+sshKeyCmd
+  .command('delete')
+  .description('Delete an SSHKey (refused while servers use it, unless --force)')
+  .requiredOption('--name <name>', 'SSHKey name')
+  .option('--force', 'delete even if servers use it')
+  .action(action((ctx, opts: { name: string; force?: boolean }) => runSshKeyDelete(ctx, opts)));
 
 program
   .command('serve')

@@ -43,7 +43,7 @@ export interface ProjectStatus extends ResourceStatus {
   environments?: ProjectStatusEnvironment[];
 }
 
-/** The SSHKey used to log in. Required unless kind is local. */
+/** The SSHKey used to log in; without one (detached) the server is declared but cannot be reached. */
 export interface ServerSshKeyRef {
   /** Name of the SSHKey. */
   name: string;
@@ -59,7 +59,7 @@ export interface ServerSpec {
   port: number;
   /** Login user on the server; it must be allowed to use the Docker socket. Required unless kind is local. */
   user?: string;
-  /** The SSHKey used to log in. Required unless kind is local. */
+  /** The SSHKey used to log in; without one (detached) the server is declared but cannot be reached. */
   sshKeyRef?: ServerSshKeyRef;
   /** Pinned SHA256 fingerprint of the server's SSH host key, as `ssh-keygen -lf` prints it (SHA256:...). When omitted, the key seen on first contact is recorded in status.hostKeyFingerprint and enforced from then on. */
   hostKeyFingerprint?: string;
@@ -139,6 +139,8 @@ export interface ServerStatus extends ResourceStatus {
   hostKeyFingerprint?: string;
   /** When the control plane last talked to the server. */
   lastContactTime?: string;
+  /** How often the server controller re-checks readiness (SERVER_READINESS_POLL_INTERVAL_MS). */
+  pollIntervalMs?: number;
   /** Round trip of a Docker API ping over the kept SSH session, in milliseconds, at the last check. */
   latencyMs?: number;
   /** Docker Compose found on the server, if any. */
