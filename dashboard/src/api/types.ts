@@ -1,0 +1,193 @@
+// The shapes the dashboard reads from the API. Only the fields it shows are spelled out; everything
+// else passes through untouched.
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime: string;
+  observedGeneration?: number;
+}
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  generation?: number;
+  resourceVersion?: string;
+  creationTimestamp?: string;
+  deletionTimestamp?: string;
+}
+
+export interface Resource<Spec = Record<string, unknown>, Status = Record<string, unknown>> {
+  apiVersion: string;
+  kind: string;
+  metadata: ObjectMeta;
+  spec?: Spec;
+  status?: Status & { observedGeneration?: number; conditions?: Condition[] };
+}
+
+export interface ServiceSpec {
+  environment?: string;
+  server?: string;
+  source?: { image?: string; compose?: { file?: string; inline?: unknown }; build?: { git?: { url?: string; ref?: string } } };
+  replicas?: number;
+  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
+  driftPolicy?: { mode?: 'report' | 'heal' };
+  [field: string]: unknown;
+}
+
+export interface DeploymentRef {
+  name?: string;
+  generation?: number;
+  phase?: string;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface ServiceStatus {
+  replicas?: number;
+  readyReplicas?: number;
+  image?: string;
+  imageDigest?: string;
+  currentDeployment?: DeploymentRef;
+  lastSuccessfulDeployment?: string;
+  drift?: { count?: number; liveVsFrozen?: number; declaredVsFrozen?: number; lastCheckedTime?: string; lastHealedTime?: string };
+  endpoints?: string[];
+}
+
+export type Service = Resource<ServiceSpec, ServiceStatus>;
+
+export interface ServerCheck {
+  name: string;
+  result: 'Pass' | 'Warn' | 'Fail' | 'Unknown';
+  message?: string;
+  lastCheckTime?: string;
+  [field: string]: unknown;
+}
+
+export interface ServerSpec {
+  kind?: 'docker-engine' | 'docker-swarm-manager' | 'local';
+  host?: string;
+  port?: number;
+  user?: string;
+  sshKeyRef?: { name: string };
+  hostKeyFingerprint?: string;
+}
+
+export interface SwarmInfo {
+  nodeID?: string;
+  role?: string;
+  managers?: number;
+  nodes?: number;
+  [field: string]: unknown;
+}
+
+export interface ServerStatus {
+  hostKeyFingerprint?: string;
+  lastContactTime?: string;
+  checks?: ServerCheck[];
+  docker?: { version?: string; apiVersion?: string; os?: string; arch?: string; swarm?: SwarmInfo; [field: string]: unknown };
+  compose?: { version?: string; [field: string]: unknown };
+  resources?: { cpus?: number; memoryBytes?: number; diskFreeBytes?: number; load1?: number };
+  /** Round-trip time of the last probe, when the server controller reports it. */
+  latencyMs?: number;
+  [field: string]: unknown;
+}
+
+export type Server = Resource<ServerSpec, ServerStatus>;
+
+export interface ProjectSpec {
+  description?: string;
+  environments?: Array<{ name: string }>;
+}
+
+export type Project = Resource<ProjectSpec>;
+
+export interface KubeEvent {
+  apiVersion: string;
+  kind: 'Event';
+  metadata: ObjectMeta;
+  involvedObject: { kind: string; name: string; namespace?: string; uid?: string; fieldPath?: string };
+  reason: string;
+  message: string;
+  type: 'Normal' | 'Warning';
+  count?: number;
+  firstTimestamp?: string;
+  lastTimestamp?: string;
+  source?: { component?: string };
+}
+
+export type DriftKind = 'changed' | 'missing' | 'unexpected';
+export type DriftSource = 'live-vs-frozen' | 'declared-vs-frozen';
+
+export interface DriftEntry {
+  path: string;
+  expected?: unknown;
+  actual?: unknown;
+  kind: DriftKind;
+  firstSeen?: string;
+  lastSeen?: string;
+  source: DriftSource;
+}
+
+/** `GET …/services/{name}/views`: the three views and the drift between them, secrets redacted. */
+export interface ServiceViews {
+  declared?: unknown;
+  frozen?: unknown;
+  live?: unknown;
+  drift?: DriftEntry[];
+}
+
+export interface DeploymentStep {
+  name: string;
+  status: string;
+  startedAt?: string;
+  finishedAt?: string;
+  log?: string;
+}
+
+export interface Deployment {
+  id: string;
+  revision?: number;
+  phase: string;
+  trigger?: string;
+  actor?: string;
+  generation?: number;
+  startedAt?: string;
+  finishedAt?: string;
+  steps?: DeploymentStep[];
+  error?: string;
+}
+
+export interface AuditEntry {
+  id?: number | string;
+  at: string;
+  actor: string;
+  verb: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  outcome: string;
+  message?: string;
+  dryRun?: boolean;
+  generation?: number;
+}
+
+/** A Kubernetes `Status`: how the API answers errors. */
+export interface ApiStatus {
+  kind: 'Status';
+  status: 'Success' | 'Failure';
+  message: string;
+  reason: string;
+  code: number;
+  details?: { name?: string; kind?: string; causes?: Array<{ field?: string; message: string; reason?: string }> };
+}
+
+export interface WatchEvent<T> {
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'ERROR' | 'BOOKMARK';
+  object: T;
+}

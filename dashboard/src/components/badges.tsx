@@ -1,0 +1,50 @@
+import type { Condition } from '../api/types.js';
+import type { ServerState, ServiceState } from '../model/status.js';
+
+const SERVICE_LABELS: Record<ServiceState, string> = {
+  synced: 'Synced',
+  progressing: 'Progressing',
+  drifted: 'Drifted',
+  failed: 'Failed',
+  pending: 'Not observed',
+};
+
+const SERVER_LABELS: Record<ServerState, string> = {
+  ready: 'Ready',
+  attention: 'Attention',
+  blocked: 'Blocked',
+  unknown: 'Not checked',
+};
+
+export const serviceStateLabel = (s: ServiceState) => SERVICE_LABELS[s];
+export const serverStateLabel = (s: ServerState) => SERVER_LABELS[s];
+
+export function StateBadge({ tone, label, title }: { tone: string; label: string; title?: string }) {
+  return (
+    <span className={`badge badge--${tone}`} title={title}>
+      <span className="badge__dot" aria-hidden="true" />
+      {label}
+    </span>
+  );
+}
+
+export function ServiceBadge({ state, reason }: { state: ServiceState; reason?: string }) {
+  return <StateBadge tone={state} label={SERVICE_LABELS[state]} title={reason} />;
+}
+
+export function ServerBadge({ state, reason }: { state: ServerState; reason?: string }) {
+  return <StateBadge tone={state} label={SERVER_LABELS[state]} title={reason} />;
+}
+
+const CONDITION_TONE: Record<string, (status: Condition['status']) => string> = {
+  // Conditions whose True is bad news.
+  Drifted: (s) => (s === 'True' ? 'drifted' : s === 'False' ? 'synced' : 'pending'),
+  Degraded: (s) => (s === 'True' ? 'failed' : s === 'False' ? 'synced' : 'pending'),
+  Progressing: (s) => (s === 'True' ? 'progressing' : 'pending'),
+};
+
+export function conditionTone(c: Condition): string {
+  const tone = CONDITION_TONE[c.type];
+  if (tone) return tone(c.status);
+  return c.status === 'True' ? 'synced' : c.status === 'False' ? 'failed' : 'pending';
+}

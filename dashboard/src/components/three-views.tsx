@@ -1,0 +1,180 @@
+// Declared | frozen | live, side by side, with each drifted field marked in the columns it concerns,
+// and the drift entries themselves listed above them.
+import { useMemo, useState, type ReactNode } from 'react';
+import type { DriftEntry } from '../api/types.js';
+import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, normalisePath, paths, type FieldRow } from '../model/fields.js';
+import { StateBadge } from './badges.js';
+import { Empty } from './states.js';
+import { Time } from './time.js';
+
+export type ViewAvailability = 'ready' | 'loading' | 'unavailable';
+
+interface Props {
+  declared: unknown;
+  frozen: unknown;
+  live: unknown;
+  drift: readonly DriftEntry[];
+  availability: ViewAvailability;
+}
+
+const KIND_TONE: Record<DriftEntry['kind'], string> = { changed: 'drifted', missing: 'failed', unexpected: 'progressing' };
+const SOURCE_LABEL: Record<DriftEntry['source'], string> = { 'live-vs-frozen': 'live vs frozen', 'declared-vs-frozen': 'declared vs frozen' };
+
+export function DriftTable({ drift }: { drift: readonly DriftEntry[] }) {
+  if (drift.length === 0) return null;
+  return (
+    <div className="table-wrap">
+      <table className="table table--compact table--cards drift-table" aria-label="Drifted fields">
+        <thead>
+          <tr>
+            <th scope="col">Field</th>
+            <th scope="col">Drift</th>
+            <th scope="col">Expected</th>
+            <th scope="col">Actual</th>
+            <th scope="col">Between</th>
+            <th scope="col">First seen</th>
+          </tr>
+        </thead>
+        <tbody>
+          {drift.map((d, i) => {
+            const secret = isSecretDrift(d);
+            return (
+              <tr key={`${d.source}:${d.path}:${i}`} data-drift-path={d.path}>
+                <th scope="row" data-label="Field" className="mono">
+                  {d.path}
+                </th>
+                <td data-label="Drift">
+                  <StateBadge tone={KIND_TONE[d.kind] ?? 'drifted'} label={secret ? 'secret changed' : d.kind} />
+                </td>
+                <td data-label="Expected" className="mono wrap">
+                  {driftValue(d.expected)}
+                </td>
+                <td data-label="Actual" className="mono wrap">
+                  {driftValue(d.actual)}
+                </td>
+                <td data-label="Between">{SOURCE_LABEL[d.source] ?? d.source}</td>
+                <td data-label="First seen">
+                  <Time iso={d.firstSeen} />
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function ThreeViews({ declared, frozen, live, drift, availability }: Props) {
+  const [onlyDrifted, setOnlyDrifted] = useState(false);
+  const driftPaths = useMemo(() => new Set(drift.map((d) => normalisePath(d.path))), [drift]);
+  const declaredRows = useMemo(() => flattenFields(declared, '', driftPaths), [declared, driftPaths]);
+  const frozenRows = useMemo(() => flattenFields(frozen, '', driftPaths), [frozen, driftPaths]);
+  const liveRows = useMemo(() => flattenFields(live, '', driftPaths), [live, driftPaths]);
+
+  const declaredDrift = drift.filter((d) => d.source === 'declared-vs-frozen');
+  const liveDrift = drift.filter((d) => d.source === 'live-vs-frozen');
+  const unavailable = availability === 'unavailable';
+
+  return (
+    <div className="views">
+      <div className="views__toolbar">
+        <label className="checkbox">
+          <input type="checkbox" checked={onlyDrifted} onChange={(e) => setOnlyDrifted(e.target.checked)} disabled={drift.length === 0} />
+          Only drifted fields
+        </label>
+      </div>
+      <div className="views__columns">
+        <ViewColumn title="Declared" subtitle="spec, as applied" testId="view-declared">
+          <FieldList rows={declaredRows} drift={declaredDrift} stripSpec onlyDrifted={onlyDrifted} ghosts={false} />
+        </ViewColumn>
+        <ViewColumn title="Frozen" subtitle="input of the current deployment" testId="view-frozen">
+          {availability === 'loading' ? (
+            <p className="muted">Loading…</p>
+          ) : unavailable ? (
+            <Empty title="Not available from this server yet">This server does not serve the views API; the declared spec is shown alone.</Empty>
+          ) : frozen == null ? (
+            <Empty title="No deployment yet">Nothing has been frozen for this service: it has not been deployed.</Empty>
+          ) : (
+            <FieldList rows={frozenRows} drift={drift} counterpart={liveRows} onlyDrifted={onlyDrifted} />
+          )}
+        </ViewColumn>
+        <ViewColumn title="Live" subtitle="what the host runs" testId="view-live">
+          {availability === 'loading' ? (
+            <p className="muted">Loading…</p>
+          ) : unavailable ? (
+            <Empty title="Not available from this server yet">Live observations appear here once the server reports them.</Empty>
+          ) : live == null ? (
+            <Empty title="Not observed yet">No container of this service has been seen on its server.</Empty>
+          ) : (
+            <FieldList rows={liveRows} drift={liveDrift} counterpart={frozenRows} onlyDrifted={onlyDrifted} />
+          )}
+        </ViewColumn>
+      </div>
+    </div>
+  );
+}
+
+function ViewColumn({ title, subtitle, testId, children }: { title: string; subtitle: string; testId: string; children: ReactNode }) {
+  return (
+    <section className="view" data-testid={testId} aria-label={`${title} view`}>
+      <header className="view__header">
+        <h3>{title}</h3>
+        <span className="muted small">{subtitle}</span>
+      </header>
+      <div className="view__body">{children}</div>
+    </section>
+  );
+}
+
+function FieldList({
+  rows,
+  drift,
+  counterpart,
+  stripSpec = false,
+  onlyDrifted,
+  ghosts: withGhosts = true,
+}: {
+  rows: FieldRow[];
+  drift: readonly DriftEntry[];
+  /** The view secrets are compared with (frozen ↔ live). */
+  counterpart?: FieldRow[];
+  stripSpec?: boolean;
+  onlyDrifted: boolean;
+  /** Add a line for drift entries this view has no field for (not for declared: its shape differs). */
+  ghosts?: boolean;
+}) {
+  // Drift entries with no row here (a field missing from this view) still get a line, so every
+  // drifted field is visible in every column it concerns.
+  const present = paths(rows);
+  const ghosts = !withGhosts ? [] : drift.filter((d) => {
+    const p = normalisePath(d.path);
+    return !present.has(stripSpec ? p.replace(/^spec\./, '') : p) && !rows.some((r) => normalisePath(r.path).startsWith(p + '.'));
+  });
+  const shown = rows.map((row) => ({ row, hits: driftFor(row.path, drift, { stripSpec }) })).filter((r) => !onlyDrifted || r.hits.length > 0);
+  if (shown.length === 0 && ghosts.length === 0) return <p className="muted">{onlyDrifted ? 'No drifted field in this view.' : 'Empty.'}</p>;
+  return (
+    <dl className="fields">
+      {shown.map(({ row, hits }) => {
+        const kind = hits[0]?.kind;
+        const secretState = row.secret && counterpart ? compareSecret(row, counterpart) : undefined;
+        return (
+          <div key={row.path} className={`fields__row${kind ? ` fields__row--${kind}` : ''}`} data-path={row.path} data-drifted={kind ? 'true' : undefined}>
+            <dt className="fields__path">{row.path}</dt>
+            <dd className="fields__value">
+              {row.display}
+              {secretState && <StateBadge tone={secretState === 'unchanged' ? 'synced' : 'drifted'} label={secretState} />}
+              {kind && <span className="sr-only"> (drifted: {kind})</span>}
+            </dd>
+          </div>
+        );
+      })}
+      {ghosts.map((d) => (
+        <div key={`ghost:${d.source}:${d.path}`} className={`fields__row fields__row--${d.kind} fields__row--ghost`} data-path={d.path} data-drifted="true">
+          <dt className="fields__path">{d.path}</dt>
+          <dd className="fields__value muted">{d.kind === 'unexpected' ? 'not in this view' : 'missing'}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}

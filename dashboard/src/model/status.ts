@@ -1,0 +1,68 @@
+// What the overview counts: one state per Service and per Server, derived from status conditions
+// the controllers write. Pure.
+import type { Condition, Server, Service } from '../api/types.js';
+
+export type ServiceState = 'failed' | 'progressing' | 'drifted' | 'synced' | 'pending';
+export type ServerState = 'ready' | 'attention' | 'blocked' | 'unknown';
+
+export interface Judgement<S> {
+  state: S;
+  /** One line on why, for tooltips and detail headers. */
+  reason: string;
+}
+
+const ACTIVE_PHASES = new Set(['queued', 'prepare', 'deploy', 'finalize']);
+
+const condition = (conditions: Condition[] | undefined, type: string) => conditions?.find((c) => c.type === type);
+const said = (c: Condition | undefined, fallback: string) => c?.message || c?.reason || fallback;
+
+export function serviceState(service: Pick<Service, 'metadata' | 'status'>): Judgement<ServiceState> {
+  const status = service.status;
+  const conditions = status?.conditions;
+  const ready = condition(conditions, 'Ready');
+  const progressing = condition(conditions, 'Progressing');
+  const degraded = condition(conditions, 'Degraded');
+  const drifted = condition(conditions, 'Drifted');
+  const phase = status?.currentDeployment?.phase;
+  if (!status || (!conditions?.length && !phase)) return { state: 'pending', reason: 'Not observed by a controller yet' };
+
+  if (phase === 'failed') return { state: 'failed', reason: `Deployment ${status.currentDeployment?.name ?? ''} failed`.replace('  ', ' ') };
+  if (degraded?.status === 'True') return { state: 'failed', reason: said(degraded, 'Degraded') };
+
+  const behind = (service.metadata.generation ?? 0) > (status.observedGeneration ?? service.metadata.generation ?? 0);
+  if (progressing?.status === 'True') return { state: 'progressing', reason: said(progressing, 'Rolling out') };
+  if (phase && ACTIVE_PHASES.has(phase)) return { state: 'progressing', reason: `Deployment ${phase}` };
+  if (behind) return { state: 'progressing', reason: `Generation ${service.metadata.generation} not observed yet` };
+
+  if (ready?.status === 'False') return { state: 'failed', reason: said(ready, 'Not ready') };
+  if (drifted?.status === 'True' || (status.drift?.count ?? 0) > 0) {
+    const count = status.drift?.count;
+    return { state: 'drifted', reason: drifted?.message || (count ? `${count} field${count === 1 ? '' : 's'} drifted` : 'Drifted') };
+  }
+  if (ready?.status === 'True') return { state: 'synced', reason: said(ready, 'Ready') };
+  return { state: 'pending', reason: said(ready, 'Readiness unknown') };
+}
+
+export function serverState(server: Pick<Server, 'status'>): Judgement<ServerState> {
+  const conditions = server.status?.conditions;
+  if (!conditions?.length) return { state: 'unknown', reason: 'Not checked yet' };
+  const hostKey = condition(conditions, 'HostKeyVerified');
+  if (hostKey?.status === 'False') return { state: 'blocked', reason: said(hostKey, 'Host key does not match') };
+  const ready = condition(conditions, 'Ready');
+  if (ready?.status === 'False') return { state: 'blocked', reason: said(ready, 'Not ready') };
+  if (ready?.status !== 'True') return { state: 'attention', reason: said(ready, 'Readiness unknown') };
+  const failing = (server.status?.checks ?? []).filter((c) => c.result === 'Fail' || c.result === 'Warn');
+  if (failing.length) return { state: 'attention', reason: failing.map((c) => `${c.name}: ${c.message ?? c.result}`).join('; ') };
+  const falseCondition = conditions.find((c) => c.type !== 'Ready' && c.status === 'False');
+  if (falseCondition) return { state: 'attention', reason: `${falseCondition.type}: ${said(falseCondition, 'False')}` };
+  return { state: 'ready', reason: said(ready, 'Ready') };
+}
+
+export function countBy<T, K extends string>(items: readonly T[], keyOf: (item: T) => K, keys: readonly K[]): Record<K, number> {
+  const counts = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+  for (const item of items) counts[keyOf(item)] = (counts[keyOf(item)] ?? 0) + 1;
+  return counts;
+}
+
+export const SERVICE_STATES: readonly ServiceState[] = ['synced', 'progressing', 'drifted', 'failed', 'pending'];
+export const SERVER_STATES: readonly ServerState[] = ['ready', 'attention', 'blocked', 'unknown'];

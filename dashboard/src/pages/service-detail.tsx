@@ -1,0 +1,226 @@
+import { useEffect, useMemo, useState } from 'react';
+import { resourcePath } from '../api/client.js';
+import type { Deployment, Service, ServiceViews } from '../api/types.js';
+import { ServiceBadge } from '../components/badges.js';
+import { Conditions } from '../components/conditions.js';
+import { Fact } from '../components/facts.js';
+import { DeploymentTimeline, isActive } from '../components/deployments.js';
+import { EventList, newestFirst } from '../components/event-list.js';
+import { Empty, ErrorState, Loading } from '../components/states.js';
+import { DriftTable, ThreeViews } from '../components/three-views.js';
+import { Time } from '../components/time.js';
+import { href } from '../model/route.js';
+import { serviceState } from '../model/status.js';
+import { useResources } from '../state/hooks.js';
+import { usePoll, useRemote, type Remote } from '../state/remote.js';
+import { sourceSummary } from './services.js';
+
+const ACTIVE_POLL_MS = 2_000;
+
+export function ServiceDetail({ namespace, name }: { namespace: string; name: string }) {
+  const services = useResources('services');
+  const events = useResources('events');
+  const service = services.items.find((s) => s.metadata.namespace === namespace && s.metadata.name === name);
+
+  if (!services.synced) return services.error ? <ErrorState error={services.error} /> : <Loading label="Loading service…" />;
+  if (!service)
+    return (
+      <div className="page">
+        <Breadcrumb namespace={namespace} name={name} />
+        <Empty title={`No service ${namespace}/${name}`}>
+          It does not exist, or it was deleted. <a href={href.services()}>Back to the services</a>.
+        </Empty>
+      </div>
+    );
+  return <ServiceView service={service} events={events.synced ? newestFirst(events.items.filter((e) => e.involvedObject.kind === 'Service' && e.involvedObject.namespace === namespace && e.involvedObject.name === name)) : undefined} />;
+}
+
+function Breadcrumb({ namespace, name }: { namespace: string; name: string }) {
+  return (
+    <nav className="breadcrumb" aria-label="Breadcrumb">
+      <a href={href.services()}>Services</a>
+      <span aria-hidden="true">/</span>
+      <a href={href.services({ project: namespace })}>{namespace}</a>
+      <span aria-hidden="true">/</span>
+      <span aria-current="page">{name}</span>
+    </nav>
+  );
+}
+
+function ServiceView({ service, events }: { service: Service; events: ReturnType<typeof newestFirst> | undefined }) {
+  const { namespace = '', name } = service.metadata;
+  const judgement = serviceState(service);
+  const rv = service.metadata.resourceVersion;
+  // Views and deployments have no watch of their own: they are read again whenever the Service
+  // changes (its status records drift and deployments), and every 2 s while a rollout runs.
+  const [listedRunning, setListedRunning] = useState(false);
+  const pollTick = usePoll(isActive(service.status?.currentDeployment?.phase) || listedRunning, ACTIVE_POLL_MS);
+  const deployments = useRemote<{ items: Deployment[] }>(resourcePath('services', { namespace, name, sub: 'deployments' }), `${rv}:${pollTick}`);
+  const views = useRemote<ServiceViews>(resourcePath('services', { namespace, name, sub: 'views' }), `${rv}:${pollTick}`);
+  useEffect(() => setListedRunning(deployments.status === 'ready' && deployments.data.items.some((d) => isActive(d.phase))), [deployments]);
+
+  const drift = views.status === 'ready' ? views.data.drift ?? [] : [];
+  const declared = views.status === 'ready' && views.data.declared !== undefined ? views.data.declared : service.spec;
+
+  return (
+    <div className="page">
+      <Breadcrumb namespace={namespace} name={name} />
+      <header className="page__header page__header--detail">
+        <div>
+          <h1>
+            {name} <ServiceBadge state={judgement.state} reason={judgement.reason} />
+          </h1>
+          <p className="page__sub">{judgement.reason}</p>
+        </div>
+        <ArtifactActions service={service} views={views} deployments={deployments} />
+      </header>
+
+      <section className="card">
+        <dl className="facts">
+          <Fact label="Project">{namespace}</Fact>
+          <Fact label="Environment">{service.spec?.environment ?? '—'}</Fact>
+          <Fact label="Server">{service.spec?.server ? <a href={href.server(service.spec.server)}>{service.spec.server}</a> : '—'}</Fact>
+          <Fact label="Source">
+            <span className="mono">{sourceSummary(service)}</span>
+          </Fact>
+          <Fact label="Replicas">
+            {service.status?.readyReplicas ?? 0} ready of {service.spec?.replicas ?? service.status?.replicas ?? '—'}
+          </Fact>
+          <Fact label="Running image">
+            <span className="mono">{service.status?.image ?? '—'}</span>
+          </Fact>
+          <Fact label="Drift policy">{service.spec?.driftPolicy?.mode ?? 'report'}</Fact>
+          <Fact label="Generation">
+            {service.metadata.generation ?? '—'}
+            {service.status?.observedGeneration !== undefined ? ` (observed ${service.status.observedGeneration})` : ''}
+          </Fact>
+          <Fact label="Drift checked">
+            <Time iso={service.status?.drift?.lastCheckedTime} />
+          </Fact>
+        </dl>
+      </section>
+
+      <section className="card" aria-labelledby="views-heading">
+        <div className="card__header">
+          <h2 id="views-heading">Declared · frozen · live</h2>
+          <DriftSummary service={service} count={views.status === 'ready' ? drift.length : undefined} />
+        </div>
+        {views.status === 'error' && <ErrorState title="Could not load the views" error={views.error} />}
+        <DriftTable drift={drift} />
+        <ThreeViews
+          declared={declared}
+          frozen={views.status === 'ready' ? views.data.frozen : undefined}
+          live={views.status === 'ready' ? views.data.live : undefined}
+          drift={drift}
+          availability={views.status === 'ready' ? 'ready' : views.status === 'loading' ? 'loading' : 'unavailable'}
+        />
+      </section>
+
+      <section className="card" aria-labelledby="deployments-heading">
+        <div className="card__header">
+          <h2 id="deployments-heading">Deployments</h2>
+          {service.status?.currentDeployment?.name && (
+            <span className="muted small">
+              current: <span className="mono">{service.status.currentDeployment.name}</span> ({service.status.currentDeployment.phase})
+            </span>
+          )}
+        </div>
+        {deployments.status === 'loading' ? (
+          <Loading label="Loading deployments…" />
+        ) : deployments.status === 'unavailable' ? (
+          <Empty title="Deployment history not available yet">This server does not serve deployment records yet; the current deployment is shown above when the controller reports it.</Empty>
+        ) : deployments.status === 'error' ? (
+          <ErrorState title="Could not load the deployments" error={deployments.error} />
+        ) : deployments.data.items.length === 0 ? (
+          <Empty title="No deployment yet">A deployment starts when a controller rolls this service out.</Empty>
+        ) : (
+          <DeploymentTimeline deployments={deployments.data.items} />
+        )}
+      </section>
+
+      <div className="grid grid--2">
+        <section className="card" aria-labelledby="conditions-heading">
+          <div className="card__header">
+            <h2 id="conditions-heading">Conditions</h2>
+          </div>
+          <Conditions conditions={service.status?.conditions} />
+        </section>
+        <section className="card" aria-labelledby="service-events-heading">
+          <div className="card__header">
+            <h2 id="service-events-heading">Events</h2>
+          </div>
+          {events === undefined ? <Loading /> : events.length === 0 ? <Empty title="No events in the last hour" /> : <EventList events={events.slice(0, 20)} showObject={false} />}
+        </section>
+      </div>
+    </div>
+  );
+}
+
+function DriftSummary({ service, count }: { service: Service; count: number | undefined }) {
+  const n = count ?? service.status?.drift?.count;
+  if (n === undefined) return null;
+  return <span className={n ? 'text-drift strong' : 'muted'}>{n === 0 ? 'No drift' : `${n} drifted field${n === 1 ? '' : 's'}`}</span>;
+}
+
+/** The deployment state artifact: what an incident needs in one file. */
+export function stateArtifact(service: Service, views: Remote<ServiceViews>, deployments: Remote<{ items: Deployment[] }>) {
+  const v = views.status === 'ready' ? views.data : undefined;
+  return {
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'DeploymentStateArtifact',
+    service: {
+      namespace: service.metadata.namespace,
+      name: service.metadata.name,
+      uid: service.metadata.uid,
+      generation: service.metadata.generation,
+      resourceVersion: service.metadata.resourceVersion,
+    },
+    capturedAt: new Date().toISOString(),
+    declared: v?.declared ?? service.spec ?? null,
+    frozen: v?.frozen ?? null,
+    live: v?.live ?? null,
+    drift: v?.drift ?? [],
+    deployments: deployments.status === 'ready' ? deployments.data.items : [],
+    status: service.status ?? null,
+  };
+}
+
+function ArtifactActions({ service, views, deployments }: { service: Service; views: Remote<ServiceViews>; deployments: Remote<{ items: Deployment[] }> }) {
+  const [note, setNote] = useState<string>();
+  const fileName = useMemo(() => `holdfast-${service.metadata.namespace}-${service.metadata.name}-state.json`, [service.metadata.namespace, service.metadata.name]);
+  const text = () => JSON.stringify(stateArtifact(service, views, deployments), null, 2) + '\n';
+  const say = (message: string) => {
+    setNote(message);
+    window.setTimeout(() => setNote(undefined), 3000);
+  };
+  const copy = async () => {
+    try {
+      await navigator.clipboard.writeText(text());
+      say('Copied the state JSON');
+    } catch {
+      say('The browser refused the clipboard: use Download instead');
+    }
+  };
+  const download = () => {
+    const url = URL.createObjectURL(new Blob([text()], { type: 'application/json' }));
+    const a = document.createElement('a');
+    a.href = url;
+    a.download = fileName;
+    a.click();
+    window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+    say(`Saved ${fileName}`);
+  };
+  return (
+    <div className="actions">
+      <button type="button" className="button" onClick={copy}>
+        Copy state JSON
+      </button>
+      <button type="button" className="button" onClick={download}>
+        Download
+      </button>
+      <span className="actions__note small" role="status" aria-live="polite">
+        {note}
+      </span>
+    </div>
+  );
+}
