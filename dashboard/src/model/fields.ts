@@ -34,6 +34,12 @@ function display(v: Json): string {
   return JSON.stringify(v);
 }
 
+/** Stored objects come back with their keys in no useful order: `name` first, then A to Z. */
+function byFieldOrder(a: string, b: string): number {
+  if (a === 'name' || b === 'name') return a === 'name' ? (b === 'name' ? 0 : -1) : 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /**
  * Rows for every leaf of `value`. Empty lists and maps are left out (they say nothing), unless
  * `keepPaths` names them (a drift entry points there).
@@ -60,7 +66,7 @@ export function flattenFields(value: Json, prefix = '', keepPaths: ReadonlySet<s
         if (keepPaths.has(normalisePath(path))) rows.push({ path, display: '{}' });
         return;
       }
-      for (const key of keys) walk(v[key], path ? `${path}.${key}` : key);
+      for (const key of keys.sort(byFieldOrder)) walk(v[key], path ? `${path}.${key}` : key);
       return;
     }
     rows.push({ path, display: display(v) });

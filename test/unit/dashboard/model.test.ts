@@ -1,0 +1,207 @@
+// The dashboard's pure parts: service and server states, field rows and drift matching, routes,
+// times, reconnect backoff and the line splitter of the watch stream.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { readLines } from '../../../dashboard/src/api/ndjson.js';
+import type { Condition, DriftEntry, Server, Service } from '../../../dashboard/src/api/types.js';
+import { BACKOFF_MAX_MS, backoffDelay } from '../../../dashboard/src/model/backoff.js';
+import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, MASK, normalisePath } from '../../../dashboard/src/model/fields.js';
+import { href, parseRoute } from '../../../dashboard/src/model/route.js';
+import { serverState, serviceState } from '../../../dashboard/src/model/status.js';
+import { duration, formatBytes, relativeTime } from '../../../dashboard/src/model/time.js';
+
+const T = '2025-01-01T00:00:00Z';
+const cond = (type: string, status: Condition['status'], message = ''): Condition => ({ type, status, reason: 'Test', message, lastTransitionTime: T });
+const service = (status: Service['status'], generation = 1): Pick<Service, 'metadata' | 'status'> => ({ metadata: { name: 'web', namespace: 'shop', generation }, status });
+
+describe('serviceState', () => {
+  const cases: Array<[name: string, svc: Pick<Service, 'metadata' | 'status'>, expected: string]> = [
+    ['no status yet', service(undefined), 'pending'],
+    ['empty status', service({}), 'pending'],
+    ['ready', service({ observedGeneration: 1, conditions: [cond('Ready', 'True')] }), 'synced'],
+    ['drifted condition', service({ observedGeneration: 1, conditions: [cond('Ready', 'True'), cond('Drifted', 'True')] }), 'drifted'],
+    ['drift count without condition', service({ observedGeneration: 1, conditions: [cond('Ready', 'True')], drift: { count: 2 } }), 'drifted'],
+    ['progressing beats drifted', service({ observedGeneration: 1, conditions: [cond('Progressing', 'True'), cond('Drifted', 'True')] }), 'progressing'],
+    ['deployment running', service({ observedGeneration: 1, conditions: [cond('Ready', 'True')], currentDeployment: { phase: 'deploy' } }), 'progressing'],
+    ['new generation not observed', service({ observedGeneration: 1, conditions: [cond('Ready', 'True')] }, 2), 'progressing'],
+    ['failed deployment', service({ observedGeneration: 1, conditions: [cond('Progressing', 'True')], currentDeployment: { name: 'd1', phase: 'failed' } }), 'failed'],
+    ['degraded', service({ observedGeneration: 1, conditions: [cond('Ready', 'True'), cond('Degraded', 'True', 'crash loop')] }), 'failed'],
+    ['not ready, not progressing', service({ observedGeneration: 1, conditions: [cond('Ready', 'False')] }), 'failed'],
+    ['readiness unknown', service({ observedGeneration: 1, conditions: [cond('Ready', 'Unknown')] }), 'pending'],
+  ];
+  for (const [name, svc, expected] of cases) {
+    it(`${name} → ${expected}`, () => assert.equal(serviceState(svc).state, expected));
+  }
+  it('gives the condition message as the reason', () => {
+    assert.equal(serviceState(service({ conditions: [cond('Degraded', 'True', 'crash loop')] })).reason, 'crash loop');
+  });
+});
+
+describe('serverState', () => {
+  const server = (status: Server['status']): Pick<Server, 'status'> => ({ status });
+  const cases: Array<[name: string, srv: Pick<Server, 'status'>, expected: string]> = [
+    ['never checked', server(undefined), 'unknown'],
+    ['ready, all checks pass', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ssh', result: 'Pass' }] }), 'ready'],
+    ['ready with a warning', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ipvs', result: 'Warn', message: 'no IPVS' }] }), 'attention'],
+    ['ready, another condition false', server({ conditions: [cond('Ready', 'True'), cond('ComposeAvailable', 'False')] }), 'attention'],
+    ['readiness unknown', server({ conditions: [cond('Ready', 'Unknown')] }), 'attention'],
+    ['not ready', server({ conditions: [cond('Ready', 'False')] }), 'blocked'],
+    ['host key mismatch', server({ conditions: [cond('Ready', 'True'), cond('HostKeyVerified', 'False')] }), 'blocked'],
+  ];
+  for (const [name, srv, expected] of cases) {
+    it(`${name} → ${expected}`, () => assert.equal(serverState(srv).state, expected));
+  }
+});
+
+describe('flattenFields', () => {
+  it('lists leaves with paths, name first, empty collections left out', () => {
+    const rows = flattenFields({ replicas: 1, env: [{ value: 'hello', name: 'GREETING' }], capAdd: [], labels: {} });
+    assert.deepEqual(
+      rows.map((r) => [r.path, r.display]),
+      [
+        ['env[0].name', 'GREETING'],
+        ['env[0].value', 'hello'],
+        ['replicas', '1'],
+      ],
+    );
+  });
+  it('keeps an empty collection a drift entry points at', () => {
+    const rows = flattenFields({ capAdd: [] }, '', new Set(['capAdd']));
+    assert.deepEqual(rows, [{ path: 'capAdd', display: '[]' }]);
+  });
+  it('masks secret values and never shows their hash', () => {
+    const rows = flattenFields({ env: { DB_PASSWORD: { secretRef: { name: 'db', key: 'password' }, secretHash: 'sha256:abc123' } } });
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0].path, 'env.DB_PASSWORD');
+    assert.equal(rows[0].display, `${MASK} (secret db/password)`);
+    assert.ok(!rows[0].display.includes('abc123'));
+    assert.equal(rows[0].secret?.hash, 'sha256:abc123');
+  });
+});
+
+describe('secrets compare by hash only', () => {
+  const view = (hash: string) => flattenFields({ env: { P: { secretRef: { name: 'db', key: 'p' }, secretHash: hash } } });
+  const cases: Array<[name: string, other: ReturnType<typeof flattenFields>, expected: string]> = [
+    ['same hash', view('h1'), 'unchanged'],
+    ['other hash', view('h2'), 'changed'],
+    ['absent in the other view', [], 'missing'],
+  ];
+  for (const [name, other, expected] of cases) it(`${name} → ${expected}`, () => assert.equal(compareSecret(view('h1')[0], other), expected));
+  it('drift values of a secret are masked', () => {
+    const entry: DriftEntry = { path: 'env.P', kind: 'changed', source: 'live-vs-frozen', expected: { secretHash: 'h1' }, actual: { secretHash: 'h2' } };
+    assert.equal(isSecretDrift(entry), true);
+    assert.equal(driftValue(entry.expected), MASK);
+    assert.equal(driftValue(undefined), '—');
+    assert.equal(driftValue({ a: 1 }), '{"a":1}');
+  });
+});
+
+describe('paths and drift matching', () => {
+  const cases: Array<[string, string]> = [
+    ['containers[0].env.GREETING', 'containers.0.env.GREETING'],
+    ['/containers/0/image', 'containers.0.image'],
+    ['containers.0.image', 'containers.0.image'],
+    ['spec.ports[1]', 'spec.ports.1'],
+  ];
+  for (const [input, expected] of cases) it(`normalisePath(${input}) = ${expected}`, () => assert.equal(normalisePath(input), expected));
+
+  const entries: DriftEntry[] = [
+    { path: 'containers[0].image', kind: 'changed', source: 'live-vs-frozen' },
+    { path: '/containers/0/ports', kind: 'missing', source: 'live-vs-frozen' },
+    { path: 'spec.replicas', kind: 'changed', source: 'declared-vs-frozen' },
+  ];
+  const matchCases: Array<[row: string, stripSpec: boolean, hits: number]> = [
+    ['containers[0].image', false, 1],
+    ['containers[0].imageDigest', false, 0],
+    ['containers[0].ports[0].hostPort', false, 1],
+    ['containers[1].image', false, 0],
+    ['replicas', true, 1],
+    ['replicas', false, 0],
+  ];
+  for (const [row, stripSpec, hits] of matchCases) {
+    it(`${row}${stripSpec ? ' (declared)' : ''} has ${hits} drift entr${hits === 1 ? 'y' : 'ies'}`, () => assert.equal(driftFor(row, entries, { stripSpec }).length, hits));
+  }
+});
+
+describe('routes', () => {
+  const cases: Array<[hash: string, route: unknown]> = [
+    ['', { page: 'overview' }],
+    ['#/', { page: 'overview' }],
+    ['#/services', { page: 'services', filters: {} }],
+    ['#/services?project=shop&status=drifted', { page: 'services', filters: { project: 'shop', status: 'drifted' } }],
+    ['#/services?status=bogus', { page: 'services', filters: {} }],
+    ['#/services/shop/web', { page: 'service', namespace: 'shop', name: 'web' }],
+    ['#/servers', { page: 'servers' }],
+    ['#/servers/edge-1', { page: 'server', name: 'edge-1' }],
+    ['#/events?tab=audit', { page: 'events', tab: 'audit' }],
+    ['#/nowhere/at/all/x', { page: 'not-found', path: '/nowhere/at/all/x' }],
+  ];
+  for (const [hash, route] of cases) it(`parses "${hash}"`, () => assert.deepEqual(parseRoute(hash), route));
+  it('builds hrefs that parse back', () => {
+    assert.deepEqual(parseRoute(href.services({ project: 'shop', environment: 'production', q: '' })), { page: 'services', filters: { project: 'shop', environment: 'production' } });
+    assert.deepEqual(parseRoute(href.service('shop', 'web')), { page: 'service', namespace: 'shop', name: 'web' });
+  });
+});
+
+describe('times', () => {
+  const now = Date.parse('2025-01-01T12:00:00Z');
+  const rel: Array<[string | undefined, string]> = [
+    [undefined, '—'],
+    ['2025-01-01T11:59:58Z', 'just now'],
+    ['2025-01-01T11:59:30Z', '30 s ago'],
+    ['2025-01-01T11:55:00Z', '5 min ago'],
+    ['2025-01-01T09:00:00Z', '3 h ago'],
+    ['2024-12-25T12:00:00Z', '7 d ago'],
+  ];
+  for (const [iso, expected] of rel) it(`relativeTime(${iso}) = ${expected}`, () => assert.equal(relativeTime(iso, now), expected));
+  const durations: Array<[string, string | undefined, string]> = [
+    ['2025-01-01T11:59:59.150Z', '2025-01-01T12:00:00Z', '850 ms'],
+    ['2025-01-01T11:59:47.600Z', undefined, '12.4 s'],
+    ['2025-01-01T11:56:55Z', '2025-01-01T12:00:00Z', '3 min 05 s'],
+    ['2025-01-01T09:50:00Z', undefined, '2 h 10 min'],
+  ];
+  for (const [start, end, expected] of durations) it(`duration → ${expected}`, () => assert.equal(duration(start, end, now), expected));
+  it('formats bytes', () => {
+    assert.equal(formatBytes(512), '512 B');
+    assert.equal(formatBytes(1536), '1.5 KiB');
+    assert.equal(formatBytes(8 * 1024 ** 3), '8.0 GiB');
+  });
+});
+
+describe('backoffDelay', () => {
+  it('grows exponentially under full jitter and stays capped', () => {
+    assert.equal(backoffDelay(0, () => 1), 500);
+    assert.equal(backoffDelay(3, () => 1), 4000);
+    assert.equal(backoffDelay(30, () => 1), BACKOFF_MAX_MS);
+    assert.equal(backoffDelay(5, () => 0), 0);
+  });
+});
+
+describe('readLines', () => {
+  it('splits chunks into lines across chunk boundaries and keeps a last unterminated line', async () => {
+    const encoder = new TextEncoder();
+    const chunks = ['{"type":"ADD', 'ED"}\n{"type":"MOD', 'IFIED"}\n\nlast'];
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        for (const c of chunks) controller.enqueue(encoder.encode(c));
+        controller.close();
+      },
+    });
+    const lines: string[] = [];
+    for await (const line of readLines(body)) lines.push(line);
+    assert.deepEqual(lines, ['{"type":"ADDED"}', '{"type":"MODIFIED"}', '', 'last']);
+  });
+  it('decodes a multi-byte character split between chunks', async () => {
+    const bytes = new TextEncoder().encode('héllo\n');
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(bytes.slice(0, 2));
+        controller.enqueue(bytes.slice(2));
+        controller.close();
+      },
+    });
+    const lines: string[] = [];
+    for await (const line of readLines(body)) lines.push(line);
+    assert.deepEqual(lines, ['héllo']);
+  });
+});
