@@ -2,11 +2,13 @@
 // tests can mount it on any port.
 import express, { type Express, type Request, type Response } from 'express';
 import { HoldfastError } from '../core/errors.js';
+import { kindByPlural } from '../core/resource.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
-import { authenticate } from './auth.js';
+import { authenticate, requireScope } from './auth.js';
 import { discoveryRouter } from './discovery.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
@@ -24,6 +26,22 @@ export interface AppDeps {
   subresources?: ResourceRoutesDeps['subresources'];
   /** Built dashboard (dashboard/dist), served at `/` when present. */
   dashboardDir?: string;
+  metrics?: Metrics;
+}
+
+/** Counts requests by route pattern (never the raw path: names would explode the label space). */
+function countRequests(metrics: Metrics) {
+  return (req: Request, res: Response, next: () => void) => {
+    const started = performance.now();
+    res.on('finish', () => {
+      const pattern = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : 'static');
+      const plural = typeof req.params?.plural === 'string' && kindByPlural(req.params.plural) ? req.params.plural : undefined;
+      const route = plural ? pattern.replace(':plural', plural) : pattern;
+      metrics.apiRequests.inc({ route, method: req.method, code: String(res.statusCode) });
+      if (req.query.watch !== 'true') metrics.apiRequestDuration.observe({ route, method: req.method }, (performance.now() - started) / 1000);
+    });
+    next();
+  };
 }
 
 function noCacheForIndex(res: Response, path: string) {
@@ -35,6 +53,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  if (deps.metrics) app.use(countRequests(deps.metrics));
 
   app.get('/healthz', (_req, res) => {
     res.type('text/plain').send('ok');
@@ -54,6 +73,13 @@ export function createApp(deps: AppDeps): Express {
       strict: false,
     }),
   );
+  if (deps.metrics) {
+    const registry = deps.metrics.registry;
+    app.get('/metrics', async (req, res) => {
+      requireScope(req, ['metrics:read'], 'read metrics');
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
   app.use(discoveryRouter(deps.version));
   app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
   app.use((req: Request, _res: Response) => {

@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { sql } from 'drizzle-orm';
 import { packageRoot } from '../core/package-root.js';
 import { createLogger, type Logger } from '../observability/logger.js';
+import { Metrics } from '../observability/metrics.js';
 import { loadSealer, type Sealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
 import { openDatabase, type Database } from '../store/database.js';
@@ -71,6 +72,7 @@ export interface ControlPlane {
   store: ResourceStore;
   tokens: TokenStore;
   sealer: Sealer;
+  metrics: Metrics;
   log: Logger;
   http: HttpServer;
   url: string;
@@ -84,6 +86,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
   const sealer = loadSealer(config.dataDir);
   const tokens = new TokenStore(database.db);
   await ensureAdminToken(tokens, config.dataDir, log);
+  const metrics = new Metrics();
 
   const app = createApp({
     store,
@@ -91,6 +94,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
     tokens,
     log,
     version: packageVersion(),
+    metrics,
     dashboardDir: existsSync(join(packageRoot(), 'dashboard', 'dist', 'index.html')) ? join(packageRoot(), 'dashboard', 'dist') : undefined,
     ready: async () => {
       await database.db.execute(sql`select 1`);
@@ -111,7 +115,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
 
   let stopped = false;
   return {
-    config, database, store, tokens, sealer, log, http, url,
+    config, database, store, tokens, sealer, metrics, log, http, url,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -216,3 +216,25 @@ for (const driver of ['pglite', 'postgres'] as const) {
     });
   });
 }
+
+describe('metrics endpoint', () => {
+  let cp: TestControlPlane;
+  before(async () => {
+    cp = await startTestControlPlane('pglite');
+  });
+  after(async () => cp.stop());
+
+  it('exposes Prometheus metrics with API requests counted by route pattern, not by name', async () => {
+    await cp.call('GET', `${G}/projects`);
+    await cp.call('GET', `${G}/projects/does-not-exist`);
+    const res = await cp.call('GET', '/metrics');
+    assert.equal(res.status, 200);
+    const text = String(res.body);
+    assert.match(text, /^# TYPE holdfast_api_requests_total counter$/m);
+    assert.match(text, /holdfast_api_requests_total\{route="\/apis\/holdfast\.dev\/v1alpha1\/projects",method="GET",code="200"\} 1/);
+    assert.match(text, /holdfast_api_requests_total\{route="\/apis\/holdfast\.dev\/v1alpha1\/projects\/:name",method="GET",code="404"\} 1/);
+    assert.doesNotMatch(text, /does-not-exist/);
+    assert.match(text, /^# TYPE holdfast_reconcile_duration_seconds histogram$/m);
+    assert.equal((await fetch(cp.url + '/metrics')).status, 401, 'metrics need a token');
+  });
+});

@@ -1,0 +1,89 @@
+// Prometheus metrics (prom-client), named by Prometheus conventions: `holdfast_` prefix, base units,
+// `_total` counters, `_seconds` histograms. One registry per control plane, so tests can run several.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ReconcileObserver } from '../controllers/manager.js';
+
+export class Metrics implements ReconcileObserver {
+  readonly registry = new Registry();
+
+  readonly reconcileDuration = new Histogram({
+    name: 'holdfast_reconcile_duration_seconds',
+    help: 'Time one reconcile(key) took, by kind and outcome.',
+    labelNames: ['kind', 'outcome'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers: [this.registry],
+  });
+  readonly reconcileErrors = new Counter({
+    name: 'holdfast_reconcile_errors_total',
+    help: 'Reconciles that failed and were requeued with backoff, by kind.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly workQueueDepth = new Gauge({
+    name: 'holdfast_workqueue_depth',
+    help: 'Keys waiting in a controller work queue.',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly sshSessions = new Gauge({
+    name: 'holdfast_ssh_sessions',
+    help: 'Open SSH sessions to servers (one kept session per server).',
+    registers: [this.registry],
+  });
+  readonly sshReconnects = new Counter({
+    name: 'holdfast_ssh_reconnects_total',
+    help: 'SSH session reconnects, by server.',
+    labelNames: ['server'] as const,
+    registers: [this.registry],
+  });
+  readonly dockerApiCalls = new Counter({
+    name: 'holdfast_docker_api_calls_total',
+    help: 'Docker Engine API calls made over the kept sessions, by server.',
+    labelNames: ['server'] as const,
+    registers: [this.registry],
+  });
+  readonly sshExecs = new Counter({
+    name: 'holdfast_ssh_execs_total',
+    help: 'Shell commands run on servers over SSH (only where the Docker API has no answer), by server.',
+    labelNames: ['server'] as const,
+    registers: [this.registry],
+  });
+  readonly driftEntries = new Gauge({
+    name: 'holdfast_drift_entries',
+    help: 'Current field-level drift entries across services, by kind (changed, missing, unexpected).',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly deployments = new Counter({
+    name: 'holdfast_deployments_total',
+    help: 'Finished deployments, by outcome (completed, failed, canceled).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly apiRequests = new Counter({
+    name: 'holdfast_api_requests_total',
+    help: 'API requests, by route pattern, method and status code.',
+    labelNames: ['route', 'method', 'code'] as const,
+    registers: [this.registry],
+  });
+  readonly apiRequestDuration = new Histogram({
+    name: 'holdfast_api_request_duration_seconds',
+    help: 'API request latency (watches excluded), by route pattern and method.',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  constructor(opts: { processMetrics?: boolean } = {}) {
+    if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'holdfast_' });
+  }
+
+  onReconcile(kind: string, seconds: number, outcome: 'success' | 'error' | 'requeue'): void {
+    this.reconcileDuration.observe({ kind, outcome }, seconds);
+    if (outcome === 'error') this.reconcileErrors.inc({ kind });
+  }
+
+  onQueueDepth(kind: string, depth: number): void {
+    this.workQueueDepth.set({ kind }, depth);
+  }
+}
