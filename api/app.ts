@@ -5,10 +5,11 @@ import { HoldfastError } from '../core/errors.js';
 import { kindByPlural } from '../core/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
+import type { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
-import { authenticate, requireScope } from './auth.js';
+import { guard } from './auth.js';
 import { discoveryRouter } from './discovery.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
@@ -27,6 +28,8 @@ export interface AppDeps {
   /** Built dashboard (dashboard/dist), served at `/` when present. */
   dashboardDir?: string;
   metrics?: Metrics;
+  /** Failed-authentication limit per client; the default allows 10 failures a minute. */
+  authLimiter?: FailedAuthLimiter;
 }
 
 /** Counts requests by route pattern (never the raw path: names would explode the label space). */
@@ -35,8 +38,9 @@ function countRequests(metrics: Metrics) {
     const started = performance.now();
     res.on('finish', () => {
       const pattern = (req.route?.path as string | undefined) ?? (res.statusCode === 404 ? 'unmatched' : 'static');
-      const plural = typeof req.params?.plural === 'string' && kindByPlural(req.params.plural) ? req.params.plural : undefined;
-      const route = plural ? pattern.replace(':plural', plural) : pattern;
+      // params are gone once an error left the route: read the plural from the path at its place.
+      const plural = req.path.split('/')[pattern.split('/').indexOf(':plural')];
+      const route = plural && kindByPlural(plural) ? pattern.replace(':plural', plural) : pattern;
       metrics.apiRequests.inc({ route, method: req.method, code: String(res.statusCode) });
       if (req.query.watch !== 'true') metrics.apiRequestDuration.observe({ route, method: req.method }, (performance.now() - started) / 1000);
     });
@@ -65,7 +69,8 @@ export function createApp(deps: AppDeps): Express {
 
   // The dashboard is static files; it signs in with a token like any other client.
   if (deps.dashboardDir) app.use(express.static(deps.dashboardDir, { index: 'index.html', maxAge: '1h', setHeaders: noCacheForIndex }));
-  app.use(authenticate(deps.tokens));
+  // Every request past this point passes the route table (api/scopes.ts): deny by default.
+  app.use(guard({ tokens: deps.tokens, limiter: deps.authLimiter }));
   app.use(
     express.json({
       limit: BODY_LIMIT_BYTES,
@@ -75,8 +80,7 @@ export function createApp(deps: AppDeps): Express {
   );
   if (deps.metrics) {
     const registry = deps.metrics.registry;
-    app.get('/metrics', async (req, res) => {
-      requireScope(req, ['metrics:read'], 'read metrics');
+    app.get('/metrics', async (_req, res) => {
       res.type(registry.contentType).send(await registry.metrics());
     });
   }

@@ -10,6 +10,7 @@ import { sql } from 'drizzle-orm';
 import { packageRoot } from '../core/package-root.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
+import { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
 import { loadSealer, type Sealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
 import { openDatabase, type Database } from '../store/database.js';
@@ -35,6 +36,8 @@ export interface ServeConfig {
   logLevel: string;
   databaseUrl?: string;
   eventTtlSeconds: number;
+  /** Failed authentications a client may make per minute before it is answered 429. */
+  authFailuresPerMinute: number;
   tls?: { certFile: string; keyFile: string };
 }
 
@@ -51,6 +54,8 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
   if (port > 65535) throw new Error(`--listen: port ${port} is out of range`);
   const ttl = Number(env.HOLDFAST_EVENT_TTL_SECONDS ?? 3600);
   if (!Number.isFinite(ttl) || ttl <= 0) throw new Error('HOLDFAST_EVENT_TTL_SECONDS must be a positive number');
+  const authFailures = Number(env.HOLDFAST_AUTH_FAILURES_PER_MINUTE ?? 10);
+  if (!Number.isInteger(authFailures) || authFailures <= 0) throw new Error('HOLDFAST_AUTH_FAILURES_PER_MINUTE must be a positive integer');
   const certFile = opts.tlsCertFile ?? env.HOLDFAST_TLS_CERT_FILE;
   const keyFile = opts.tlsKeyFile ?? env.HOLDFAST_TLS_KEY_FILE;
   if (Boolean(certFile) !== Boolean(keyFile)) throw new Error('TLS needs both --tls-cert-file and --tls-key-file');
@@ -62,6 +67,7 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? 'info',
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL ?? undefined,
     eventTtlSeconds: ttl,
+    authFailuresPerMinute: authFailures,
   };
 }
 
@@ -95,6 +101,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
     log,
     version: packageVersion(),
     metrics,
+    authLimiter: new FailedAuthLimiter({ maxFailures: config.authFailuresPerMinute, windowMs: 60_000 }),
     dashboardDir: existsSync(join(packageRoot(), 'dashboard', 'dist', 'index.html')) ? join(packageRoot(), 'dashboard', 'dist') : undefined,
     ready: async () => {
       await database.db.execute(sql`select 1`);
