@@ -30,6 +30,7 @@ import {
   type VolumeSpec,
 } from '../deploy/container-spec.js';
 import { freezeEnvText, malformedPlaceholder, secretRefsIn } from '../deploy/env-secrets.js';
+import { parseTmpfs } from '../deploy/mounts.js';
 import { parseCpus, parseDockerBytes, parseDurationMs, parseFileMode, parseInteger } from '../deploy/units.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
 import { composeError, readText, type LoadedCompose, type Problem, type SourceReader } from './load.js';
@@ -528,7 +529,8 @@ class Mapper {
     }
     if (!source.startsWith('/')) return this.fileFromBesideCompose(source, target, at);
     const mount: MountSpec = { type: 'bind', source: cleanPath(source), target, readOnly };
-    if (entry.bind?.propagation) mount.propagation = entry.bind.propagation;
+    // rprivate is Docker's default: absent means the same.
+    if (entry.bind?.propagation && entry.bind.propagation !== 'rprivate') mount.propagation = entry.bind.propagation;
     if (entry.bind?.selinux) mount.selinux = entry.bind.selinux;
     if (asBool(entry.bind?.create_host_path)) mount.createHostPath = true;
     return mount;
@@ -924,30 +926,6 @@ export function parseSecretReference(text: string): SecretKeyRef | string {
   }
   if (!/^[-._a-zA-Z0-9]+$/.test(ref.key)) return `external secret ${JSON.stringify(text)}: ${JSON.stringify(ref.key)} is not a valid Secret key`;
   return ref;
-}
-
-/** `/run` or `/run:size=64m,mode=1777,noexec` → a tmpfs mount; a message if invalid. */
-export function parseTmpfs(entry: string): MountSpec | string {
-  const colon = entry.indexOf(':');
-  const target = colon >= 0 ? entry.slice(0, colon) : entry;
-  if (!target.startsWith('/')) return `${JSON.stringify(target)} must be an absolute path`;
-  const mount: MountSpec = { type: 'tmpfs', source: '', target, readOnly: false };
-  const others: string[] = [];
-  for (const option of colon >= 0 ? entry.slice(colon + 1).split(',').filter(Boolean) : []) {
-    const [key, value] = option.split('=');
-    if (key === 'size' && value !== undefined) {
-      const size = parseDockerBytes(value);
-      if (size === undefined) return `size ${JSON.stringify(value)} is not a size`;
-      mount.sizeBytes = size;
-    } else if (key === 'mode' && value !== undefined) {
-      const mode = parseFileMode(value);
-      if (mode === undefined) return `mode ${JSON.stringify(value)} is not an octal file mode`;
-      mount.mode = mode;
-    } else if (option === 'ro') mount.readOnly = true;
-    else if (option !== 'rw') others.push(option);
-  }
-  if (others.length > 0) mount.tmpfsOptions = others.sort();
-  return mount;
 }
 
 export function mapCompose(loaded: LoadedCompose, ctx: MapComposeContext): ComposeMapping {

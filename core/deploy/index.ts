@@ -5,3 +5,7 @@ export { canonicalImageRef, parseImageRef, repositoryOf, sameImage, type ImageId
 export { parseCpus, parseDockerBytes, parseDurationMs, parseServiceMemory } from './units.js';
 
 export { renderFrozenInput, secretsOfContainer, type RenderContext } from './render.js';
+export { diffContainerSpecs, isIgnored, type CompareOptions, type FieldDiff, type FieldDiffKind } from './compare.js';
+export { containerState, DEFAULT_PATH, digestFor, normaliseInspect, UNHASHED, type ContainerState, type HealthStatus, type LiveContainer, type NormaliseOptions } from './normalise-live.js';
+export type { DockerContainerInspect, DockerImageInspect, DockerNetworkInspect, DockerVolumeInspect } from './docker-types.js';
+export { parseBind, parseTmpfs, parseTmpfsOptions } from './mounts.js';
