@@ -17,14 +17,19 @@ export interface TestControlPlane {
   stop(): Promise<void>;
 }
 
-export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pglite'): Promise<TestControlPlane> {
+export interface TestControlPlaneOptions {
+  /** Environment for the server's configuration (e.g. HOLDFAST_AUTH_FAILURES_PER_MINUTE). */
+  env?: Record<string, string>;
+}
+
+export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pglite', opts: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   let databaseUrl: string | undefined;
   if (driver === 'postgres') {
     const server = await startPostgres();
     databaseUrl = await createDatabase(server.url, 'hf_' + randomBytes(6).toString('hex'));
   }
-  const config = resolveConfig({ dataDir, listen: '127.0.0.1:0', databaseUrl }, {});
+  const config = resolveConfig({ dataDir, listen: '127.0.0.1:0', databaseUrl }, opts.env ?? {});
   const stderrWrite = process.stderr.write;
   // The first start prints the admin token on stderr; keep test output clean.
   process.stderr.write = (() => true) as typeof process.stderr.write;
