@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TEST_HOSTS_SCRIPT = join(ROOT, 'scripts', 'test-hosts.sh');
-const TEST_FILE = /\.test\.(ts|mts|js|mjs)$/;
+const TEST_FILE = /\.test\.(ts|tsx|mts|js|mjs)$/;
 const TEST_HOSTS_START_TIMEOUT_MS = 15 * 60_000;
 const TEST_HOSTS_STOP_TIMEOUT_MS = 3 * 60_000;
 
@@ -80,7 +80,7 @@ function selectRuns(args) {
       fail(`'${arg}' is neither a test group (${GROUPS.map((g) => g.name).join(', ')}) nor an existing path`);
     }
     const files = listTestFiles(path);
-    if (files.length === 0) fail(`no test files (*.test.ts) under '${arg}'`);
+    if (files.length === 0) fail(`no test files (*.test.ts, *.test.tsx, ...) under '${arg}'`);
     for (const file of files) {
       const inGroup =
         GROUPS.find((candidate) => !relative(join(ROOT, candidate.dir), file).startsWith('..')) ??
