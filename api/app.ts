@@ -10,9 +10,11 @@ import type { TokenStore } from '../security/tokens.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
 import { guard } from './auth.js';
+import { auditRouter } from './audit-routes.js';
 import { discoveryRouter } from './discovery.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
+import { tokenRouter } from './tokens-routes.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -85,6 +87,8 @@ export function createApp(deps: AppDeps): Express {
     });
   }
   app.use(discoveryRouter(deps.version));
+  app.use(tokenRouter(deps.tokens));
+  app.use(auditRouter(deps.store.db));
   app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
   app.use((req: Request, _res: Response) => {
     throw new HoldfastError('NotFound', `the server could not find the requested resource (${req.method} ${req.path})`);

@@ -1,12 +1,20 @@
 // API tokens: random, shown once, stored only as a SHA-256 hash. The `hft_` prefix makes a leaked
-// token easy for secret scanners to recognise; listings show only the first characters.
+// token easy for secret scanners to recognise; listings show only the first characters. Creating
+// and revoking a token writes its audit row in the same transaction.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { and, asc, eq, isNull } from 'drizzle-orm';
+import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { HoldfastError } from '../core/errors.js';
+import { DNS1123_LABEL } from '../core/resource.js';
 import type { Db } from '../store/database.js';
 import { apiTokens } from '../store/schema.js';
+import { ALL_SCOPES, isKnownScope } from '../api/scopes.js';
+import { writeAudit } from './audit-log.js';
 
 export const TOKEN_PREFIX = 'hft_';
 const SHOWN_CHARS = 12;
+/** Longer than any token we issue; longer input is refused without a database lookup. */
+const MAX_TOKEN_LENGTH = 128;
+const AUDIT_KIND = 'Token';
 
 export interface TokenIdentity {
   id: string;
@@ -22,10 +30,29 @@ export interface TokenInfo extends TokenIdentity {
   lastUsedAt?: string;
 }
 
+/** Who creates or revokes a token, for the audit row. */
+export interface TokenActor {
+  actor: string;
+  tokenId?: string;
+}
+
+const SYSTEM: TokenActor = { actor: 'system:holdfast' };
+
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('hex');
 
 export function newTokenValue(): string {
   return TOKEN_PREFIX + randomBytes(30).toString('base64url');
+}
+
+/** Throws a BadRequest naming every unknown scope and listing the valid ones. */
+export function checkScopes(scopes: readonly string[]): void {
+  const unknown = scopes.filter((s) => !isKnownScope(s));
+  if (unknown.length) {
+    throw new HoldfastError(
+      'BadRequest',
+      `unknown scope${unknown.length > 1 ? 's' : ''} ${unknown.map((s) => `"${s}"`).join(', ')}; valid scopes: ${ALL_SCOPES.join(', ')}, or * for all`,
+    );
+  }
 }
 
 export class TokenStore {
@@ -34,25 +61,46 @@ export class TokenStore {
     private readonly clock: () => Date = () => new Date(),
   ) {}
 
-  /** Creates a token and returns its value: the only time the value exists outside the caller. */
-  async create(name: string, scopes: string[], expiresAt?: Date): Promise<{ token: string; info: TokenInfo }> {
+  /**
+   * Creates a token and returns its value: the only time the value exists outside the caller.
+   * Names are unique among tokens that are not revoked, so `revoke NAME` is unambiguous.
+   */
+  async create(name: string, scopes: string[], expiresAt?: Date, by: TokenActor = SYSTEM): Promise<{ token: string; info: TokenInfo }> {
+    if (!DNS1123_LABEL.test(name)) {
+      throw new HoldfastError('BadRequest', `invalid token name "${name}": use lower-case letters, digits and '-', at most 63 characters`);
+    }
+    checkScopes(scopes);
     const token = newTokenValue();
+    const now = this.clock();
     const row = {
       id: randomUUID(),
       name,
       prefix: token.slice(0, SHOWN_CHARS),
       hash: hashToken(token),
-      scopes,
-      createdAt: this.clock(),
+      scopes: [...new Set(scopes)],
+      createdAt: now,
       expiresAt: expiresAt ?? null,
     };
-    await this.db.insert(apiTokens).values(row);
+    await this.db.transaction(async (txAny) => {
+      const tx = txAny as unknown as Db;
+      // Serialise creates so two requests cannot both find the name free.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext('holdfast.api_tokens'))`);
+      const [clash] = await tx
+        .select({ id: apiTokens.id })
+        .from(apiTokens)
+        .where(and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt)));
+      if (clash) {
+        throw new HoldfastError('AlreadyExists', `a token named "${name}" already exists (id ${clash.id}): revoke it first, or choose another name`);
+      }
+      await tx.insert(apiTokens).values(row);
+      await writeAudit(tx, { ...by, verb: 'create', kind: AUDIT_KIND, name, outcome: 'Success', message: describeGrant(row.id, row.scopes, expiresAt) }, now);
+    });
     return { token, info: toInfo({ ...row, revokedAt: null, lastUsedAt: null }) };
   }
 
   /** The identity behind a presented token, or undefined when unknown, revoked or expired. */
   async verify(token: string): Promise<TokenIdentity | undefined> {
-    if (!token.startsWith(TOKEN_PREFIX)) return undefined;
+    if (!token.startsWith(TOKEN_PREFIX) || token.length > MAX_TOKEN_LENGTH) return undefined;
     const [row] = await this.db
       .select()
       .from(apiTokens)
@@ -67,22 +115,49 @@ export class TokenStore {
     return { id: row.id, name: row.name, scopes: row.scopes };
   }
 
-  async list(): Promise<TokenInfo[]> {
-    const rows = await this.db.select().from(apiTokens).orderBy(asc(apiTokens.createdAt));
-    return rows.map(toInfo);
+  /** Tokens in the order they were created, one page at a time. */
+  async list(opts: { limit?: number; continue?: string } = {}): Promise<{ items: TokenInfo[]; continue?: string }> {
+    const after = opts.continue ? decodeCursor(opts.continue) : undefined;
+    const query = this.db
+      .select()
+      .from(apiTokens)
+      .where(after ? sql`(${apiTokens.createdAt}, ${apiTokens.id}) > (${after.at}::timestamptz, ${after.id})` : undefined)
+      .orderBy(asc(apiTokens.createdAt), asc(apiTokens.id));
+    const rows = opts.limit ? await query.limit(opts.limit + 1) : await query;
+    const more = opts.limit !== undefined && rows.length > opts.limit;
+    const page = more ? rows.slice(0, opts.limit) : rows;
+    const last = page[page.length - 1];
+    return { items: page.map(toInfo), ...(more ? { continue: encodeCursor(last.createdAt, last.id) } : {}) };
   }
 
-  async revoke(idOrName: string): Promise<boolean> {
+  /** Revokes the token with this id, or the unrevoked token with this name. */
+  async revoke(idOrName: string, by: TokenActor = SYSTEM): Promise<TokenInfo> {
     const now = this.clock();
-    const byId = await this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.id, idOrName), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
-    if (byId.length) return true;
-    const byName = await this.db.update(apiTokens).set({ revokedAt: now }).where(and(eq(apiTokens.name, idOrName), isNull(apiTokens.revokedAt))).returning({ id: apiTokens.id });
-    return byName.length > 0;
+    return this.db.transaction(async (txAny) => {
+      const tx = txAny as unknown as Db;
+      const [row] = await tx
+        .update(apiTokens)
+        .set({ revokedAt: now })
+        .where(and(or(eq(apiTokens.id, idOrName), eq(apiTokens.name, idOrName)), isNull(apiTokens.revokedAt)))
+        .returning();
+      if (!row) throw new HoldfastError('NotFound', `no unrevoked token has the name or id "${idOrName}"`, { details: { kind: AUDIT_KIND, name: idOrName } });
+      await writeAudit(tx, { ...by, verb: 'revoke', kind: AUDIT_KIND, name: row.name, outcome: 'Success', message: `id ${row.id}` }, now);
+      return toInfo(row);
+    });
+  }
+
+  /** Audits a create or revoke that failed before it could write. */
+  async auditFailure(by: TokenActor, verb: string, name: string, message: string): Promise<void> {
+    await writeAudit(this.db, { ...by, verb, kind: AUDIT_KIND, name: name || '(unnamed)', outcome: 'Failure', message }, this.clock());
   }
 
   async count(): Promise<number> {
     return (await this.db.select({ id: apiTokens.id }).from(apiTokens)).length;
   }
+}
+
+function describeGrant(id: string, scopes: string[], expiresAt?: Date): string {
+  return `id ${id}; scopes ${scopes.join(',') || '(none)'}; ${expiresAt ? `expires ${expiresAt.toISOString()}` : 'does not expire'}`;
 }
 
 function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
@@ -96,4 +171,16 @@ function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
     ...(row.revokedAt ? { revokedAt: row.revokedAt.toISOString() } : {}),
     ...(row.lastUsedAt ? { lastUsedAt: row.lastUsedAt.toISOString() } : {}),
   };
+}
+
+const encodeCursor = (at: Date, id: string) => Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
+
+function decodeCursor(token: string): { at: string; id: string } {
+  try {
+    const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
+    if (typeof v.at === 'string' && !Number.isNaN(Date.parse(v.at)) && typeof v.id === 'string') return { at: v.at, id: v.id };
+  } catch {
+    // fall through
+  }
+  throw new HoldfastError('BadRequest', 'the provided continue parameter is not valid');
 }
