@@ -91,10 +91,11 @@ export interface ServerStatus {
   lastContactTime?: string;
   checks?: ServerCheck[];
   docker?: { version?: string; apiVersion?: string; os?: string; arch?: string; swarm?: SwarmInfo; [field: string]: unknown };
-  compose?: { version?: string; [field: string]: unknown };
+  compose?: { version?: string; variant?: 'plugin' | 'standalone' };
   resources?: { cpus?: number; memoryBytes?: number; diskFreeBytes?: number; load1?: number };
-  /** Round-trip time of the last probe, when the server controller reports it. */
+  /** Round trip of a Docker API ping over the kept SSH session at the last check. */
   latencyMs?: number;
+  pollIntervalMs?: number;
   [field: string]: unknown;
 }
 

@@ -13,7 +13,6 @@ const SERVER_LABELS: Record<ServerState, string> = {
   ready: 'Ready',
   attention: 'Attention',
   blocked: 'Blocked',
-  unknown: 'Not checked',
 };
 
 export const serviceStateLabel = (s: ServiceState) => SERVICE_LABELS[s];

@@ -7,7 +7,7 @@ export function Conditions({ conditions }: { conditions: Condition[] | undefined
   if (!conditions?.length) return <Empty title="No conditions reported yet">A controller writes them when it observes this object.</Empty>;
   return (
     <div className="table-wrap">
-      <table className="table table--compact">
+      <table className="table table--compact table--cards">
         <thead>
           <tr>
             <th scope="col">Condition</th>
@@ -20,13 +20,17 @@ export function Conditions({ conditions }: { conditions: Condition[] | undefined
         <tbody>
           {conditions.map((c) => (
             <tr key={c.type}>
-              <th scope="row">{c.type}</th>
-              <td>
+              <th scope="row" data-label="Condition">
+                {c.type}
+              </th>
+              <td data-label="Status">
                 <StateBadge tone={conditionTone(c)} label={c.status} />
               </td>
-              <td>{c.reason}</td>
-              <td className="wrap">{c.message}</td>
-              <td>
+              <td data-label="Reason">{c.reason}</td>
+              <td data-label="Message" className="wrap">
+                {c.message}
+              </td>
+              <td data-label="Since">
                 <Time iso={c.lastTransitionTime} />
               </td>
             </tr>

@@ -1,9 +1,11 @@
 // What the overview counts: one state per Service and per Server, derived from status conditions
-// the controllers write. Pure.
+// the controllers write. Servers are classified by the same rule as the CLI's `server status`
+// (core/readiness). Pure.
+import { classify, type ReadinessClass } from '../../../core/readiness.js';
 import type { Condition, Server, Service } from '../api/types.js';
 
 export type ServiceState = 'failed' | 'progressing' | 'drifted' | 'synced' | 'pending';
-export type ServerState = 'ready' | 'attention' | 'blocked' | 'unknown';
+export type ServerState = ReadinessClass;
 
 export interface Judgement<S> {
   state: S;
@@ -43,20 +45,20 @@ export function serviceState(service: Pick<Service, 'metadata' | 'status'>): Jud
   return { state: 'pending', reason: said(ready, 'Readiness unknown') };
 }
 
-export function serverState(server: Pick<Server, 'status'>): Judgement<ServerState> {
+export function serverState(server: Pick<Server, 'metadata' | 'status'>): Judgement<ServerState> {
+  const state = classify(server as unknown as Parameters<typeof classify>[0]);
   const conditions = server.status?.conditions;
-  if (!conditions?.length) return { state: 'unknown', reason: 'Not checked yet' };
-  const hostKey = condition(conditions, 'HostKeyVerified');
-  if (hostKey?.status === 'False') return { state: 'blocked', reason: said(hostKey, 'Host key does not match') };
+  if (!conditions?.length) return { state, reason: 'Not checked yet' };
   const ready = condition(conditions, 'Ready');
-  if (ready?.status === 'False') return { state: 'blocked', reason: said(ready, 'Not ready') };
-  if (ready?.status !== 'True') return { state: 'attention', reason: said(ready, 'Readiness unknown') };
+  if (state === 'blocked') return { state, reason: said(ready, 'Not ready') };
   const failing = (server.status?.checks ?? []).filter((c) => c.result === 'Fail' || c.result === 'Warn');
-  if (failing.length) return { state: 'attention', reason: failing.map((c) => `${c.name}: ${c.message ?? c.result}`).join('; ') };
-  const falseCondition = conditions.find((c) => c.type !== 'Ready' && c.status === 'False');
-  if (falseCondition) return { state: 'attention', reason: `${falseCondition.type}: ${said(falseCondition, 'False')}` };
-  return { state: 'ready', reason: said(ready, 'Ready') };
+  if (failing.length) return { state, reason: failing.map((c) => `${c.name}: ${c.message ?? c.result}`).join('; ') };
+  if (state === 'attention') return { state, reason: said(ready, 'Readiness unknown') };
+  return { state, reason: said(ready, 'Ready') };
 }
+
+/** Servers the controller has not reported on yet (counted under attention). */
+export const neverChecked = (server: Pick<Server, 'status'>) => !server.status?.conditions?.length;
 
 export function countBy<T, K extends string>(items: readonly T[], keyOf: (item: T) => K, keys: readonly K[]): Record<K, number> {
   const counts = Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
@@ -65,4 +67,4 @@ export function countBy<T, K extends string>(items: readonly T[], keyOf: (item: 
 }
 
 export const SERVICE_STATES: readonly ServiceState[] = ['synced', 'progressing', 'drifted', 'failed', 'pending'];
-export const SERVER_STATES: readonly ServerState[] = ['ready', 'attention', 'blocked', 'unknown'];
+export const SERVER_STATES: readonly ServerState[] = ['ready', 'attention', 'blocked'];

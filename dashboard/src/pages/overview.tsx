@@ -3,7 +3,7 @@ import { serverStateLabel, ServiceBadge, serviceStateLabel } from '../components
 import { EventList, newestFirst } from '../components/event-list.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { href, type ServiceStatusFilter } from '../model/route.js';
-import { countBy, SERVER_STATES, serverState, SERVICE_STATES, serviceState, type ServerState, type ServiceState } from '../model/status.js';
+import { countBy, neverChecked, SERVER_STATES, serverState, SERVICE_STATES, serviceState, type ServiceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
 
 const RECENT_EVENTS = 8;
@@ -17,6 +17,7 @@ export function Overview() {
   const serviceStates = useMemo(() => services.items.map((s) => ({ service: s, ...serviceState(s) })), [services.items]);
   const serviceCounts = useMemo(() => countBy(serviceStates, (s) => s.state, SERVICE_STATES), [serviceStates]);
   const serverCounts = useMemo(() => countBy(servers.items, (s) => serverState(s).state, SERVER_STATES), [servers.items]);
+  const unchecked = useMemo(() => servers.items.filter(neverChecked).length, [servers.items]);
   const attention = useMemo(
     () => serviceStates.filter((s) => s.state === 'failed' || s.state === 'drifted' || s.state === 'progressing').sort((a, b) => rank(a.state) - rank(b.state)),
     [serviceStates],
@@ -50,8 +51,8 @@ export function Overview() {
           ) : (
             <StatRow
               kind="servers"
-              stats={(['ready', 'attention', 'blocked'] as ServerState[]).map((s) => ({ key: s, label: serverStateLabel(s), value: serverCounts[s], href: href.servers() }))}
-              footnote={serverCounts.unknown ? `${serverCounts.unknown} not checked yet` : undefined}
+              stats={SERVER_STATES.map((s) => ({ key: s, label: serverStateLabel(s), value: serverCounts[s], href: href.servers() }))}
+              footnote={unchecked ? `${unchecked} of them not checked yet` : undefined}
             />
           )}
         </section>

@@ -1,3 +1,4 @@
+import { recommendedAction } from '../../../core/readiness.js';
 import type { Server, ServerCheck } from '../api/types.js';
 import { ServerBadge, ServiceBadge, StateBadge } from '../components/badges.js';
 import { Conditions } from '../components/conditions.js';
@@ -99,6 +100,7 @@ export function ServerDetail({ name }: { name: string }) {
                     </td>
                     <td data-label="What was seen" className="wrap">
                       {c.message ?? '—'}
+                      {(c.result === 'Warn' || c.result === 'Fail') && <p className="check__action small">{recommendedAction(c)}</p>}
                     </td>
                     <td data-label="Checked">
                       <Time iso={c.lastCheckTime} />
@@ -123,7 +125,7 @@ export function ServerDetail({ name }: { name: string }) {
               <Fact label="Docker Engine">{status.docker.version ?? '—'}</Fact>
               <Fact label="Engine API">{status.docker.apiVersion ?? '—'}</Fact>
               <Fact label="Platform">{[status.docker.os, status.docker.arch].filter(Boolean).join('/') || '—'}</Fact>
-              <Fact label="Compose">{status.compose?.version ?? (status.docker as { composeVersion?: string }).composeVersion ?? 'not installed'}</Fact>
+              <Fact label="Compose">{status.compose?.version ? `${status.compose.version}${status.compose.variant ? ` (${status.compose.variant})` : ''}` : 'not found'}</Fact>
             </dl>
           )}
         </section>
@@ -194,9 +196,8 @@ export function ServerDetail({ name }: { name: string }) {
 }
 
 function latencyOf(server: Server): string {
-  const status = server.status;
-  const ms = status?.latencyMs ?? (status?.latency as { sshMs?: number; roundTripMs?: number } | undefined)?.roundTripMs ?? (status?.latency as { sshMs?: number } | undefined)?.sshMs;
-  return typeof ms === 'number' ? formatMs(ms) : '—';
+  const ms = server.status?.latencyMs;
+  return typeof ms === 'number' ? `${formatMs(ms)} (Docker API ping over SSH)` : '—';
 }
 
 function SwarmTopology({ server }: { server: Server }) {

@@ -86,9 +86,7 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
           <Fact label="Replicas">
             {service.status?.readyReplicas ?? 0} ready of {service.spec?.replicas ?? service.status?.replicas ?? '—'}
           </Fact>
-          <Fact label="Running image">
-            <span className="mono">{service.status?.image ?? '—'}</span>
-          </Fact>
+          <Fact label="Running image">{service.status?.image ? <span className="mono">{service.status.image}</span> : '—'}</Fact>
           <Fact label="Drift policy">{service.spec?.driftPolicy?.mode ?? 'report'}</Fact>
           <Fact label="Generation">
             {service.metadata.generation ?? '—'}

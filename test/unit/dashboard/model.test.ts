@@ -37,19 +37,22 @@ describe('serviceState', () => {
   });
 });
 
-describe('serverState', () => {
-  const server = (status: Server['status']): Pick<Server, 'status'> => ({ status });
-  const cases: Array<[name: string, srv: Pick<Server, 'status'>, expected: string]> = [
-    ['never checked', server(undefined), 'unknown'],
-    ['ready, all checks pass', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ssh', result: 'Pass' }] }), 'ready'],
-    ['ready with a warning', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ipvs', result: 'Warn', message: 'no IPVS' }] }), 'attention'],
-    ['ready, another condition false', server({ conditions: [cond('Ready', 'True'), cond('ComposeAvailable', 'False')] }), 'attention'],
-    ['readiness unknown', server({ conditions: [cond('Ready', 'Unknown')] }), 'attention'],
-    ['not ready', server({ conditions: [cond('Ready', 'False')] }), 'blocked'],
-    ['host key mismatch', server({ conditions: [cond('Ready', 'True'), cond('HostKeyVerified', 'False')] }), 'blocked'],
+describe('serverState (the readiness classes of the CLI)', () => {
+  const server = (status: Server['status']): Pick<Server, 'metadata' | 'status'> => ({ metadata: { name: 'edge-1' }, status });
+  const cases: Array<[name: string, srv: Pick<Server, 'metadata' | 'status'>, expected: string, reason: RegExp]> = [
+    ['never checked', server(undefined), 'attention', /not checked yet/i],
+    ['ready, all checks pass', server({ conditions: [cond('Ready', 'True', 'all good')], checks: [{ name: 'ssh', result: 'Pass' }] }), 'ready', /all good/],
+    ['ready with a warning', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ipvs', result: 'Warn', message: 'no IPVS' }] }), 'attention', /ipvs: no IPVS/],
+    ['ready with a failing check', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'disk', result: 'Fail', message: 'full' }] }), 'attention', /disk: full/],
+    ['readiness unknown', server({ conditions: [cond('Ready', 'Unknown', 'probing')] }), 'attention', /probing/],
+    ['not ready', server({ conditions: [cond('Ready', 'False', 'host key mismatch')] }), 'blocked', /host key mismatch/],
   ];
-  for (const [name, srv, expected] of cases) {
-    it(`${name} → ${expected}`, () => assert.equal(serverState(srv).state, expected));
+  for (const [name, srv, expected, reason] of cases) {
+    it(`${name} → ${expected}`, () => {
+      const judged = serverState(srv);
+      assert.equal(judged.state, expected);
+      assert.match(judged.reason, reason);
+    });
   }
 });
 
