@@ -14,6 +14,8 @@ import { runDescribe } from './commands/describe.js';
 import { EXIT_DIFF_ERROR, runDiff } from './commands/diff.js';
 import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
+import { runAudit } from './commands/audit.js';
+import { runTokenCreate, runTokenList, runTokenRevoke } from './commands/token.js';
 import {
   runServerAdd,
   runSshKeyAttach,
@@ -242,6 +244,36 @@ program
       process.exitCode = EXIT_ERROR;
     }
   });
+
+const token = program.command('token').description('Manage API tokens (create shows the value once; list shows prefixes)');
+token
+  .command('create')
+  .description('Create a token and print its value, once')
+  .requiredOption('--name <name>', 'token name (lower-case letters, digits, -)')
+  .requiredOption('--scopes <list>', 'comma-separated scopes, e.g. deploy:read,deploy:start')
+  .option('--expires <duration>', 'lifetime, e.g. 30d, 12h (default: never expires)')
+  .option('-o, --output <format>', 'json or yaml: print the whole token object (value included)')
+  .action(action((ctx, opts: { name: string; scopes: string; expires?: string; output?: string }) => runTokenCreate(ctx, opts)));
+token
+  .command('list')
+  .description('List tokens: prefix, scopes, created, expires, last used, revoked')
+  .option('-o, --output <format>', 'json, yaml or name')
+  .action(action((ctx, opts: { output?: string }) => runTokenList(ctx, opts)));
+token
+  .command('revoke')
+  .description('Revoke a token by name or id; it stops working at once')
+  .argument('<name-or-id>', 'token name or id')
+  .action(action((ctx, nameOrId: string) => runTokenRevoke(ctx, nameOrId)));
+
+program
+  .command('audit')
+  .description('Show the audit log: every mutating call, oldest first')
+  .option('--since <when>', 'only events newer than a duration (1h, 7d) or an RFC 3339 time')
+  .option('--kind <kind>', 'only events about this kind, e.g. Service or Token')
+  .option('--actor <actor>', 'only events by this actor, e.g. token:ci')
+  .option('--limit <n>', 'at most this many events')
+  .option('-o, --output <format>', 'json or yaml')
+  .action(action((ctx, opts: { since?: string; kind?: string; actor?: string; limit?: string; output?: string }) => runAudit(ctx, opts)));
 
 for (const command of program.commands) command.showHelpAfterError(`See 'holdfast ${command.name()} --help' for usage.`);
 
