@@ -9,3 +9,4 @@ export { diffContainerSpecs, isIgnored, type CompareOptions, type FieldDiff, typ
 export { containerState, DEFAULT_PATH, digestFor, normaliseInspect, UNHASHED, type ContainerState, type HealthStatus, type LiveContainer, type NormaliseOptions } from './normalise-live.js';
 export type { DockerContainerInspect, DockerImageInspect, DockerNetworkInspect, DockerVolumeInspect } from './docker-types.js';
 export { parseBind, parseTmpfs, parseTmpfsOptions } from './mounts.js';
+export { containerCreateRequest, imageReference, type ContainerCreateBody, type ContainerCreateRequest, type CreateRequestContext, type EndpointRequest } from './docker-request.js';
