@@ -21,6 +21,8 @@ export interface AdmissionTarget {
   namespace?: string;
   /** The name in the URL; absent on create. */
   name?: string;
+  /** Keep stored write-only values the body does not name (PATCH); otherwise the body's values replace them all. */
+  mergeWriteOnly?: boolean;
 }
 
 export class Admission {
@@ -40,7 +42,7 @@ export class Admission {
     if (current?.status) object.status = current.status;
     switch (object.kind) {
       case 'Secret':
-        return this.admitSecret(object, current);
+        return this.admitSecret(object, current, target.mergeWriteOnly ? await this.store.sealedValues(current?.metadata.uid ?? '') : []);
       case 'SSHKey':
         return this.admitSshKey(object, current);
       default:
@@ -61,8 +63,9 @@ export class Admission {
   /**
    * Secret values (`stringData`, and base64 `data`) are sealed; the stored spec keeps only their
    * keyed hashes so that a changed value moves the generation and an unchanged one does not.
+   * `kept` are stored values to keep unless the body names their key (a merge).
    */
-  private admitSecret(object: Resource, current?: Resource): Admitted {
+  private admitSecret(object: Resource, current: Resource | undefined, kept: SealedWrite[]): Admitted {
     const spec = (object.spec ?? {}) as { type?: string; data?: Record<string, string>; stringData?: Record<string, string> };
     if (current && spec.data === undefined && spec.stringData === undefined) {
       // A write that names no values (a label patch, say) keeps the sealed ones.
@@ -76,13 +79,21 @@ export class Admission {
     const uidHint = current?.metadata.uid;
     const sealed: SealedWrite[] = [];
     const valueHashes: Record<string, string> = {};
-    for (const [key, value] of [...values].sort(([a], [b]) => a.localeCompare(b))) {
+    for (const [key, value] of values) {
       const valueHash = this.sealer.hash(value);
       valueHashes[key] = valueHash;
       sealed.push({ key, ciphertext: this.sealer.seal(value, sealedAad(object, key, uidHint)), valueHash });
     }
-    object.spec = { ...(spec.type ? { type: spec.type } : {}), valueHashes };
-    const status = { ...(object.status ?? {}), keys: Object.keys(valueHashes) };
+    // A kept ciphertext stays valid: the row identity it is bound to does not change.
+    for (const old of kept) {
+      if (values.has(old.key)) continue;
+      valueHashes[old.key] = old.valueHash;
+      sealed.push(old);
+    }
+    sealed.sort((a, b) => a.key.localeCompare(b.key));
+    const sortedHashes = Object.fromEntries(Object.entries(valueHashes).sort(([a], [b]) => a.localeCompare(b)));
+    object.spec = { ...(spec.type ? { type: spec.type } : {}), valueHashes: sortedHashes };
+    const status = { ...(object.status ?? {}), keys: Object.keys(sortedHashes) };
     return { object, sealed, status };
   }
 

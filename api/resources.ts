@@ -105,7 +105,8 @@ export function resourceRouter(deps: ResourceRoutesDeps): Router {
 
     async function replaceWith(body: unknown, current: Resource): Promise<Resource> {
       const ctx = writeContext(req, req.method === 'PATCH' ? 'patch' : 'update');
-      const admitted = await admission.admit(body, { info, namespace, name }, current);
+      // A PATCH merges write-only values into the stored ones (as a Kubernetes Secret patch does); a PUT replaces them.
+      const admitted = await admission.admit(body, { info, namespace, name, mergeWriteOnly: req.method === 'PATCH' }, current);
       const incomingRv = (body as Resource | undefined)?.metadata?.resourceVersion;
       admitted.object.metadata.resourceVersion = incomingRv;
       return store.replace(admitted.object, ctx, admitted.sealed, { status: admitted.status });
