@@ -295,7 +295,7 @@ class Planner {
     const joinsReplaced = desired.networkMode?.startsWith('container:') && this.replacedNames.has(desired.networkMode.slice('container:'.length));
     const verdict = this.judge(desired, current);
     if (verdict.upToDate && !current.state.dead && !joinsReplaced) {
-      if (verdict.adopt) {
+      if (verdict.adopt && !this.options.adoptedContainerIds?.has(current.id)) {
         out.push({
           type: 'adopt',
           target: name,

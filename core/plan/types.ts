@@ -82,4 +82,9 @@ export interface PlanOptions {
   fieldDrift?: 'replace' | 'ignore';
   /** Paths whose differences never cause a replacement (the Service's driftPolicy.ignoreDifferences). */
   ignorePaths?: readonly string[];
+  /**
+   * Ids of containers already adopted (recorded by an earlier deployment). Docker labels cannot be
+   * changed, so an adopted container keeps its old spec-hash label; it is not adopted again.
+   */
+  adoptedContainerIds?: ReadonlySet<string>;
 }

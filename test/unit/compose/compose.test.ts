@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { load } from 'js-yaml';
+import type { Service } from '../../../core/schema/types.generated.js';
 import { ValidationError } from '../../../core/errors.js';
 import { LABELS, sha256Hex, specHash } from '../../../core/deploy/container-spec.js';
 import { renderFrozenInput } from '../../../core/deploy/render.js';
-import { containerOf, context, memoryReader, renderComposeFixture, service } from '../deploy/fixtures.js';
+import { containerOf, context, directoryReader, memoryReader, renderComposeFixture, service } from '../deploy/fixtures.js';
 
 const MiB = 1024 ** 2;
 const prefix = 'hf_shop_production_store';
@@ -415,5 +420,21 @@ describe('compose files Holdfast rejects, with the place of each problem', () =>
       () => renderFrozenInput(service({ source: { compose: { inline: { services: { web: { image: 'nginx', links: ['db'] } } } } } }), context()),
       (error: unknown) => error instanceof ValidationError && error.message === 'compose file spec.source.compose.inline: not supported: services.web.links',
     );
+  });
+});
+
+describe('the examples repository renders', () => {
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'examples', 'manifests', 'shop');
+  const manifest = (file: string) => load(readFileSync(join(root, file), 'utf8')) as Service;
+  it('storefront.yaml: a compose file beside the manifests, two services, depends_on', () => {
+    const frozen = renderFrozenInput(manifest('storefront.yaml'), context({ composeFiles: directoryReader(root) }));
+    assert.equal(frozen.composeProject, 'storefront');
+    assert.deepEqual(frozen.containers.map((c) => c.name), ['hf_shop_staging_storefront_app_1', 'hf_shop_staging_storefront_cache_1']);
+    assert.deepEqual(frozen.components[0].dependsOn, [{ component: 'cache', condition: 'service_started', required: true, restart: false }]);
+    assert.deepEqual(frozen.containers[0].ports, [{ containerPort: 8080, protocol: 'tcp', hostPort: 18081 }]);
+  });
+  it('web.yaml: an image Service with a secret', () => {
+    const frozen = renderFrozenInput(manifest('web.yaml'), context());
+    assert.deepEqual(frozen.containers[0].env.DB_PASSWORD, { secretRef: { name: 'db', key: 'password' }, secretHash: 'hash:db/password' });
   });
 });

@@ -16,6 +16,7 @@ import { normaliseInspect, type ContainerState, type LiveContainer } from '../..
 import { renderFrozenInput } from '../../../core/deploy/render.js';
 import { planDeletion } from '../../../core/plan/deletion.js';
 import { planRollout } from '../../../core/plan/planner.js';
+import { buildLiveState } from '../../../core/plan/live-state.js';
 import type { Action, LiveState, PlanOptions } from '../../../core/plan/types.js';
 import type { ServiceSpec } from '../../../core/schema/types.generated.js';
 import { service } from '../deploy/fixtures.js';
@@ -219,5 +220,36 @@ describe('planDeletion', () => {
   });
   it('does nothing for a Service with nothing on the host', () => {
     assert.deepEqual(planDeletion(live, { owner: { ...owner, service: 'gone' }, deleteVolumes: true }), []);
+  });
+});
+
+describe('buildLiveState from raw inspect output', () => {
+  const adopt = load(readFileSync(join(scenarioDir, '03-adopt.yaml'), 'utf8')) as Scenario;
+  const frozen = render(adopt);
+  const full = readJson<DockerContainerInspect>(join(inspectDir, 'container-full.json'));
+  full.Name = '/hf_shop_production_web_web_1';
+  const minimal = readJson<DockerContainerInspect>(join(inspectDir, 'container-minimal.json'));
+  const snapshot = {
+    containers: [full, minimal],
+    images: [IMAGES.busybox],
+    networks: [readJson<import('../../../core/deploy/docker-types.js').DockerNetworkInspect>(join(inspectDir, 'network.json'))],
+    volumes: [readJson<import('../../../core/deploy/docker-types.js').DockerVolumeInspect>(join(inspectDir, 'volume.json'))],
+  };
+  const live = buildLiveState(snapshot, frozen, { hashSecret: sha256Hex, daemon });
+  it('normalises each container against its frozen spec, secrets as hashes', () => {
+    assert.deepEqual(live.containers[0].env.DB_PASSWORD, { secretRef: { name: 'db', key: 'password' }, secretHash: sha256Hex('s3cret-value') });
+    assert.ok(!JSON.stringify(live.containers[0]).includes('s3cret-value'));
+    assert.equal(live.containers[1].name, 'fixture-normalise-minimal');
+  });
+  it('reads networks, volumes and images', () => {
+    assert.deepEqual(live.networks.map((n) => [n.name, n.driver]), [['fixture-normalise-net', 'bridge']]);
+    assert.deepEqual(live.volumes.map((v) => v.name), ['fixture-normalise-data']);
+    assert.deepEqual(live.images[0].repoTags, ['holdfast-test/busybox:1']);
+  });
+  it('adopts the container: its spec-hash label is from elsewhere, its fields match the frozen spec', () => {
+    const actions = planRollout(frozen, live);
+    assert.deepEqual(summary(actions), ['adopt hf_shop_production_web_web_1']);
+    assert.match(actions[0].reason, /spec-hash label is from another version/);
+    assert.deepEqual(planRollout(frozen, live, { adoptedContainerIds: new Set([live.containers[0].id]) }), []);
   });
 });
