@@ -75,8 +75,15 @@ function DeploymentItem({ deployment: d, open }: { deployment: Deployment; open:
   );
 }
 
+/** A step waiting its turn is not in progress: only a running one pulses. */
+function stepTone(status: string): string {
+  if (status === 'running') return 'progressing';
+  if (status === 'pending' || status === 'queued') return 'pending';
+  return phaseTone(status);
+}
+
 function Step({ step, now }: { step: DeploymentStep; now: number }) {
-  const tone = phaseTone(step.status);
+  const tone = stepTone(step.status);
   return (
     <li className={`step step--${tone}`}>
       <details>

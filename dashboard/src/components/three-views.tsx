@@ -2,7 +2,7 @@
 // and the drift entries themselves listed above them.
 import { useMemo, useState, type ReactNode } from 'react';
 import type { DriftEntry } from '../api/types.js';
-import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, normalisePath, paths, type FieldRow } from '../model/fields.js';
+import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, normalisePath, splitContainerPath, type FieldRow, type SecretComparison } from '../model/fields.js';
 import { StateBadge } from './badges.js';
 import { Empty } from './states.js';
 import { Time } from './time.js';
@@ -41,7 +41,7 @@ export function DriftTable({ drift }: { drift: readonly DriftEntry[] }) {
             return (
               <tr key={`${d.source}:${d.path}:${i}`} data-drift-path={d.path}>
                 <th scope="row" data-label="Field" className="mono">
-                  {d.path}
+                  <DriftPath path={d.path} />
                 </th>
                 <td data-label="Drift">
                   <StateBadge tone={KIND_TONE[d.kind] ?? 'drifted'} label={secret ? 'secret changed' : d.kind} />
@@ -62,6 +62,17 @@ export function DriftTable({ drift }: { drift: readonly DriftEntry[] }) {
         </tbody>
       </table>
     </div>
+  );
+}
+
+function DriftPath({ path }: { path: string }) {
+  const { container, rest } = splitContainerPath(path);
+  if (!container) return <>{path}</>;
+  return (
+    <>
+      <span className="strong">{rest}</span>
+      <span className="drift-table__container small"> in {container}</span>
+    </>
   );
 }
 
@@ -146,35 +157,54 @@ function FieldList({
 }) {
   // Drift entries with no row here (a field missing from this view) still get a line, so every
   // drifted field is visible in every column it concerns.
-  const present = paths(rows);
-  const ghosts = !withGhosts ? [] : drift.filter((d) => {
-    const p = normalisePath(d.path);
-    return !present.has(stripSpec ? p.replace(/^spec\./, '') : p) && !rows.some((r) => normalisePath(r.path).startsWith(p + '.'));
-  });
+  const ghosts = withGhosts ? drift.filter((d) => !rows.some((r) => driftFor(r.path, [d], { stripSpec }).length > 0)) : [];
   const shown = rows.map((row) => ({ row, hits: driftFor(row.path, drift, { stripSpec }) })).filter((r) => !onlyDrifted || r.hits.length > 0);
   if (shown.length === 0 && ghosts.length === 0) return <p className="muted">{onlyDrifted ? 'No drifted field in this view.' : 'Empty.'}</p>;
+
+  // Fields of each container sit under its name, with paths relative to it.
+  const groups = new Map<string, Line[]>();
+  const add = (path: string, line: Omit<Line, 'path' | 'label'>) => {
+    const { container = '', rest } = splitContainerPath(path);
+    groups.set(container, [...(groups.get(container) ?? []), { ...line, path, label: rest }]);
+  };
+  for (const { row, hits } of shown) {
+    add(row.path, { display: row.display, kind: hits[0]?.kind, secretState: row.secret && counterpart ? compareSecret(row, counterpart) : undefined });
+  }
+  for (const d of ghosts) add(d.path, { display: d.kind === 'unexpected' ? 'not in this view' : 'missing', kind: d.kind, ghost: true });
+
   return (
-    <dl className="fields">
-      {shown.map(({ row, hits }) => {
-        const kind = hits[0]?.kind;
-        const secretState = row.secret && counterpart ? compareSecret(row, counterpart) : undefined;
-        return (
-          <div key={row.path} className={`fields__row${kind ? ` fields__row--${kind}` : ''}`} data-path={row.path} data-drifted={kind ? 'true' : undefined}>
-            <dt className="fields__path">{row.path}</dt>
-            <dd className="fields__value">
-              {row.display}
-              {secretState && <StateBadge tone={secretState === 'unchanged' ? 'synced' : 'drifted'} label={secretState} />}
-              {kind && <span className="sr-only"> (drifted: {kind})</span>}
-            </dd>
-          </div>
-        );
-      })}
-      {ghosts.map((d) => (
-        <div key={`ghost:${d.source}:${d.path}`} className={`fields__row fields__row--${d.kind} fields__row--ghost`} data-path={d.path} data-drifted="true">
-          <dt className="fields__path">{d.path}</dt>
-          <dd className="fields__value muted">{d.kind === 'unexpected' ? 'not in this view' : 'missing'}</dd>
+    <>
+      {[...groups].map(([container, lines]) => (
+        <div key={container} className="fields__group">
+          {container && <h4 className="fields__container">container {container}</h4>}
+          <dl className="fields">
+            {lines.map((line) => (
+              <div
+                key={`${line.ghost ? 'ghost:' : ''}${line.path}`}
+                className={`fields__row${line.kind ? ` fields__row--${line.kind}` : ''}${line.ghost ? ' fields__row--ghost' : ''}`}
+                data-path={line.path}
+                data-drifted={line.kind ? 'true' : undefined}
+              >
+                <dt className="fields__path">{line.label}</dt>
+                <dd className={`fields__value${line.ghost ? ' muted' : ''}`}>
+                  {line.display}
+                  {line.secretState && <StateBadge tone={line.secretState === 'unchanged' ? 'synced' : 'drifted'} label={line.secretState} />}
+                  {line.kind && <span className="sr-only"> (drifted: {line.kind})</span>}
+                </dd>
+              </div>
+            ))}
+          </dl>
         </div>
       ))}
-    </dl>
+    </>
   );
+}
+
+interface Line {
+  path: string;
+  label: string;
+  display: string;
+  kind?: DriftEntry['kind'];
+  secretState?: SecretComparison;
+  ghost?: boolean;
 }

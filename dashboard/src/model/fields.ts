@@ -40,13 +40,36 @@ function byFieldOrder(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+const text = (v: Json) => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * How list items are named in paths, as the drift engine names them: a port by number and protocol,
+ * a mount by its target, a network by its name (`ports[8080/tcp]`, `mounts[/data]`), and anything
+ * with a `name` by that name (`containers[hf_shop_production_web_1]`, `env[GREETING]`).
+ */
+const LIST_IDENTITY: Record<string, (item: Record<string, Json>) => string | undefined> = {
+  ports: (p) => (p.containerPort !== undefined ? `${String(p.containerPort)}/${text(p.protocol) ?? 'tcp'}${text(p.hostIP) ? `@${String(p.hostIP)}` : ''}` : undefined),
+  exposedPorts: (p) => (p.port !== undefined ? `${String(p.port)}/${text(p.protocol) ?? 'tcp'}` : undefined),
+  mounts: (m) => text(m.target),
+  files: (f) => text(f.target),
+  devices: (d) => text(d.target),
+};
+
+function listKeys(field: string, items: Json[]): string[] {
+  const identity = LIST_IDENTITY[field] ?? ((item: Record<string, Json>) => text(item.name));
+  const keys = items.map((item) => (isRecord(item) ? identity(item) : undefined));
+  // Fall back to positions unless every item has its own identity.
+  const unique = keys.every((k) => k !== undefined) && new Set(keys).size === keys.length;
+  return unique ? (keys as string[]) : items.map((_, i) => String(i));
+}
+
 /**
  * Rows for every leaf of `value`. Empty lists and maps are left out (they say nothing), unless
  * `keepPaths` names them (a drift entry points there).
  */
 export function flattenFields(value: Json, prefix = '', keepPaths: ReadonlySet<string> = new Set()): FieldRow[] {
   const rows: FieldRow[] = [];
-  const walk = (v: Json, path: string) => {
+  const walk = (v: Json, path: string, field: string) => {
     const secret = secretOf(v);
     if (secret) {
       rows.push({ path, display: secret.ref ? `${MASK} (secret ${secret.ref})` : MASK, secret });
@@ -57,7 +80,8 @@ export function flattenFields(value: Json, prefix = '', keepPaths: ReadonlySet<s
         if (keepPaths.has(normalisePath(path))) rows.push({ path, display: '[]' });
         return;
       }
-      v.forEach((item, i) => walk(item, `${path}[${i}]`));
+      const keys = listKeys(field, v);
+      v.forEach((item, i) => walk(item, `${path}[${keys[i]}]`, field));
       return;
     }
     if (isRecord(v)) {
@@ -66,36 +90,89 @@ export function flattenFields(value: Json, prefix = '', keepPaths: ReadonlySet<s
         if (keepPaths.has(normalisePath(path))) rows.push({ path, display: '{}' });
         return;
       }
-      for (const key of keys.sort(byFieldOrder)) walk(v[key], path ? `${path}.${key}` : key);
+      for (const key of keys.sort(byFieldOrder)) walk(v[key], path ? `${path}.${key}` : key, key);
       return;
     }
     rows.push({ path, display: display(v) });
   };
-  walk(value, prefix);
+  walk(value, prefix, '');
   return rows;
 }
 
 /**
- * One spelling for paths, whatever form a drift entry uses: `a.b[0].c`, `a.b.0.c` and `/a/b/0/c`
- * all become `a.b.0.c`.
+ * The segments of a path, whatever form it comes in: `a.b[0].c`, `ports[8080/tcp]`,
+ * `mounts[/var/lib/x.y]` (brackets hold one segment, dots and slashes included) or a JSON pointer
+ * `/a/b/0/c`.
  */
-export function normalisePath(path: string): string {
-  return path
-    .replace(/^\//, '')
-    .replace(/\//g, '.')
-    .replace(/\[([^\]]*)\]/g, '.$1')
-    .replace(/^\.+/, '')
-    .replace(/\.{2,}/g, '.');
+export function pathSegments(path: string): string[] {
+  if (path.startsWith('/')) return path.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const segments: string[] = [];
+  let current = '';
+  for (let i = 0; i < path.length; i++) {
+    const ch = path[i];
+    if (ch === '.') {
+      if (current) segments.push(current);
+      current = '';
+    } else if (ch === '[') {
+      if (current) segments.push(current);
+      const close = path.indexOf(']', i + 1);
+      const end = close < 0 ? path.length : close;
+      segments.push(path.slice(i + 1, end));
+      current = '';
+      i = end;
+    } else current += ch;
+  }
+  if (current) segments.push(current);
+  return segments;
 }
 
-/** The drift entries that concern a row: the entry's path is the row's path or one of its parents. */
+/** One spelling per path, for comparing and as a set key. */
+export function normalisePath(path: string): string {
+  return pathSegments(path).join('\u0000');
+}
+
+/** `containers[web_1].env.A` → container `web_1`, rest `env.A`: a field named within its container. */
+export function splitContainerPath(path: string): { container?: string; rest: string } {
+  const segments = pathSegments(path);
+  if (segments[0] !== 'containers' || segments.length < 3) return { rest: path };
+  const prefix = `containers[${segments[1]}]`;
+  const rest = path.startsWith(prefix) ? path.slice(prefix.length).replace(/^\./, '') : segments.slice(2).join('.');
+  return { container: segments[1], rest };
+}
+
+const startsWith = (row: string[], prefix: string[]) => prefix.length > 0 && prefix.length <= row.length && prefix.every((s, i) => s === row[i]);
+
+/**
+ * The drift entries that concern a row: the entry's path is the row's path or one of its parents.
+ * An entry whose path is relative to one container (`env.GREETING`, as the drift engine writes them
+ * when it compares containers) also matches that field under `containers[...]`. Under a changed
+ * object (`ports[8080/tcp]`), only the fields whose values differ count.
+ */
 export function driftFor(rowPath: string, entries: readonly DriftEntry[], opts: { stripSpec?: boolean } = {}): DriftEntry[] {
-  const row = normalisePath(rowPath);
+  const row = pathSegments(rowPath);
   return entries.filter((entry) => {
-    let path = normalisePath(entry.path);
-    if (opts.stripSpec) path = path.replace(/^spec\./, '');
-    return row === path || row.startsWith(path + '.');
+    let path = pathSegments(entry.path);
+    if (opts.stripSpec && path[0] === 'spec') path = path.slice(1);
+    const rest = startsWith(row, path) ? row.slice(path.length) : row[0] === 'containers' && path[0] !== 'containers' && startsWith(row.slice(2), path) ? row.slice(2 + path.length) : undefined;
+    if (rest === undefined) return false;
+    if (rest.length === 0 || entry.kind !== 'changed') return true;
+    const before = valueAt(entry.expected, rest);
+    const after = valueAt(entry.actual, rest);
+    // Unknown below this point (a list, or a shape the entry does not carry): keep the mark.
+    if (before === NOT_FOUND || after === NOT_FOUND) return true;
+    return JSON.stringify(before) !== JSON.stringify(after);
   });
+}
+
+const NOT_FOUND = Symbol('not found');
+
+function valueAt(value: Json, segments: readonly string[]): Json | typeof NOT_FOUND {
+  let current: Json = value;
+  for (const segment of segments) {
+    if (!isRecord(current)) return NOT_FOUND;
+    current = current[segment];
+  }
+  return current;
 }
 
 export type SecretComparison = 'unchanged' | 'changed' | 'missing';
@@ -117,9 +194,4 @@ export function driftValue(v: Json): string {
 /** True when a drift entry is about a secret: its values are only hashes, shown as changed. */
 export function isSecretDrift(entry: DriftEntry): boolean {
   return Boolean(secretOf(entry.expected) || secretOf(entry.actual));
-}
-
-/** The normalised paths of some rows: which drift entries already have a row to sit on. */
-export function paths(rows: readonly FieldRow[]): Set<string> {
-  return new Set(rows.map((r) => normalisePath(r.path)));
 }

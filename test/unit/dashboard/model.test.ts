@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { readLines } from '../../../dashboard/src/api/ndjson.js';
 import type { Condition, DriftEntry, Server, Service } from '../../../dashboard/src/api/types.js';
 import { BACKOFF_MAX_MS, backoffDelay } from '../../../dashboard/src/model/backoff.js';
-import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, MASK, normalisePath } from '../../../dashboard/src/model/fields.js';
+import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, MASK, normalisePath, pathSegments } from '../../../dashboard/src/model/fields.js';
 import { href, parseRoute } from '../../../dashboard/src/model/route.js';
 import { serverState, serviceState } from '../../../dashboard/src/model/status.js';
 import { duration, formatBytes, relativeTime } from '../../../dashboard/src/model/time.js';
@@ -62,9 +62,41 @@ describe('flattenFields', () => {
     assert.deepEqual(
       rows.map((r) => [r.path, r.display]),
       [
-        ['env[0].name', 'GREETING'],
-        ['env[0].value', 'hello'],
+        ['env[GREETING].name', 'GREETING'],
+        ['env[GREETING].value', 'hello'],
         ['replicas', '1'],
+      ],
+    );
+  });
+  it('names list items as the drift engine does, by position only when they have no identity', () => {
+    const rows = flattenFields({
+      containers: [
+        {
+          name: 'hf_shop_production_web_1',
+          ports: [{ containerPort: 8080, protocol: 'tcp', hostPort: 18080 }],
+          mounts: [{ type: 'volume', source: 'data', target: '/var/lib/x.y' }],
+          command: ['httpd', '-f'],
+        },
+      ],
+      ports: [{ containerPort: 53, protocol: 'udp' }, { containerPort: 53, protocol: 'udp' }],
+    });
+    assert.deepEqual(
+      rows.map((r) => r.path),
+      [
+        'containers[hf_shop_production_web_1].name',
+        'containers[hf_shop_production_web_1].command[0]',
+        'containers[hf_shop_production_web_1].command[1]',
+        'containers[hf_shop_production_web_1].mounts[/var/lib/x.y].source',
+        'containers[hf_shop_production_web_1].mounts[/var/lib/x.y].target',
+        'containers[hf_shop_production_web_1].mounts[/var/lib/x.y].type',
+        'containers[hf_shop_production_web_1].ports[8080/tcp].containerPort',
+        'containers[hf_shop_production_web_1].ports[8080/tcp].hostPort',
+        'containers[hf_shop_production_web_1].ports[8080/tcp].protocol',
+        // Two items with one identity: positions.
+        'ports[0].containerPort',
+        'ports[0].protocol',
+        'ports[1].containerPort',
+        'ports[1].protocol',
       ],
     );
   });
@@ -100,29 +132,41 @@ describe('secrets compare by hash only', () => {
 });
 
 describe('paths and drift matching', () => {
-  const cases: Array<[string, string]> = [
-    ['containers[0].env.GREETING', 'containers.0.env.GREETING'],
-    ['/containers/0/image', 'containers.0.image'],
-    ['containers.0.image', 'containers.0.image'],
-    ['spec.ports[1]', 'spec.ports.1'],
+  const segments: Array<[string, string[]]> = [
+    ['containers[0].env.GREETING', ['containers', '0', 'env', 'GREETING']],
+    ['/containers/0/image', ['containers', '0', 'image']],
+    ['/labels/holdfast.dev~1project', ['labels', 'holdfast.dev/project']],
+    ['ports[8080/tcp]', ['ports', '8080/tcp']],
+    ['mounts[/var/lib/x.y].source', ['mounts', '/var/lib/x.y', 'source']],
+    ['spec.ports[1]', ['spec', 'ports', '1']],
   ];
-  for (const [input, expected] of cases) it(`normalisePath(${input}) = ${expected}`, () => assert.equal(normalisePath(input), expected));
+  for (const [input, expected] of segments) it(`pathSegments(${input})`, () => assert.deepEqual(pathSegments(input), expected));
+  it('spells equal paths equally', () => assert.equal(normalisePath('containers[0].image'), normalisePath('/containers/0/image')));
 
   const entries: DriftEntry[] = [
-    { path: 'containers[0].image', kind: 'changed', source: 'live-vs-frozen' },
-    { path: '/containers/0/ports', kind: 'missing', source: 'live-vs-frozen' },
+    { path: 'containers[web_1].image', kind: 'changed', source: 'live-vs-frozen' },
+    { path: 'ports[8080/tcp]', kind: 'changed', source: 'live-vs-frozen', expected: { containerPort: 8080, protocol: 'tcp', hostPort: 18080 }, actual: { containerPort: 8080, protocol: 'tcp', hostPort: 18081 } },
+    { path: 'mounts[/var/lib/x.y]', kind: 'changed', source: 'live-vs-frozen' },
     { path: 'spec.replicas', kind: 'changed', source: 'declared-vs-frozen' },
   ];
-  const matchCases: Array<[row: string, stripSpec: boolean, hits: number]> = [
-    ['containers[0].image', false, 1],
-    ['containers[0].imageDigest', false, 0],
-    ['containers[0].ports[0].hostPort', false, 1],
-    ['containers[1].image', false, 0],
-    ['replicas', true, 1],
-    ['replicas', false, 0],
+  const matchCases: Array<[row: string, stripSpec: boolean, hits: string[]]> = [
+    ['containers[web_1].image', false, ['containers[web_1].image']],
+    ['containers[web_1].imageDigest', false, []],
+    ['containers[web_2].image', false, []],
+    // Container-relative entries match the field in any container.
+    ['containers[web_1].ports[8080/tcp].hostPort', false, ['ports[8080/tcp]']],
+    ['containers[web_2].mounts[/var/lib/x.y].source', false, ['mounts[/var/lib/x.y]']],
+    ['containers[web_1].ports[8081/tcp].hostPort', false, []],
+    // Under a changed object only what differs is marked.
+    ['containers[web_1].ports[8080/tcp].containerPort', false, []],
+    ['containers[web_1].mounts[/var/lib/x.y].readOnly', false, ['mounts[/var/lib/x.y]']],
+    ['ports[8080/tcp].hostPort', false, ['ports[8080/tcp]']],
+    ['replicas', true, ['spec.replicas']],
+    ['replicas', false, []],
   ];
   for (const [row, stripSpec, hits] of matchCases) {
-    it(`${row}${stripSpec ? ' (declared)' : ''} has ${hits} drift entr${hits === 1 ? 'y' : 'ies'}`, () => assert.equal(driftFor(row, entries, { stripSpec }).length, hits));
+    it(`${row}${stripSpec ? ' (declared)' : ''} → ${JSON.stringify(hits)}`, () =>
+      assert.deepEqual(driftFor(row, entries, { stripSpec }).map((d) => d.path), hits));
   }
 });
 
