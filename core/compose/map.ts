@@ -13,32 +13,27 @@ import {
   ownedObjectName,
   type BuildSpec,
   type ComponentSpec,
-  type ContainerSpec,
   type ContainerTemplate,
   type DependencySpec,
-  type DeviceSpec,
   type EnvValue,
   type FileSpec,
-  type HealthcheckSpec,
   type MountSpec,
   type NetworkAttachment,
   type NetworkSpec,
   type PortSpec,
-  type RestartPolicy,
   type SecretKeyRef,
-  type UlimitSpec,
   type VolumeSpec,
 } from '../deploy/container-spec.js';
-import { freezeEnvText, malformedPlaceholder, secretRefsIn } from '../deploy/env-secrets.js';
+import { freezeEnvText, malformedPlaceholder } from '../deploy/env-secrets.js';
 import { parseTmpfs } from '../deploy/mounts.js';
-import { parseCpus, parseDockerBytes, parseDurationMs, parseFileMode, parseInteger } from '../deploy/units.js';
+import { parseDockerBytes, parseDurationMs, parseFileMode } from '../deploy/units.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
 import { composeError, readText, type LoadedCompose, type Problem, type SourceReader } from './load.js';
 import { parseExpose, parseLongPort, parseShortPort, PortSyntaxError } from './ports.js';
-import type { BoolLike, CommandLike, ComposeExternal, ComposeFileRef, ComposeService, ComposeVolumeLong, ListOrDict } from './types.js';
-
-/** Largest file Holdfast carries from beside the compose file into a container. */
-export const MAX_FILE_BYTES = 1024 * 1024;
+import { FileSources } from './files.js';
+import { readDevices, readExtraHosts, readHealthcheck, readReplicas, readResources, readRestartPolicy, readUlimits, type Report } from './service-fields.js';
+import { asBool, dictOf, externalName, normaliseCapability, onlyTrue, splitShellWords, stringList } from './values.js';
+import type { CommandLike, ComposeService, ComposeVolumeLong, ListOrDict } from './types.js';
 
 export interface MapComposeContext {
   project: string;
@@ -68,98 +63,6 @@ export interface ComposeMapping {
   warnings: string[];
 }
 
-const encoder = new TextEncoder();
-
-function asBool(value: BoolLike | undefined): boolean | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value === 'boolean') return value;
-  return /^(true|yes)$/i.test(value);
-}
-
-/** `true` stays, `false` is dropped: absent means off in the container model. */
-const onlyTrue = (value: BoolLike | undefined) => (asBool(value) ? true : undefined);
-
-function dictOf(value: ListOrDict | undefined, lookup?: (name: string) => string | undefined): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (!value) return out;
-  if (Array.isArray(value)) {
-    for (const item of value) {
-      const eq = item.indexOf('=');
-      if (eq >= 0) out[item.slice(0, eq)] = item.slice(eq + 1);
-      else if (lookup) {
-        const fromEnv = lookup(item);
-        if (fromEnv !== undefined) out[item] = fromEnv;
-      } else out[item] = '';
-    }
-    return out;
-  }
-  for (const [key, v] of Object.entries(value)) {
-    if (v === null) {
-      if (lookup) {
-        const fromEnv = lookup(key);
-        if (fromEnv !== undefined) out[key] = fromEnv;
-      } else out[key] = '';
-    } else out[key] = String(v);
-  }
-  return out;
-}
-
-/** Splits a command string as Compose does (shell words, no shell): quotes group, `\` escapes. */
-export function splitShellWords(text: string): string[] {
-  const words: string[] = [];
-  let current = '';
-  let inWord = false;
-  let quote: '"' | "'" | undefined;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote === "'") {
-      if (c === "'") quote = undefined;
-      else current += c;
-      continue;
-    }
-    if (quote === '"') {
-      if (c === '"') quote = undefined;
-      else if (c === '\\' && i + 1 < text.length && '"\\$`'.includes(text[i + 1])) current += text[++i];
-      else current += c;
-      continue;
-    }
-    if (c === "'" || c === '"') {
-      quote = c;
-      inWord = true;
-    } else if (c === '\\' && i + 1 < text.length) {
-      current += text[++i];
-      inWord = true;
-    } else if (/\s/.test(c)) {
-      if (inWord) words.push(current);
-      current = '';
-      inWord = false;
-    } else {
-      current += c;
-      inWord = true;
-    }
-  }
-  if (quote) throw new Error(`unterminated ${quote === '"' ? 'double' : 'single'} quote`);
-  if (inWord) words.push(current);
-  return words;
-}
-
-function stringList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return Array.isArray(value) ? value : [value];
-}
-
-function normaliseCapability(cap: string): string {
-  const upper = cap.trim().toUpperCase();
-  return upper.startsWith('CAP_') ? upper.slice(4) : upper;
-}
-
-function externalName(external: ComposeExternal | undefined): { external: boolean; name?: string } {
-  if (external === undefined || external === false) return { external: false };
-  if (typeof external === 'object') return { external: true, name: external.name };
-  if (typeof external === 'string') return { external: /^(true|yes)$/i.test(external) };
-  return { external: true };
-}
-
 class Mapper {
   readonly problems: Problem[] = [];
   readonly warnings: string[] = [];
@@ -171,11 +74,20 @@ class Mapper {
   constructor(
     private readonly loaded: LoadedCompose,
     private readonly ctx: MapComposeContext,
-  ) {}
+  ) {
+    this.files = new FileSources(loaded, ctx, this.report);
+  }
 
   private problem(path: string, message: string) {
     this.problems.push({ path, message });
   }
+
+  private readonly report: Report = {
+    problem: (path, message) => this.problem(path, message),
+    warn: (message) => this.warnings.push(message),
+  };
+
+  private readonly files: FileSources;
 
   private owned(key: string) {
     return ownedObjectName(this.ctx.project, this.ctx.environment, this.ctx.service, key);
@@ -281,16 +193,16 @@ class Mapper {
     }
     const { mounts, files } = this.mounts(svc, at);
     t.mounts = mounts;
-    t.files = [...files, ...this.fileRefs('secret', svc.secrets, `${at}.secrets`), ...this.fileRefs('config', svc.configs, `${at}.configs`)];
+    t.files = [...files, ...this.files.fileRefs('secret', svc.secrets, `${at}.secrets`), ...this.files.fileRefs('config', svc.configs, `${at}.configs`)];
     this.checkUniqueTargets(t, at);
     t.labels = this.userLabels(svc.labels, `${at}.labels`);
     const { networks, networkMode } = this.serviceNetworks(name, svc, at);
     t.networks = networks;
     if (networkMode) t.networkMode = networkMode;
-    t.restartPolicy = this.restartPolicy(svc, at);
-    const healthcheck = this.healthcheck(svc, at);
+    t.restartPolicy = readRestartPolicy(svc, at, this.report);
+    const healthcheck = readHealthcheck(svc, at, this.report);
     if (healthcheck) t.healthcheck = healthcheck;
-    t.resources = this.resources(svc, at);
+    t.resources = readResources(svc, at, this.report);
     if (svc.user !== undefined) t.user = svc.user;
     if (svc.working_dir !== undefined) t.workingDir = svc.working_dir;
     if (svc.hostname !== undefined) t.hostname = svc.hostname;
@@ -309,17 +221,17 @@ class Mapper {
     t.capDrop = (svc.cap_drop ?? []).map(normaliseCapability);
     t.securityOpt = [...(svc.security_opt ?? [])];
     t.sysctls = dictOf(svc.sysctls);
-    t.ulimits = this.ulimits(svc, at);
+    t.ulimits = readUlimits(svc, at, this.report);
     if (svc.shm_size !== undefined) {
       const bytes = parseDockerBytes(svc.shm_size);
       if (bytes === undefined) this.problem(`${at}.shm_size`, `${JSON.stringify(svc.shm_size)} is not a size such as 64m`);
       else t.shmSizeBytes = bytes;
     }
-    t.devices = this.devices(svc, at);
+    t.devices = readDevices(svc, at, this.report);
     t.dns = stringList(svc.dns);
     t.dnsSearch = stringList(svc.dns_search);
     t.dnsOptions = [...(svc.dns_opt ?? [])];
-    t.extraHosts = this.extraHosts(svc, at);
+    t.extraHosts = readExtraHosts(svc, at, this.report);
     t.groupAdd = (svc.group_add ?? []).map(String);
     if (svc.logging) {
       t.logging = {
@@ -330,7 +242,7 @@ class Mapper {
     if (svc.platform !== undefined) t.platform = svc.platform;
     if (svc.runtime !== undefined) t.runtime = svc.runtime;
 
-    const replicas = this.replicas(svc, at);
+    const replicas = readReplicas(svc, at, this.report);
     if (svc.container_name !== undefined && replicas > 1) {
       this.problem(`${at}.container_name`, `one container name cannot be given to ${replicas} replicas`);
     }
@@ -527,7 +439,7 @@ class Mapper {
       this.problem(`${at}.source`, `${source}: "~" is the home directory of the machine running compose; on a server write an absolute path`);
       return undefined;
     }
-    if (!source.startsWith('/')) return this.fileFromBesideCompose(source, target, at);
+    if (!source.startsWith('/')) return this.files.fileFromBesideCompose(source, target, at);
     const mount: MountSpec = { type: 'bind', source: cleanPath(source), target, readOnly };
     // rprivate is Docker's default: absent means the same.
     if (entry.bind?.propagation && entry.bind.propagation !== 'rprivate') mount.propagation = entry.bind.propagation;
@@ -536,131 +448,9 @@ class Mapper {
     return mount;
   }
 
-  /**
-   * A relative bind source names a file beside the compose file, on the machine that holds the
-   * manifests, not on the server: its content is carried into the container as a read-only file.
-   */
-  private fileFromBesideCompose(source: string, target: string, at: string): FileSpec | undefined {
-    const path = this.besideCompose(source);
-    if (this.ctx.reader?.isDirectory?.(path)) {
-      this.problem(`${at}.source`, `${source} is a directory beside the compose file; the server cannot see it. Use a named volume, an absolute path on the server, or copy it into the image`);
-      return undefined;
-    }
-    const bytes = this.ctx.reader?.readFile(path);
-    if (bytes === undefined) {
-      this.problem(`${at}.source`, `${source} not found beside the compose file (${path})`);
-      return undefined;
-    }
-    if (bytes.byteLength > MAX_FILE_BYTES) {
-      this.problem(`${at}.source`, `${source} is ${bytes.byteLength} bytes; files carried into containers are limited to ${MAX_FILE_BYTES}`);
-      return undefined;
-    }
-    return {
-      kind: 'file',
-      name: source,
-      target,
-      contentHash: this.ctx.hashContent(bytes),
-      source: { contentBase64: Buffer.from(bytes).toString('base64') },
-    };
-  }
 
-  private fileRefs(kind: 'secret' | 'config', refs: Array<string | ComposeFileRef> | undefined, at: string): FileSpec[] {
-    const out: FileSpec[] = [];
-    const declared = kind === 'secret' ? this.loaded.document.secrets ?? {} : this.loaded.document.configs ?? {};
-    for (const [i, entry] of (refs ?? []).entries()) {
-      const path = `${at}[${i}]`;
-      const ref: ComposeFileRef = typeof entry === 'string' ? { source: entry } : entry;
-      if (!ref.source) {
-        this.problem(`${path}.source`, 'is required');
-        continue;
-      }
-      if (!(ref.source in declared)) {
-        this.problem(`${path}.source`, `${kind} ${JSON.stringify(ref.source)} is not declared under the top-level ${kind}s`);
-        continue;
-      }
-      const content = kind === 'secret' ? this.secretContent(ref.source) : this.configContent(ref.source);
-      if (!content) continue;
-      let target = ref.target ?? (kind === 'secret' ? `/run/secrets/${ref.source}` : `/${ref.source}`);
-      if (!target.startsWith('/')) target = kind === 'secret' ? `/run/secrets/${target}` : `/${target}`;
-      const file: FileSpec = { kind, name: ref.source, target, ...content };
-      if (ref.mode !== undefined) {
-        const mode = parseFileMode(ref.mode);
-        if (mode === undefined) this.problem(`${path}.mode`, `${JSON.stringify(ref.mode)} is not an octal file mode`);
-        else file.mode = mode;
-      }
-      if (ref.uid !== undefined) file.uid = ref.uid;
-      if (ref.gid !== undefined) file.gid = ref.gid;
-      out.push(file);
-    }
-    return out;
-  }
 
-  private readonly contentCache = new Map<string, Pick<FileSpec, 'contentHash' | 'source'> | undefined>();
 
-  private secretContent(key: string): Pick<FileSpec, 'contentHash' | 'source'> | undefined {
-    const cacheKey = `secret:${key}`;
-    if (this.contentCache.has(cacheKey)) return this.contentCache.get(cacheKey);
-    const secret = this.loaded.document.secrets![key];
-    const at = `secrets.${key}`;
-    let result: Pick<FileSpec, 'contentHash' | 'source'> | undefined;
-    const ext = externalName(secret.external);
-    const sources = [secret.file !== undefined, secret.environment !== undefined, ext.external].filter(Boolean).length;
-    if (sources !== 1) this.problem(at, 'needs exactly one of file, environment or external');
-    else if (ext.external) {
-      const ref = parseSecretReference(ext.name ?? secret.name ?? key);
-      if (typeof ref === 'string') this.problem(at, ref);
-      else result = { contentHash: this.ctx.resolveSecretHash(ref), source: { secretRef: ref } };
-    } else if (secret.file !== undefined) {
-      const path = this.besideCompose(secret.file);
-      const bytes = this.ctx.reader?.readFile(path);
-      if (bytes === undefined) this.problem(`${at}.file`, `${path} not found`);
-      else if (bytes.byteLength > MAX_FILE_BYTES) this.problem(`${at}.file`, `${path} is larger than ${MAX_FILE_BYTES} bytes`);
-      else result = { contentHash: this.ctx.hashContent(bytes), source: { path } };
-    } else {
-      const value = this.loaded.variable(secret.environment!);
-      const refs = value === undefined ? [] : secretRefsIn(value);
-      if (value === undefined) this.problem(`${at}.environment`, `variable ${secret.environment} is not set in the Service's env`);
-      else if (refs.length === 1 && value === `\${secret:${refs[0].name}/${refs[0].key}}`) {
-        result = { contentHash: this.ctx.resolveSecretHash(refs[0]), source: { secretRef: refs[0] } };
-      } else if (refs.length > 0) this.problem(`${at}.environment`, `variable ${secret.environment} mixes text and secrets; a secret file takes one whole secret`);
-      else {
-        const bytes = encoder.encode(value);
-        result = { contentHash: this.ctx.hashContent(bytes), source: { contentBase64: Buffer.from(bytes).toString('base64') } };
-      }
-    }
-    this.contentCache.set(cacheKey, result);
-    return result;
-  }
-
-  private configContent(key: string): Pick<FileSpec, 'contentHash' | 'source'> | undefined {
-    const cacheKey = `config:${key}`;
-    if (this.contentCache.has(cacheKey)) return this.contentCache.get(cacheKey);
-    const config = this.loaded.document.configs![key];
-    const at = `configs.${key}`;
-    let bytes: Uint8Array | undefined;
-    const sources = [config.file !== undefined, config.environment !== undefined, config.content !== undefined].filter(Boolean).length;
-    if (sources !== 1) this.problem(at, 'needs exactly one of file, environment or content');
-    else if (config.file !== undefined) {
-      const path = this.besideCompose(config.file);
-      bytes = this.ctx.reader?.readFile(path);
-      if (bytes === undefined) this.problem(`${at}.file`, `${path} not found`);
-    } else if (config.content !== undefined) {
-      if (secretRefsIn(config.content).length > 0) this.problem(`${at}.content`, 'a config is not secret and cannot hold secret references; declare it under secrets');
-      else bytes = encoder.encode(config.content);
-    } else {
-      const value = this.loaded.variable(config.environment!);
-      if (value === undefined) this.problem(`${at}.environment`, `variable ${config.environment} is not set in the Service's env`);
-      else if (secretRefsIn(value).length > 0) this.problem(`${at}.environment`, `variable ${config.environment} comes from a Secret; declare it under secrets`);
-      else bytes = encoder.encode(value);
-    }
-    let result: Pick<FileSpec, 'contentHash' | 'source'> | undefined;
-    if (bytes !== undefined) {
-      if (bytes.byteLength > MAX_FILE_BYTES) this.problem(at, `content is larger than ${MAX_FILE_BYTES} bytes`);
-      else result = { contentHash: this.ctx.hashContent(bytes), source: { contentBase64: Buffer.from(bytes).toString('base64') } };
-    }
-    this.contentCache.set(cacheKey, result);
-    return result;
-  }
 
   private checkUniqueTargets(t: ContainerTemplate, at: string) {
     const seen = new Set<string>();
@@ -697,166 +487,12 @@ class Mapper {
     return { networks };
   }
 
-  private restartPolicy(svc: ComposeService, at: string): RestartPolicy {
-    let policy: RestartPolicy = { name: 'no' };
-    if (svc.restart !== undefined) {
-      const [name, count] = svc.restart.split(':');
-      policy = { name: name as RestartPolicy['name'] };
-      if (count !== undefined) policy.maximumRetryCount = Number(count);
-    }
-    const deployPolicy = svc.deploy?.restart_policy;
-    if (deployPolicy) {
-      const condition = deployPolicy.condition ?? 'any';
-      const name: RestartPolicy['name'] =
-        condition === 'none' || condition === 'no' ? 'no' : condition === 'on-failure' ? 'on-failure' : condition === 'unless-stopped' ? 'unless-stopped' : 'always';
-      const fromDeploy: RestartPolicy = { name };
-      if (deployPolicy.max_attempts !== undefined) {
-        const attempts = parseInteger(deployPolicy.max_attempts);
-        if (attempts === undefined || attempts < 0) this.problem(`${at}.deploy.restart_policy.max_attempts`, 'must be a non-negative integer');
-        else if (name === 'on-failure' && attempts > 0) fromDeploy.maximumRetryCount = attempts;
-        else if (name !== 'on-failure') this.warnings.push(`${at}.deploy.restart_policy.max_attempts has no effect on Docker Engine unless condition is on-failure`);
-      }
-      for (const key of ['delay', 'window'] as const) {
-        if (deployPolicy[key] !== undefined) this.warnings.push(`${at}.deploy.restart_policy.${key} has no effect on Docker Engine`);
-      }
-      if (svc.restart !== undefined && (policy.name !== fromDeploy.name || policy.maximumRetryCount !== fromDeploy.maximumRetryCount)) {
-        this.warnings.push(`${at}.restart is overridden by ${at}.deploy.restart_policy`);
-      }
-      policy = fromDeploy;
-    }
-    return policy;
-  }
 
-  private healthcheck(svc: ComposeService, at: string): HealthcheckSpec | undefined {
-    const hc = svc.healthcheck;
-    if (!hc) return undefined;
-    if (asBool(hc.disable)) return { test: ['NONE'] };
-    let test: string[] = [];
-    if (typeof hc.test === 'string') test = ['CMD-SHELL', hc.test];
-    else if (Array.isArray(hc.test)) {
-      test = [...hc.test];
-      if (test.length > 0 && !['NONE', 'CMD', 'CMD-SHELL'].includes(test[0])) {
-        this.problem(`${at}.healthcheck.test`, 'a list must start with CMD, CMD-SHELL or NONE');
-      }
-    }
-    const spec: HealthcheckSpec = { test };
-    for (const [key, field] of [['interval', 'intervalMs'], ['timeout', 'timeoutMs'], ['start_period', 'startPeriodMs'], ['start_interval', 'startIntervalMs']] as const) {
-      const raw = hc[key];
-      if (raw === undefined) continue;
-      const ms = parseDurationMs(raw);
-      if (ms === undefined) this.problem(`${at}.healthcheck.${key}`, `${JSON.stringify(raw)} is not a duration such as 10s or 1m30s`);
-      else spec[field] = ms;
-    }
-    if (hc.retries !== undefined) {
-      const retries = parseInteger(hc.retries);
-      if (retries === undefined || retries < 0) this.problem(`${at}.healthcheck.retries`, 'must be a non-negative integer');
-      else spec.retries = retries;
-    }
-    return spec;
-  }
 
-  private resources(svc: ComposeService, at: string): ContainerSpec['resources'] {
-    const resources: ContainerSpec['resources'] = {};
-    const limits = svc.deploy?.resources?.limits;
-    const reservations = svc.deploy?.resources?.reservations;
-    const pick = <T>(what: string, a: { path: string; raw: string | number | undefined }, b: { path: string; raw: string | number | undefined }, parse: (v: string | number) => T | undefined): T | undefined => {
-      const parsed = [a, b].filter((x) => x.raw !== undefined).map((x) => {
-        const value = parse(x.raw!);
-        if (value === undefined) this.problem(x.path, `${JSON.stringify(x.raw)} is not a valid ${what}`);
-        return value;
-      });
-      if (parsed.length === 2 && parsed[0] !== undefined && parsed[1] !== undefined && parsed[0] !== parsed[1]) {
-        this.problem(b.path, `differs from ${a.path}; declare the ${what} once`);
-      }
-      return parsed.find((v) => v !== undefined);
-    };
-    const cpus = pick('CPU count', { path: `${at}.cpus`, raw: svc.cpus }, { path: `${at}.deploy.resources.limits.cpus`, raw: limits?.cpus }, parseCpus);
-    if (cpus !== undefined) resources.cpus = cpus;
-    const memory = pick('memory size', { path: `${at}.mem_limit`, raw: svc.mem_limit }, { path: `${at}.deploy.resources.limits.memory`, raw: limits?.memory }, parseDockerBytes);
-    if (memory !== undefined) resources.memoryBytes = memory;
-    const pids = pick('PID limit', { path: `${at}.pids_limit`, raw: svc.pids_limit }, { path: `${at}.deploy.resources.limits.pids`, raw: limits?.pids }, parseInteger);
-    if (pids !== undefined) resources.pidsLimit = pids;
-    const reservation = pick('memory size', { path: `${at}.mem_reservation`, raw: svc.mem_reservation }, { path: `${at}.deploy.resources.reservations.memory`, raw: reservations?.memory }, parseDockerBytes);
-    if (reservation !== undefined) resources.memoryReservationBytes = reservation;
-    if (reservations?.cpus !== undefined) this.warnings.push(`${at}.deploy.resources.reservations.cpus has no effect on Docker Engine (it reserves CPUs in Swarm only)`);
-    return resources;
-  }
 
-  private replicas(svc: ComposeService, at: string): number {
-    const values: Array<[string, number | string | undefined]> = [[`${at}.scale`, svc.scale], [`${at}.deploy.replicas`, svc.deploy?.replicas]];
-    let replicas: number | undefined;
-    for (const [path, raw] of values) {
-      if (raw === undefined) continue;
-      const n = parseInteger(raw);
-      if (n === undefined || n < 0) {
-        this.problem(path, 'must be a non-negative integer');
-        continue;
-      }
-      if (replicas !== undefined && replicas !== n) this.problem(path, `differs from ${at}.scale`);
-      replicas = n;
-    }
-    return replicas ?? 1;
-  }
 
-  private ulimits(svc: ComposeService, at: string): UlimitSpec[] {
-    const out: UlimitSpec[] = [];
-    for (const [name, value] of Object.entries(svc.ulimits ?? {})) {
-      const path = `${at}.ulimits.${name}`;
-      if (typeof value === 'object') {
-        const soft = value.soft === undefined ? undefined : parseInteger(value.soft);
-        const hard = value.hard === undefined ? undefined : parseInteger(value.hard);
-        if (soft === undefined || hard === undefined) this.problem(path, 'needs integer soft and hard limits');
-        else if (soft > hard && hard !== -1) this.problem(path, `soft limit ${soft} is above the hard limit ${hard}`);
-        else out.push({ name, soft, hard });
-      } else {
-        const limit = parseInteger(value);
-        if (limit === undefined) this.problem(path, 'must be an integer or {soft, hard}');
-        else out.push({ name, soft: limit, hard: limit });
-      }
-    }
-    return out;
-  }
 
-  private devices(svc: ComposeService, at: string): DeviceSpec[] {
-    const out: DeviceSpec[] = [];
-    for (const [i, entry] of (svc.devices ?? []).entries()) {
-      const path = `${at}.devices[${i}]`;
-      let device: DeviceSpec | undefined;
-      if (typeof entry === 'string') {
-        const [source, target, permissions, extra] = entry.split(':');
-        if (extra !== undefined || !source) this.problem(path, `${JSON.stringify(entry)} is not HOST_PATH[:CONTAINER_PATH[:PERMISSIONS]]`);
-        else device = { source, target: target || source, permissions: permissions || 'rwm' };
-      } else if (!entry.source) this.problem(`${path}.source`, 'is required');
-      else device = { source: entry.source, target: entry.target ?? entry.source, permissions: entry.permissions ?? 'rwm' };
-      if (device && !/^[rwm]+$/.test(device.permissions)) {
-        this.problem(path, `permissions ${JSON.stringify(device.permissions)} must be made of r, w and m`);
-        device = undefined;
-      }
-      if (device) out.push(device);
-    }
-    return out;
-  }
 
-  private extraHosts(svc: ComposeService, at: string): string[] {
-    const hosts = svc.extra_hosts;
-    if (!hosts) return [];
-    const out: string[] = [];
-    if (Array.isArray(hosts)) {
-      for (const [i, entry] of hosts.entries()) {
-        // host=ip is the unambiguous form (IPv6 addresses hold colons); host:ip the classic one.
-        const eq = entry.indexOf('=');
-        const colon = entry.indexOf(':');
-        const sep = eq >= 0 ? eq : colon;
-        if (sep <= 0) this.problem(`${at}.extra_hosts[${i}]`, `${JSON.stringify(entry)} is not HOST:IP or HOST=IP`);
-        else out.push(`${entry.slice(0, sep)}:${entry.slice(sep + 1).replace(/^\[(.*)\]$/, '$1')}`);
-      }
-      return out;
-    }
-    for (const [host, ips] of Object.entries(hosts)) {
-      for (const ip of Array.isArray(ips) ? ips : [ips]) out.push(`${host}:${ip.replace(/^\[(.*)\]$/, '$1')}`);
-    }
-    return out;
-  }
 
   private dependsOn(svc: ComposeService, at: string): DependencySpec[] {
     const services = this.loaded.document.services;
@@ -915,17 +551,6 @@ class Mapper {
       if (component.spec.build) walk(component.spec.build.args, `services.${component.spec.name}.build.args`);
     }
   }
-}
-
-/** `name/key` of a Holdfast Secret, or a bare `name` meaning its key `value`; a message if invalid. */
-export function parseSecretReference(text: string): SecretKeyRef | string {
-  const slash = text.indexOf('/');
-  const ref = slash >= 0 ? { name: text.slice(0, slash), key: text.slice(slash + 1) } : { name: text, key: 'value' };
-  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(ref.name) || ref.name.length > 63) {
-    return `external secret ${JSON.stringify(text)} must name a Holdfast Secret as <secret>/<key> (or <secret> for its key "value"), the secret name being a DNS-1123 label; set name: to say which`;
-  }
-  if (!/^[-._a-zA-Z0-9]+$/.test(ref.key)) return `external secret ${JSON.stringify(text)}: ${JSON.stringify(ref.key)} is not a valid Secret key`;
-  return ref;
 }
 
 export function mapCompose(loaded: LoadedCompose, ctx: MapComposeContext): ComposeMapping {

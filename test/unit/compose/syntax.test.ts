@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { interpolateString } from '../../../core/compose/interpolate.js';
 import { parseDotenv } from '../../../core/compose/dotenv.js';
 import { parseExpose, parseShortPort } from '../../../core/compose/ports.js';
-import { splitShellWords } from '../../../core/compose/map.js';
+import { splitShellWords } from '../../../core/compose/values.js';
 
 describe('interpolateString', () => {
   const vars: Record<string, string> = { NAME: 'web', EMPTY: '', PORT: '8080' };
