@@ -3,7 +3,6 @@ export * from './container-spec.js';
 export { freezeEnvText, liveEnvValueLike, resolveEnvValue, secretPlaceholder, secretRefsIn, secretsOf, TEMPLATE_MISMATCH } from './env-secrets.js';
 export { canonicalImageRef, parseImageRef, repositoryOf, sameImage, type ImageIdentity, type ImageRef } from './image-ref.js';
 export { parseCpus, parseDockerBytes, parseDurationMs, parseServiceMemory } from './units.js';
-
 export { renderFrozenInput, secretsOfContainer, type RenderContext } from './render.js';
 export { diffContainerSpecs, isIgnored, type CompareOptions, type FieldDiff, type FieldDiffKind } from './compare.js';
 export { containerState, DEFAULT_PATH, digestFor, normaliseInspect, UNHASHED, type ContainerState, type HealthStatus, type LiveContainer, type NormaliseOptions } from './normalise-live.js';
