@@ -6,7 +6,7 @@ import ssh2 from 'ssh2';
 import { HoldfastError, ValidationError } from '../core/errors.js';
 import { API_VERSION, DNS1123_LABEL, type KindInfo, type Resource } from '../core/resource.js';
 import { validateObject } from '../core/schema/validate.js';
-import type { Sealer } from '../security/sealing.js';
+import { sealedValueAad, type Sealer } from '../security/sealing.js';
 import type { ResourceStore, SealedWrite } from '../store/resource-store.js';
 
 export interface Admitted {
@@ -143,7 +143,7 @@ export class Admission {
  * the identity is kind/namespace/name/key; a copy into another object's row does not open.
  */
 export function sealedAad(object: Pick<Resource, 'kind' | 'metadata'>, key: string, _uid?: string): string {
-  return [object.kind, object.metadata.namespace ?? '', object.metadata.name, key].join('/');
+  return sealedValueAad(object.kind, object.metadata.namespace, object.metadata.name, key);
 }
 
 /** Makes the body's apiVersion, kind, name and namespace agree with the URL, or says which differs. */

@@ -6,12 +6,14 @@ import { kindByPlural } from '../core/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
+import type { Redactor } from '../security/redactor.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
 import { guard } from './auth.js';
 import { auditRouter } from './audit-routes.js';
 import { discoveryRouter } from './discovery.js';
+import { redactResponses } from './redaction.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
 import { tokenRouter } from './tokens-routes.js';
@@ -30,6 +32,8 @@ export interface AppDeps {
   /** Built dashboard (dashboard/dist), served at `/` when present. */
   dashboardDir?: string;
   metrics?: Metrics;
+  /** Masks every known secret value in every response (security/redactor.ts). */
+  redactor: Redactor;
   /** Failed-authentication limit per client; the default allows 10 failures a minute. */
   authLimiter?: FailedAuthLimiter;
 }
@@ -59,6 +63,7 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('etag', false);
   app.set('query parser', 'simple');
+  app.use(redactResponses(deps.redactor));
   if (deps.metrics) app.use(countRequests(deps.metrics));
 
   app.get('/healthz', (_req, res) => {

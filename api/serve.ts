@@ -11,6 +11,7 @@ import { packageRoot } from '../core/package-root.js';
 import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
+import { loadSealedValues, Redactor } from '../security/redactor.js';
 import { loadSealer, type Sealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
 import { openDatabase, type Database } from '../store/database.js';
@@ -78,6 +79,8 @@ export interface ControlPlane {
   store: ResourceStore;
   tokens: TokenStore;
   sealer: Sealer;
+  /** Knows every stored secret value; everything leaving the process passes it. */
+  redactor: Redactor;
   metrics: Metrics;
   log: Logger;
   http: HttpServer;
@@ -85,11 +88,19 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(config: ServeConfig, log: Logger = createLogger(config.logLevel)): Promise<ControlPlane> {
+export async function startControlPlane(
+  config: ServeConfig,
+  log: Logger = createLogger(config.logLevel),
+  redactor: Redactor = new Redactor(),
+): Promise<ControlPlane> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const store = new ResourceStore(database.db);
+  const store = new ResourceStore(database.db, { redact: (value) => redactor.redact(value) });
   const sealer = loadSealer(config.dataDir);
+  // Every value sealed or opened from now on is known to the redactor; those stored before, too.
+  sealer.onPlaintext((value) => redactor.register(value));
+  const known = await loadSealedValues(database.db, sealer, redactor);
+  if (known.unopened) log.warn({ unopened: known.unopened }, 'some sealed values do not open with the loaded encryption keys');
   const tokens = new TokenStore(database.db);
   await ensureAdminToken(tokens, config.dataDir, log);
   const metrics = new Metrics();
@@ -101,6 +112,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
     log,
     version: packageVersion(),
     metrics,
+    redactor,
     authLimiter: new FailedAuthLimiter({ maxFailures: config.authFailuresPerMinute, windowMs: 60_000 }),
     dashboardDir: existsSync(join(packageRoot(), 'dashboard', 'dist', 'index.html')) ? join(packageRoot(), 'dashboard', 'dist') : undefined,
     ready: async () => {
@@ -122,7 +134,7 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
 
   let stopped = false;
   return {
-    config, database, store, tokens, sealer, metrics, log, http, url,
+    config, database, store, tokens, sealer, redactor, metrics, log, http, url,
     async stop() {
       if (stopped) return;
       stopped = true;
@@ -138,8 +150,9 @@ export async function startControlPlane(config: ServeConfig, log: Logger = creat
 
 export async function serve(opts: ServeOptions): Promise<void> {
   const config = resolveConfig(opts);
-  const log = createLogger(config.logLevel);
-  const plane = await startControlPlane(config, log);
+  const redactor = new Redactor();
+  const log = createLogger(config.logLevel, undefined, redactor);
+  const plane = await startControlPlane(config, log, redactor);
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');
     plane.stop().then(

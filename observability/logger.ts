@@ -20,10 +20,21 @@ const REDACT = [
   '*.password',
 ];
 
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream): Logger {
+/** What the logger needs of the secret redactor (security/redactor.ts). */
+export interface LineRedactor {
+  redactText(text: string): string;
+}
+
+/**
+ * A JSON logger. With `redactor`, every line passes it just before it is written: secret values
+ * are masked wherever they sit in the line, whatever field or error message carried them.
+ */
+export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream, redactor?: LineRedactor): Logger {
+  const out = destination ?? (redactor ? pino.destination(1) : undefined);
+  const stream = redactor && out ? { write: (line: string) => out.write(redactor.redactText(line)) } : out;
   return pino(
     { level, base: { service: 'holdfast' }, redact: { paths: REDACT, censor: '[REDACTED]' }, timestamp: pino.stdTimeFunctions.isoTime },
-    destination,
+    stream,
   );
 }
 

@@ -20,12 +20,21 @@ export interface Sealer {
 
 export class SealingError extends Error {}
 
+/**
+ * The associated data that binds a sealed value to its row: kind/namespace/name/key. A ciphertext
+ * copied to another object or key does not open. (The uid is unknown before the first write.)
+ */
+export function sealedValueAad(kind: string, namespace: string | undefined, name: string, key: string): string {
+  return [kind, namespace ?? '', name, key].join('/');
+}
+
 const keyIdFor = (key: Buffer) => createHash('sha256').update(key).digest('hex').slice(0, 12);
 
 export class AesGcmSealer implements Sealer {
   private readonly keys = new Map<string, Buffer>();
-  readonly activeKeyId: string;
+  private active: string;
   private readonly hashKey: Buffer;
+  private readonly plaintextListeners: Array<(plaintext: string) => void> = [];
 
   /** `keys[0]` is the active key; the others are still accepted for opening (rotation). */
   constructor(keys: Buffer[]) {
@@ -34,13 +43,44 @@ export class AesGcmSealer implements Sealer {
       if (k.length !== 32) throw new SealingError('encryption keys must be 32 bytes');
       this.keys.set(keyIdFor(k), k);
     }
-    this.activeKeyId = keyIdFor(keys[0]);
+    this.active = keyIdFor(keys[0]);
     // The hash key is derived from the first key ever used (the last in the list), so hashes stay
     // stable across rotations as long as that key is kept for hashing.
     this.hashKey = Buffer.from(hkdfSync('sha256', keys[keys.length - 1], Buffer.alloc(0), 'holdfast value hash', 32));
   }
 
+  get activeKeyId(): string {
+    return this.active;
+  }
+
+  /** Ids of every loaded key, the active one first. */
+  get keyIds(): string[] {
+    return [this.active, ...[...this.keys.keys()].filter((id) => id !== this.active)];
+  }
+
+  /** Makes `key` the key new values are sealed with; the others still open what they sealed. */
+  activate(key: Buffer): string {
+    if (key.length !== 32) throw new SealingError('encryption keys must be 32 bytes');
+    const id = keyIdFor(key);
+    this.keys.set(id, key);
+    this.active = id;
+    return id;
+  }
+
+  /**
+   * Calls `listener` with every plaintext this sealer seals or opens: how the redactor learns each
+   * secret value the moment it enters or leaves the store.
+   */
+  onPlaintext(listener: (plaintext: string) => void): void {
+    this.plaintextListeners.push(listener);
+  }
+
+  private saw(plaintext: string) {
+    for (const l of this.plaintextListeners) l(plaintext);
+  }
+
   seal(plaintext: string, associatedData: string): string {
+    this.saw(plaintext);
     const key = this.keys.get(this.activeKeyId)!;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -60,14 +100,17 @@ export class AesGcmSealer implements Sealer {
     const [, keyId, iv, ct, tag] = sealed.split(':');
     const key = this.keys.get(this.keyIdOf(sealed));
     if (!key) throw new SealingError(`sealed with key ${keyId}, which is not loaded`);
+    let plaintext: string;
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64'));
       decipher.setAAD(Buffer.from(associatedData));
       decipher.setAuthTag(Buffer.from(tag, 'base64'));
-      return Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8');
+      plaintext = Buffer.concat([decipher.update(Buffer.from(ct, 'base64')), decipher.final()]).toString('utf8');
     } catch {
       throw new SealingError('sealed value does not open: wrong key or it belongs to another object');
     }
+    this.saw(plaintext);
+    return plaintext;
   }
 
   hash(plaintext: string): string {

@@ -53,6 +53,11 @@ export interface ListResult {
 export interface StoreOptions {
   clock?: () => Date;
   newUid?: () => string;
+  /**
+   * Applied to what the system writes about objects (status, Event bodies, audit messages) before
+   * it is stored: the secret redactor, so no secret value reaches the database through them.
+   */
+  redact?: <T>(value: T) => T;
 }
 
 type Row = typeof resources.$inferSelect;
@@ -70,6 +75,7 @@ export class ResourceStore {
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly clock: () => Date;
   private readonly newUid: () => string;
+  private readonly redact: <T>(value: T) => T;
 
   constructor(
     readonly db: Db,
@@ -77,6 +83,7 @@ export class ResourceStore {
   ) {
     this.clock = opts.clock ?? (() => new Date());
     this.newUid = opts.newUid ?? randomUUID;
+    this.redact = opts.redact ?? ((v) => v);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -159,8 +166,8 @@ export class ResourceStore {
         generation: 1,
         metadata: { ...meta, creationTimestamp: now.toISOString() },
         spec: info.hasSpec ? obj.spec ?? {} : null,
-        status: obj.status ?? null,
-        body: info.hasSpec ? null : bodyOf(obj),
+        status: this.redact(obj.status) ?? null,
+        body: info.hasSpec ? null : this.redact(bodyOf(obj)),
         createdAt: now,
         deletionTimestamp: null,
       };
@@ -190,8 +197,8 @@ export class ResourceStore {
         generation: current.generation + (specChanged ? 1 : 0),
         metadata: meta,
         spec,
-        ...(opts.status ? { status: opts.status } : {}),
-        body: info.hasSpec ? null : bodyOf(obj),
+        ...(opts.status ? { status: this.redact(opts.status) } : {}),
+        body: info.hasSpec ? null : this.redact(bodyOf(obj)),
       };
       if (row.deletionTimestamp && !(meta.finalizers?.length ?? 0)) {
         await tx.delete(resources).where(eq(resources.uid, current.uid));
@@ -211,7 +218,7 @@ export class ResourceStore {
     return this.write({ ...ctx, verb: ctx.verb ?? 'update-status' }, 'update-status', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
       if (!current) throw notFound(obj.kind, obj.metadata.name);
       checkPreconditions(current, obj.metadata);
-      const row: Row = { ...current, resourceVersion: rv, status: obj.status ?? null };
+      const row: Row = { ...current, resourceVersion: rv, status: this.redact(obj.status) ?? null };
       await tx.update(resources).set({ resourceVersion: rv, status: row.status }).where(eq(resources.uid, current.uid));
       return { type: 'MODIFIED', row };
     });
@@ -271,7 +278,7 @@ export class ResourceStore {
       name,
       dryRun: ctx.dryRun ?? false,
       outcome: 'Failure',
-      message,
+      message: this.redact(message),
     });
   }
 

@@ -168,6 +168,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
         log: silentLogger,
         version: 'test',
         ready: async () => true,
+        redactor: cp.plane.redactor,
         authLimiter: new FailedAuthLimiter({ maxFailures: 10, windowMs: 60_000 }),
       });
       const server = createServer(app);
