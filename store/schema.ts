@@ -105,3 +105,56 @@ export const apiTokens = pgTable('api_tokens', {
   revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
 });
+
+/**
+ * Deployment records: one per rollout of a Service, with the frozen input it deployed (immutable
+ * once written), its phase and its steps. Rollback redeploys an earlier record's frozen input.
+ */
+export const deployments = pgTable(
+  'deployments',
+  {
+    id: text('id').primaryKey(),
+    serviceUid: text('service_uid').notNull(),
+    namespace: text('namespace').notNull(),
+    service: text('service').notNull(),
+    /** 1, 2, 3… per Service: what `rollout history` lists and `rollout undo --to-revision` names. */
+    revision: integer('revision').notNull(),
+    generation: integer('generation').notNull(),
+    /** queued → prepare → deploy → finalize → completed | failed | canceled */
+    phase: text('phase').notNull(),
+    trigger: text('trigger').notNull(),
+    actor: text('actor').notNull(),
+    server: text('server').notNull(),
+    sourceCommit: text('source_commit'),
+    frozen: jsonb('frozen').notNull(),
+    specHash: text('spec_hash').notNull(),
+    /** The revision this one rolls back to, for rollbacks. */
+    rollbackOf: integer('rollback_of'),
+    steps: jsonb('steps').notNull().$type<Array<Record<string, unknown>>>(),
+    reason: text('reason'),
+    message: text('message'),
+    cancelRequested: boolean('cancel_requested').notNull().default(false),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    startedAt: timestamp('started_at', { withTimezone: true, mode: 'date' }),
+    finishedAt: timestamp('finished_at', { withTimezone: true, mode: 'date' }),
+    deadline: timestamp('deadline', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('deployments_service_revision').on(t.serviceUid, t.revision),
+    index('deployments_phase').on(t.phase),
+    index('deployments_service').on(t.namespace, t.service),
+  ],
+);
+
+/** Log lines of a deployment's steps (build and pull output, container start logs, decisions). */
+export const deploymentLogs = pgTable(
+  'deployment_logs',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    deploymentId: text('deployment_id').notNull(),
+    step: text('step').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+    line: text('line').notNull(),
+  },
+  (t) => [index('deployment_logs_deployment').on(t.deploymentId, t.id)],
+);
