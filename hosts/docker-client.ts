@@ -1,0 +1,450 @@
+// A thin typed Docker Engine API client. Each method builds a request value (docker-requests.ts), sends
+// it over a transport (the server's kept SSH session, or a local socket) and decodes the answer. Every
+// call takes a signal and a timeout; errors are HostErrors naming the server and the request.
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
+import type {
+  DockerContainerInspect,
+  DockerContainerSummary,
+  DockerEvent,
+  DockerImageInspect,
+  DockerImageSummary,
+  DockerInfo,
+  DockerNetworkInspect,
+  DockerPing,
+  DockerProgress,
+  DockerVersion,
+  DockerVolumeInspect,
+  DockerVolumeList,
+  SwarmNode,
+  SwarmService,
+  SwarmTask,
+} from './docker-api-types.js';
+import {
+  describeRequest,
+  dockerRequests as rq,
+  requestTarget,
+  type BuildQuery,
+  type ContainerListQuery,
+  type ContainerLogsQuery,
+  type DockerFilters,
+  type DockerRequest,
+  type EventsQuery,
+  type RegistryAuth,
+} from './docker-requests.js';
+import { JsonLinesDecoder, LogDemuxer, type LogChunk } from './docker-streams.js';
+import type { DockerTransport } from './docker-transport.js';
+import { DockerApiError, DockerUnavailable } from './errors.js';
+
+export interface CallOptions {
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+/** The newest API version this client asks for; older daemons are spoken to in their own version. */
+export const MAX_API_VERSION = '1.45';
+/** Docker 19.03. Older daemons are refused with a clear error. */
+export const MIN_API_VERSION = '1.40';
+
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+const MAX_ERROR_BYTES = 64 * 1024;
+const MAX_LOG_BYTES = 8 * 1024 * 1024;
+const PULL_TIMEOUT_MS = 15 * 60_000;
+const BUILD_TIMEOUT_MS = 30 * 60_000;
+
+type Consumer<T> = (response: IncomingMessage, signal: AbortSignal) => Promise<T>;
+
+export class DockerClient {
+  readonly #transport: DockerTransport;
+  #apiVersion: string | undefined;
+
+  constructor(transport: DockerTransport, options: { apiVersion?: string } = {}) {
+    this.#transport = transport;
+    this.#apiVersion = options.apiVersion;
+  }
+
+  get server(): string {
+    return this.#transport.server;
+  }
+
+  /** The API version requests use, once known (after the first call). */
+  get apiVersion(): string | undefined {
+    return this.#apiVersion;
+  }
+
+  // --- system -----------------------------------------------------------------------------------
+
+  async ping(options: CallOptions = {}): Promise<DockerPing> {
+    const request = rq.ping();
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      await drain(response);
+      const header = (name: string) => {
+        const value = response.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      return { apiVersion: header('api-version') ?? '', osType: header('ostype'), swarm: header('swarm') };
+    }, options);
+  }
+
+  version(options: CallOptions = {}): Promise<DockerVersion> {
+    return this.json(rq.version(), options);
+  }
+
+  info(options: CallOptions = {}): Promise<DockerInfo> {
+    return this.json(rq.info(), options);
+  }
+
+  // --- containers -------------------------------------------------------------------------------
+
+  listContainers(query: ContainerListQuery = {}, options: CallOptions = {}): Promise<DockerContainerSummary[]> {
+    return this.json(rq.containerList(query), options);
+  }
+
+  inspectContainer(container: string, options: CallOptions = {}): Promise<DockerContainerInspect> {
+    return this.json(rq.containerInspect(container), options);
+  }
+
+  createContainer(name: string | undefined, config: object, options: CallOptions & { platform?: string } = {}): Promise<{ Id: string; Warnings?: string[] | null }> {
+    return this.json(rq.containerCreate(name, config, options.platform), options);
+  }
+
+  startContainer(container: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerStart(container), options);
+  }
+
+  /** `timeoutSeconds` is Docker's grace period before SIGKILL; the call's own timeout should exceed it. */
+  stopContainer(container: string, stop: { timeoutSeconds?: number; signal?: string } = {}, options: CallOptions = {}): Promise<void> {
+    const graceMs = (stop.timeoutSeconds ?? 10) * 1000;
+    return this.empty(rq.containerStop(container, stop), { ...options, timeoutMs: options.timeoutMs ?? graceMs + 30_000 });
+  }
+
+  killContainer(container: string, signal?: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerKill(container, signal), options);
+  }
+
+  removeContainer(container: string, remove: { force?: boolean; volumes?: boolean } = {}, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerRemove(container, remove), options);
+  }
+
+  renameContainer(container: string, name: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerRename(container, name), options);
+  }
+
+  waitContainer(container: string, condition?: 'not-running' | 'next-exit' | 'removed', options: CallOptions = {}): Promise<{ StatusCode: number; Error?: { Message?: string } | null }> {
+    return this.json(rq.containerWait(container, condition), options);
+  }
+
+  /** Logs up to now (no follow), split by stream. `tty` as the container was created; guessed when omitted. */
+  async containerLogs(
+    container: string,
+    query: Omit<ContainerLogsQuery, 'follow'> = {},
+    options: CallOptions & { tty?: boolean } = {},
+  ): Promise<{ stdout: string; stderr: string; truncated: boolean }> {
+    const out = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
+    let size = 0;
+    let truncated = false;
+    await this.#streamLogs(container, { ...query, follow: false }, options.tty, (chunk) => {
+      if (size + chunk.data.length > MAX_LOG_BYTES) {
+        truncated = true;
+        return;
+      }
+      size += chunk.data.length;
+      if (chunk.stream === 'stderr') out.stderr.push(chunk.data);
+      else out.stdout.push(chunk.data);
+    }, options);
+    return { stdout: Buffer.concat(out.stdout).toString('utf8'), stderr: Buffer.concat(out.stderr).toString('utf8'), truncated };
+  }
+
+  /** Follows logs until the container stops, the signal aborts or the connection ends. */
+  followContainerLogs(
+    container: string,
+    query: Omit<ContainerLogsQuery, 'follow'>,
+    onChunk: (chunk: LogChunk) => void,
+    options: { signal: AbortSignal; tty?: boolean },
+  ): Promise<void> {
+    return this.#streamLogs(container, { ...query, follow: true }, options.tty, onChunk, { signal: options.signal, timeoutMs: Infinity }, true);
+  }
+
+  // --- images -----------------------------------------------------------------------------------
+
+  listImages(query: { all?: boolean; filters?: DockerFilters } = {}, options: CallOptions = {}): Promise<DockerImageSummary[]> {
+    return this.json(rq.imageList(query), options);
+  }
+
+  inspectImage(image: string, options: CallOptions = {}): Promise<DockerImageInspect> {
+    return this.json(rq.imageInspect(image), options);
+  }
+
+  /** Pulls an image; progress lines go to `onProgress`. An error reported inside the stream rejects. */
+  pullImage(
+    reference: string,
+    pull: { platform?: string; auth?: RegistryAuth; onProgress?: (progress: DockerProgress) => void } = {},
+    options: CallOptions = {},
+  ): Promise<void> {
+    const request = rq.imagePull(reference, pull);
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      await this.#readProgress(request, response, pull.onProgress);
+    }, { ...options, timeoutMs: options.timeoutMs ?? PULL_TIMEOUT_MS });
+  }
+
+  tagImage(image: string, repo: string, tag?: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.imageTag(image, repo, tag), options);
+  }
+
+  removeImage(image: string, remove: { force?: boolean; noPrune?: boolean } = {}, options: CallOptions = {}): Promise<Array<{ Untagged?: string; Deleted?: string }>> {
+    return this.json(rq.imageRemove(image, remove), options);
+  }
+
+  /** Builds from a tar build context; resolves with the new image's ID. */
+  buildImage(
+    context: Buffer | Readable,
+    query: BuildQuery = {},
+    build: { onProgress?: (progress: DockerProgress) => void } = {},
+    options: CallOptions = {},
+  ): Promise<{ imageId: string | undefined }> {
+    const request = rq.build(query);
+    return this.#exchange(request, context, async (response) => {
+      await this.#expectOk(request, response);
+      let imageId: string | undefined;
+      await this.#readProgress(request, response, (progress) => {
+        if (typeof progress.aux?.ID === 'string') imageId = progress.aux.ID;
+        build.onProgress?.(progress);
+      });
+      return { imageId };
+    }, { ...options, timeoutMs: options.timeoutMs ?? BUILD_TIMEOUT_MS });
+  }
+
+  // --- networks and volumes ---------------------------------------------------------------------
+
+  listNetworks(filters?: DockerFilters, options: CallOptions = {}): Promise<DockerNetworkInspect[]> {
+    return this.json(rq.networkList(filters), options);
+  }
+
+  inspectNetwork(network: string, options: CallOptions = {}): Promise<DockerNetworkInspect> {
+    return this.json(rq.networkInspect(network), options);
+  }
+
+  createNetwork(config: { Name: string; [field: string]: unknown }, options: CallOptions = {}): Promise<{ Id: string; Warning?: string }> {
+    return this.json(rq.networkCreate(config), options);
+  }
+
+  removeNetwork(network: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.networkRemove(network), options);
+  }
+
+  connectNetwork(network: string, container: string, endpointConfig?: object, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.networkConnect(network, container, endpointConfig), options);
+  }
+
+  disconnectNetwork(network: string, container: string, force?: boolean, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.networkDisconnect(network, container, force), options);
+  }
+
+  async listVolumes(filters?: DockerFilters, options: CallOptions = {}): Promise<DockerVolumeList['Volumes'] & object> {
+    const list = await this.json<DockerVolumeList>(rq.volumeList(filters), options);
+    return list.Volumes ?? [];
+  }
+
+  inspectVolume(volume: string, options: CallOptions = {}): Promise<DockerVolumeInspect> {
+    return this.json(rq.volumeInspect(volume), options);
+  }
+
+  createVolume(config: { Name: string; Driver?: string; DriverOpts?: Record<string, string>; Labels?: Record<string, string> }, options: CallOptions = {}): Promise<DockerVolumeInspect> {
+    return this.json(rq.volumeCreate(config), options);
+  }
+
+  removeVolume(volume: string, remove: { force?: boolean } = {}, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.volumeRemove(volume, remove), options);
+  }
+
+  // --- swarm ------------------------------------------------------------------------------------
+
+  listServices(filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmService[]> {
+    return this.json(rq.serviceList(filters), options);
+  }
+
+  inspectService(service: string, options: CallOptions = {}): Promise<SwarmService> {
+    return this.json(rq.serviceInspect(service), options);
+  }
+
+  listTasks(filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmTask[]> {
+    return this.json(rq.taskList(filters), options);
+  }
+
+  inspectTask(task: string, options: CallOptions = {}): Promise<SwarmTask> {
+    return this.json(rq.taskInspect(task), options);
+  }
+
+  listNodes(filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmNode[]> {
+    return this.json(rq.nodeList(filters), options);
+  }
+
+  inspectNode(node: string, options: CallOptions = {}): Promise<SwarmNode> {
+    return this.json(rq.nodeInspect(node), options);
+  }
+
+  // --- events -----------------------------------------------------------------------------------
+
+  /**
+   * Streams daemon events to `onEvent` until the signal aborts (resolves) or the stream ends: the
+   * daemon closing it resolves, a broken connection rejects. Either way the caller has a gap to fill.
+   * `onOpen` runs once the daemon has accepted the subscription.
+   */
+  streamEvents(
+    query: EventsQuery,
+    onEvent: (event: DockerEvent) => void,
+    options: { signal: AbortSignal; onOpen?: () => void },
+  ): Promise<void> {
+    const request = rq.events(query);
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      options.onOpen?.();
+      const decoder = new JsonLinesDecoder();
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        for (const item of decoder.push(chunk)) onEvent(item as DockerEvent);
+      }
+      for (const item of decoder.end()) onEvent(item as DockerEvent);
+    }, { signal: options.signal, timeoutMs: Infinity, unbounded: true }).catch((err) => {
+      if (options.signal.aborted) return;
+      throw err;
+    });
+  }
+
+  // --- generic ----------------------------------------------------------------------------------
+
+  /** Sends any request and decodes a JSON answer (undefined for an empty body). */
+  json<T>(request: DockerRequest, options: CallOptions = {}): Promise<T> {
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      const body = await readBody(response, MAX_JSON_BYTES, this.server, request);
+      if (body.length === 0) return undefined as T;
+      try {
+        return JSON.parse(body.toString('utf8')) as T;
+      } catch {
+        throw new DockerApiError(this.server, response.statusCode ?? 0, describeRequest(request), 'answer is not valid JSON');
+      }
+    }, options);
+  }
+
+  /** Sends any request whose answer carries nothing needed. */
+  empty(request: DockerRequest, options: CallOptions = {}): Promise<void> {
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      await drain(response);
+    }, options);
+  }
+
+  /** Forgets the negotiated API version (after a daemon upgrade); the next call asks again. */
+  resetApiVersion(): void {
+    this.#apiVersion = undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.#transport.close();
+  }
+
+  async #exchange<T>(
+    request: DockerRequest,
+    body: Buffer | Readable | undefined,
+    consume: Consumer<T>,
+    options: CallOptions & { unbounded?: boolean },
+  ): Promise<T> {
+    const version = request.unversioned ? undefined : await this.#negotiatedVersion(options);
+    return this.#transport.exchange(request, requestTarget(request, version), body, consume, {
+      operation: describeRequest(request),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+      unbounded: options.unbounded,
+    });
+  }
+
+  async #negotiatedVersion(options: CallOptions): Promise<string> {
+    if (this.#apiVersion) return this.#apiVersion;
+    const { apiVersion } = await this.ping({ signal: options.signal, timeoutMs: options.timeoutMs });
+    if (!/^\d+\.\d+$/.test(apiVersion)) throw new DockerUnavailable(this.server, 'daemon did not report its API version');
+    if (compareVersions(apiVersion, MIN_API_VERSION) < 0) {
+      throw new DockerUnavailable(this.server, `Docker API ${apiVersion} is older than the oldest supported (${MIN_API_VERSION}, Docker 19.03)`);
+    }
+    this.#apiVersion = compareVersions(apiVersion, MAX_API_VERSION) < 0 ? apiVersion : MAX_API_VERSION;
+    return this.#apiVersion;
+  }
+
+  async #expectOk(request: DockerRequest, response: IncomingMessage): Promise<void> {
+    const status = response.statusCode ?? 0;
+    if ((status >= 200 && status < 300) || request.okStatuses?.includes(status)) return;
+    const body = await readBody(response, MAX_ERROR_BYTES, this.server, request).catch(() => Buffer.alloc(0));
+    throw new DockerApiError(this.server, status, describeRequest(request), errorMessage(body, status));
+  }
+
+  async #readProgress(request: DockerRequest, response: IncomingMessage, onProgress?: (progress: DockerProgress) => void): Promise<void> {
+    const decoder = new JsonLinesDecoder();
+    const handle = (item: unknown) => {
+      const progress = item as DockerProgress;
+      if (progress.error || progress.errorDetail?.message) {
+        throw new DockerApiError(this.server, 0, describeRequest(request), progress.errorDetail?.message ?? progress.error ?? 'failed');
+      }
+      onProgress?.(progress);
+    };
+    for await (const chunk of response as AsyncIterable<Buffer>) decoder.push(chunk).forEach(handle);
+    decoder.end().forEach(handle);
+  }
+
+  #streamLogs(
+    container: string,
+    query: ContainerLogsQuery,
+    tty: boolean | undefined,
+    onChunk: (chunk: LogChunk) => void,
+    options: CallOptions,
+    unbounded = false,
+  ): Promise<void> {
+    const request = rq.containerLogs(container, query);
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      const demuxer = new LogDemuxer(tty);
+      for await (const chunk of response as AsyncIterable<Buffer>) demuxer.push(chunk).forEach(onChunk);
+      demuxer.end().forEach(onChunk);
+    }, { ...options, unbounded }).catch((err) => {
+      if (unbounded && options.signal?.aborted) return;
+      throw err;
+    });
+  }
+}
+
+export function compareVersions(a: string, b: string): number {
+  const [aMajor = 0, aMinor = 0] = a.split('.').map(Number);
+  const [bMajor = 0, bMinor = 0] = b.split('.').map(Number);
+  return aMajor - bMajor || aMinor - bMinor;
+}
+
+function errorMessage(body: Buffer, status: number): string {
+  const text = body.toString('utf8').trim();
+  try {
+    const parsed = JSON.parse(text) as { message?: unknown };
+    if (typeof parsed.message === 'string') return parsed.message;
+  } catch {
+    // Not JSON: some proxies and old daemons answer in plain text.
+  }
+  return text.slice(0, 500) || `HTTP ${status}`;
+}
+
+async function readBody(response: IncomingMessage, limit: number, server: string, request: DockerRequest): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of response as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) {
+      response.destroy();
+      throw new DockerApiError(server, response.statusCode ?? 0, describeRequest(request), `answer larger than ${limit} bytes`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+async function drain(response: IncomingMessage): Promise<void> {
+  for await (const _ of response as AsyncIterable<Buffer>) {
+    // Reading to the end returns the connection to the keep-alive pool.
+  }
+}

@@ -1,0 +1,200 @@
+// Shell commands on a host, only where the Engine API has no answer (git clone, compose, OS probes).
+// Commands are argv arrays; over SSH each argument is single-quoted for the remote shell, so no user
+// value is ever parsed as shell syntax. Secrets go through stdin, never the command line.
+import { spawn } from 'node:child_process';
+import type { ClientChannel } from 'ssh2';
+import { CommandFailed, HostError, OperationAborted, OperationTimeout } from './errors.js';
+import type { HostObserver } from './observer.js';
+import { openExec, type SshSession } from './ssh-session.js';
+
+export interface ExecOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  /** Bytes kept per stream; output beyond it is read and dropped, and `truncated` is set. */
+  maxOutputBytes?: number;
+  stdin?: string | Buffer;
+}
+
+export interface ExecResult {
+  /** Null when the command ended by a signal. */
+  exitCode: number | null;
+  signal?: string;
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  durationMs: number;
+}
+
+export interface CommandRunner {
+  readonly server: string;
+  run(argv: readonly string[], options?: ExecOptions): Promise<ExecResult>;
+}
+
+const DEFAULT_TIMEOUT_MS = 60_000;
+const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024;
+const SAFE_ARG = /^[A-Za-z0-9_@%+=:,./-]+$/;
+
+/** One argument as POSIX shell text: bare when it holds only safe characters, else single-quoted. */
+export function quoteArg(arg: string): string {
+  if (arg.includes('\0')) throw new TypeError('command arguments cannot contain NUL bytes');
+  if (arg === '') return "''";
+  if (SAFE_ARG.test(arg)) return arg;
+  return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command line a POSIX shell parses back into exactly `argv`. */
+export function quoteArgv(argv: readonly string[]): string {
+  if (argv.length === 0) throw new TypeError('a command needs at least a program name');
+  return argv.map(quoteArg).join(' ');
+}
+
+/** Throws CommandFailed unless the command exited 0. */
+export function expectSuccess(server: string, argv: readonly string[], result: ExecResult): ExecResult {
+  if (result.exitCode === 0) return result;
+  const tail = result.stderr.trim().split('\n').slice(-3).join(' | ').slice(0, 500);
+  throw new CommandFailed(server, argv[0] ?? '', result.exitCode, tail);
+}
+
+class OutputCollector {
+  readonly #chunks: Buffer[] = [];
+  #kept = 0;
+  truncated = false;
+
+  constructor(private readonly limit: number) {}
+
+  add(chunk: Buffer): void {
+    const room = this.limit - this.#kept;
+    if (room <= 0) {
+      this.truncated ||= chunk.length > 0;
+      return;
+    }
+    const kept = chunk.length > room ? chunk.subarray(0, room) : chunk;
+    if (kept.length < chunk.length) this.truncated = true;
+    this.#chunks.push(kept);
+    this.#kept += kept.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.#chunks).toString('utf8');
+  }
+}
+
+/** Runs commands over the server's kept SSH session; each is one operation of the session. */
+export class SshCommandRunner implements CommandRunner {
+  readonly server: string;
+
+  constructor(
+    private readonly session: SshSession,
+    private readonly options: { observer?: HostObserver } = {},
+  ) {
+    this.server = session.server;
+  }
+
+  run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    const command = quoteArgv(argv);
+    const operation = `exec ${argv[0]}`;
+    return this.session.run(
+      operation,
+      async (client, signal) => {
+        this.options.observer?.exec?.(this.server);
+        const started = Date.now();
+        const channel = await openExec(client, command);
+        return collect(channel, options, signal, started);
+      },
+      { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: options.signal },
+    );
+  }
+}
+
+function collect(channel: ClientChannel, options: ExecOptions, signal: AbortSignal, started: number): Promise<ExecResult> {
+  const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+  const stdout = new OutputCollector(limit);
+  const stderr = new OutputCollector(limit);
+  return new Promise<ExecResult>((resolve, reject) => {
+    let exitCode: number | null = null;
+    let exitSignal: string | undefined;
+    const onAbort = () => {
+      // Closing the channel alone leaves the process running on the host; ask sshd to kill it first.
+      try {
+        channel.signal('KILL');
+      } catch {
+        // The channel may already be closing.
+      }
+      channel.close();
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    channel.on('data', (chunk: Buffer) => stdout.add(chunk));
+    channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
+    channel.on('exit', (code: number | null, signalName?: string) => {
+      exitCode = code;
+      if (code === null && signalName) exitSignal = signalName;
+    });
+    channel.on('close', () => {
+      signal.removeEventListener('abort', onAbort);
+      resolve({
+        exitCode,
+        signal: exitSignal,
+        stdout: stdout.text(),
+        stderr: stderr.text(),
+        truncated: stdout.truncated || stderr.truncated,
+        durationMs: Date.now() - started,
+      });
+    });
+    if (options.stdin !== undefined) channel.end(options.stdin);
+    else channel.end();
+  });
+}
+
+/** Runs commands on this machine (Servers of kind `local`), without a shell. */
+export class LocalCommandRunner implements CommandRunner {
+  constructor(
+    readonly server: string,
+    private readonly options: { observer?: HostObserver } = {},
+  ) {}
+
+  run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
+    if (argv.length === 0) return Promise.reject(new TypeError('a command needs at least a program name'));
+    for (const arg of argv) if (arg.includes('\0')) return Promise.reject(new TypeError('command arguments cannot contain NUL bytes'));
+    this.options.observer?.exec?.(this.server);
+    const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    const operation = `exec ${argv[0]}`;
+    const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
+    const started = Date.now();
+    return new Promise<ExecResult>((resolve, reject) => {
+      const stdout = new OutputCollector(limit);
+      const stderr = new OutputCollector(limit);
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      let failure: HostError | Error | undefined;
+      const stop = (err: HostError) => {
+        failure ??= err;
+        child.kill('SIGKILL');
+      };
+      const timer = setTimeout(() => stop(new OperationTimeout(this.server, operation, timeoutMs)), timeoutMs);
+      const onAbort = () => stop(new OperationAborted(this.server, operation));
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
+      child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
+      child.stdin.on('error', () => undefined);
+      child.once('error', (err) => (failure ??= new CommandFailed(this.server, argv[0]!, null, err.message)));
+      child.once('close', (code, signalName) => {
+        clearTimeout(timer);
+        options.signal?.removeEventListener('abort', onAbort);
+        if (failure) {
+          reject(failure);
+          return;
+        }
+        resolve({
+          exitCode: code,
+          signal: signalName ?? undefined,
+          stdout: stdout.text(),
+          stderr: stderr.text(),
+          truncated: stdout.truncated || stderr.truncated,
+          durationMs: Date.now() - started,
+        });
+      });
+      child.stdin.end(options.stdin);
+    });
+  }
+}
