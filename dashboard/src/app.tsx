@@ -12,6 +12,7 @@ import { SignIn } from './pages/sign-in.js';
 import { useConnection } from './state/hooks.js';
 import { useRoute } from './state/route.js';
 import { readStoredToken, SessionProvider, storeToken, useSession } from './state/session.js';
+import { PageErrorBoundary } from './components/error-boundary.js';
 import { Empty } from './components/states.js';
 
 export function App() {
@@ -82,7 +83,9 @@ function Shell() {
         </div>
       </header>
       <main id="main" ref={main} tabIndex={-1} className="main">
-        <Page route={route} />
+        <PageErrorBoundary key={window.location.hash.split('?')[0]}>
+          <Page route={route} />
+        </PageErrorBoundary>
       </main>
     </div>
   );

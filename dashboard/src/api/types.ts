@@ -164,18 +164,20 @@ export interface Deployment {
   error?: string;
 }
 
-export interface AuditEntry {
-  id?: number | string;
-  at: string;
+/** One row of `GET /auditlog` (oldest first, paged with `continue`). */
+export interface AuditEvent {
+  id: string;
+  time: string;
   actor: string;
   verb: string;
   kind: string;
   namespace?: string;
   name: string;
+  generation?: number;
+  resourceVersion?: string;
+  dryRun: boolean;
   outcome: string;
   message?: string;
-  dryRun?: boolean;
-  generation?: number;
 }
 
 /** A Kubernetes `Status`: how the API answers errors. */

@@ -1,13 +1,13 @@
-import { useMemo, useState } from 'react';
-import { API_BASE } from '../api/client.js';
-import type { AuditEntry } from '../api/types.js';
+import { useEffect, useMemo, useState } from 'react';
+import { API_BASE, ApiError } from '../api/client.js';
+import type { AuditEvent } from '../api/types.js';
 import { StateBadge } from '../components/badges.js';
 import { EventList, newestFirst } from '../components/event-list.js';
 import { Empty, ErrorState, Guard, Loading } from '../components/states.js';
 import { Time } from '../components/time.js';
 import { href } from '../model/route.js';
 import { useResources } from '../state/hooks.js';
-import { useRemote } from '../state/remote.js';
+import { useSession } from '../state/session.js';
 
 export function Events({ tab }: { tab: 'events' | 'audit' }) {
   return (
@@ -69,47 +69,78 @@ function EventsTimeline() {
   );
 }
 
+const AUDIT_WINDOWS = [
+  { value: '1h', label: 'Last hour' },
+  { value: '24h', label: 'Last 24 hours' },
+  { value: '168h', label: 'Last 7 days' },
+];
+
 function AuditTimeline() {
+  const [since, setSince] = useState('24h');
   const [refresh, setRefresh] = useState(0);
-  const audit = useRemote<{ items: AuditEntry[] }>(`${API_BASE}/auditlog?limit=200`, refresh);
+  const [query, setQuery] = useState('');
+  const audit = useAuditLog(since, refresh);
+  const q = query.trim().toLowerCase();
+  const shown = audit.status === 'ready' ? audit.items.filter((a) => !q || `${a.actor} ${a.verb} ${auditObjectLabel(a)} ${a.outcome} ${a.message ?? ''}`.toLowerCase().includes(q)) : [];
   return (
     <section className="card" aria-label="Audit log">
-      <div className="card__header">
-        <p className="muted small">Every write through the API: who, what, and whether it was allowed.</p>
+      <p className="muted small card__intro">Every write through the API: who, what, and whether it went through.</p>
+      <form className="filters filters--inline" role="search" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
+        <label className="field field--inline">
+          <span className="field__label">Window</span>
+          <select className="input" value={since} onChange={(e) => setSince(e.target.value)}>
+            {AUDIT_WINDOWS.map((w) => (
+              <option key={w.value} value={w.value}>
+                {w.label}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label className="field field--inline field--grow">
+          <span className="field__label">Search</span>
+          <input className="input" type="search" value={query} placeholder="actor, verb, object or message" onChange={(e) => setQuery(e.target.value)} />
+        </label>
         <button type="button" className="button" onClick={() => setRefresh((n) => n + 1)}>
           Refresh
         </button>
-      </div>
+      </form>
       {audit.status === 'loading' ? (
         <Loading label="Loading the audit log…" />
       ) : audit.status === 'unavailable' ? (
-        <Empty title="The audit log is not available from this server yet">
-          Writes are recorded already; this view lights up when the server serves <code>/auditlog</code>.
+        <Empty title="The audit log is not available from this server">
+          Writes are recorded in the store; this view needs a server that serves <code>/auditlog</code>.
         </Empty>
       ) : audit.status === 'error' ? (
         <ErrorState title="Could not load the audit log" error={audit.error} />
-      ) : audit.data.items.length === 0 ? (
-        <Empty title="No writes recorded yet" />
+      ) : audit.items.length === 0 ? (
+        <Empty title="No writes in this window" />
+      ) : shown.length === 0 ? (
+        <Empty title="No audit entry matches" />
       ) : (
-        <div className="table-wrap">
-          <table className="table table--compact table--cards">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Actor</th>
-                <th scope="col">Verb</th>
-                <th scope="col">Object</th>
-                <th scope="col">Outcome</th>
-                <th scope="col">Message</th>
-              </tr>
-            </thead>
-            <tbody>
-              {[...audit.data.items]
-                .sort((a, b) => b.at.localeCompare(a.at))
-                .map((a, i) => (
-                  <tr key={a.id ?? i}>
+        <>
+          {audit.truncated === 'older-dropped' && (
+            <p className="notice small">More writes happened in this window than are shown: the newest {audit.items.length} are listed. Pick a shorter window to see them all.</p>
+          )}
+          {audit.truncated === 'incomplete' && (
+            <p className="notice small">This window holds more than {AUDIT_PAGE * AUDIT_MAX_PAGES} writes, so the newest are not among these. Pick a shorter window.</p>
+          )}
+          <div className="table-wrap">
+            <table className="table table--compact table--cards">
+              <thead>
+                <tr>
+                  <th scope="col">When</th>
+                  <th scope="col">Actor</th>
+                  <th scope="col">Verb</th>
+                  <th scope="col">Object</th>
+                  <th scope="col">Outcome</th>
+                  <th scope="col">Message</th>
+                </tr>
+              </thead>
+              <tbody>
+                {shown.map((a) => (
+                  <tr key={a.id} data-audit={a.id}>
                     <td data-label="When">
-                      <Time iso={a.at} />
+                      <Time iso={a.time} />
                     </td>
                     <td data-label="Actor">{a.actor}</td>
                     <td data-label="Verb">
@@ -117,21 +148,75 @@ function AuditTimeline() {
                       {a.dryRun ? <span className="muted"> (dry run)</span> : null}
                     </td>
                     <td data-label="Object" className="mono">
-                      {a.kind.toLowerCase()}/{a.namespace ? `${a.namespace}/` : ''}
-                      {a.name}
+                      <AuditObject entry={a} />
                     </td>
                     <td data-label="Outcome">
-                      <StateBadge tone={/^(success|ok|allowed)$/i.test(a.outcome) ? 'synced' : 'failed'} label={a.outcome} />
+                      <StateBadge tone={a.outcome === 'Success' ? 'synced' : 'failed'} label={a.outcome} />
                     </td>
                     <td data-label="Message" className="wrap">
                       {a.message ?? ''}
                     </td>
                   </tr>
                 ))}
-            </tbody>
-          </table>
-        </div>
+              </tbody>
+            </table>
+          </div>
+        </>
       )}
     </section>
   );
+}
+
+const auditObjectLabel = (entry: AuditEvent) => `${entry.kind.toLowerCase()}/${entry.namespace ? `${entry.namespace}/` : ''}${entry.name}`;
+
+function AuditObject({ entry }: { entry: AuditEvent }) {
+  const label = auditObjectLabel(entry);
+  if (entry.kind === 'Service' && entry.namespace) return <a href={href.service(entry.namespace, entry.name)}>{label}</a>;
+  if (entry.kind === 'Server') return <a href={href.server(entry.name)}>{label}</a>;
+  return <>{label}</>;
+}
+
+/** Pages kept in memory at most; the log pages oldest first, so the newest rows are the last read. */
+const AUDIT_PAGE = 500;
+const AUDIT_MAX_PAGES = 20;
+const AUDIT_KEEP = 1000;
+
+type AuditState =
+  | { status: 'loading' }
+  /** older-dropped: the newest rows are shown, older ones left out; incomplete: the newest were never reached. */
+  | { status: 'ready'; items: AuditEvent[]; truncated: false | 'older-dropped' | 'incomplete' }
+  | { status: 'unavailable' }
+  | { status: 'error'; error: unknown };
+
+function useAuditLog(since: string, refresh: number): AuditState {
+  const { client } = useSession();
+  const [state, setState] = useState<AuditState>({ status: 'loading' });
+  useEffect(() => {
+    const controller = new AbortController();
+    setState((s) => (s.status === 'ready' ? s : { status: 'loading' }));
+    (async () => {
+      let items: AuditEvent[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      let dropped = false;
+      do {
+        const page = await client.json<{ items: AuditEvent[]; metadata?: { continue?: string } }>(
+          `${API_BASE}/auditlog?since=${encodeURIComponent(since)}&limit=${AUDIT_PAGE}${cursor ? `&continue=${encodeURIComponent(cursor)}` : ''}`,
+          { signal: controller.signal },
+        );
+        items = items.concat(page.items);
+        if (items.length > AUDIT_KEEP) {
+          items = items.slice(-AUDIT_KEEP);
+          dropped = true;
+        }
+        cursor = page.metadata?.continue;
+      } while (cursor && ++pages < AUDIT_MAX_PAGES);
+      setState({ status: 'ready', items: items.reverse(), truncated: cursor ? 'incomplete' : dropped ? 'older-dropped' : false });
+    })().catch((error: unknown) => {
+      if (controller.signal.aborted) return;
+      setState(error instanceof ApiError && error.code === 404 ? { status: 'unavailable' } : { status: 'error', error });
+    });
+    return () => controller.abort();
+  }, [client, since, refresh]);
+  return state;
 }
