@@ -6,6 +6,7 @@ import { kindByPlural } from '../core/resource.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import type { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
+import type { KeyRotation } from '../security/key-rotation.js';
 import type { Redactor } from '../security/redactor.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { ResourceStore } from '../store/resource-store.js';
@@ -13,6 +14,7 @@ import type { Admission } from './admission.js';
 import { guard } from './auth.js';
 import { auditRouter } from './audit-routes.js';
 import { discoveryRouter } from './discovery.js';
+import { keyRotationRouter } from './key-rotation-routes.js';
 import { redactResponses } from './redaction.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
@@ -34,6 +36,8 @@ export interface AppDeps {
   metrics?: Metrics;
   /** Masks every known secret value in every response (security/redactor.ts). */
   redactor: Redactor;
+  /** Online encryption key rotation (POST …/encryptionkey/rotate). */
+  keyRotation?: KeyRotation;
   /** Failed-authentication limit per client; the default allows 10 failures a minute. */
   authLimiter?: FailedAuthLimiter;
 }
@@ -94,6 +98,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(discoveryRouter(deps.version));
   app.use(tokenRouter(deps.tokens));
   app.use(auditRouter(deps.store.db));
+  if (deps.keyRotation) app.use(keyRotationRouter(deps.keyRotation));
   app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
   app.use((req: Request, _res: Response) => {
     throw new HoldfastError('NotFound', `the server could not find the requested resource (${req.method} ${req.path})`);

@@ -12,7 +12,8 @@ import { createLogger, type Logger } from '../observability/logger.js';
 import { Metrics } from '../observability/metrics.js';
 import { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
 import { loadSealedValues, Redactor } from '../security/redactor.js';
-import { loadSealer, type Sealer } from '../security/sealing.js';
+import { KeyRotation, rotationFailpoint } from '../security/key-rotation.js';
+import { loadSealer, type AesGcmSealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { ResourceStore } from '../store/resource-store.js';
@@ -78,7 +79,7 @@ export interface ControlPlane {
   database: Database;
   store: ResourceStore;
   tokens: TokenStore;
-  sealer: Sealer;
+  sealer: AesGcmSealer;
   /** Knows every stored secret value; everything leaving the process passes it. */
   redactor: Redactor;
   metrics: Metrics;
@@ -113,6 +114,13 @@ export async function startControlPlane(
     version: packageVersion(),
     metrics,
     redactor,
+    keyRotation: new KeyRotation({
+      db: database.db,
+      sealer,
+      dataDir: config.dataDir,
+      keyFromEnvironment: Boolean(process.env.ENCRYPTION_KEY),
+      afterRow: rotationFailpoint(),
+    }),
     authLimiter: new FailedAuthLimiter({ maxFailures: config.authFailuresPerMinute, windowMs: 60_000 }),
     dashboardDir: existsSync(join(packageRoot(), 'dashboard', 'dist', 'index.html')) ? join(packageRoot(), 'dashboard', 'dist') : undefined,
     ready: async () => {
