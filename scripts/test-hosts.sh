@@ -29,6 +29,8 @@ IMAGE_REPO=holdfast-test/busybox
 IMAGE_RECIPE=1
 PACKAGES=(docker.io openssh-server iproute2 busybox-static)
 
+# Bump when the way sshd is started changes, so running hosts pick it up.
+SSHD_RECIPE=2
 DOCKERD_READY_SECONDS=60
 SSHD_READY_SECONDS=15
 
@@ -263,20 +265,26 @@ ensure_sshd() {
   local i=$1 dir pidfile waited=0
   dir=$(host_dir "$i")
   pidfile="$dir/sshd.pid"
-  if pid_alive "$pidfile" && in_host_netns "$pidfile" "$i" && sshd_ready "$i"; then return 0; fi
+  if pid_alive "$pidfile" && in_host_netns "$pidfile" "$i" && sshd_ready "$i" &&
+    [[ $(cat "$dir/sshd.recipe" 2>/dev/null) == "$SSHD_RECIPE" ]]; then
+    return 0
+  fi
   stop_pid_file "$pidfile" 5
   write_sshd_config "$i"
   unshare --mount --propagation private sh -c \
     'mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd && exec /usr/sbin/sshd -t -f "$1"' \
     sshd-check "$dir/sshd_config" || die "$(host_name "$i"): invalid sshd config $dir/sshd_config"
   # A tmpfs on /run inside the private mount namespace gives sshd its privilege-separation
-  # directory and a /var/run/docker.sock without touching this machine's /run.
+  # directory and a /var/run/docker.sock without touching this machine's /run. The socket path is a
+  # symlink rather than a bind mount of the socket file: dockerd makes a new socket inode each time
+  # it starts, and a bind mount would keep pointing at the old one.
   setsid nsenter --net="$(netns_path "$i")" unshare --mount --propagation private --uts \
     sh -c 'hostname "$4" && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd &&
-           touch /run/docker.sock && mount --bind "$1" /run/docker.sock &&
+           ln -s "$1" /run/docker.sock &&
            exec /usr/sbin/sshd -D -f "$2" -E "$3"' \
     sshd-host "$(host_sock "$i")" "$dir/sshd_config" "$dir/sshd.log" "$(host_name "$i")" \
     </dev/null >>"$dir/sshd.log" 2>&1 9>&- &
+  echo "$SSHD_RECIPE" >"$dir/sshd.recipe"
   until pid_alive "$pidfile" && sshd_ready "$i"; do
     if ((waited >= SSHD_READY_SECONDS * 5)); then
       tail -n 20 "$dir/sshd.log" >&2 || true
