@@ -90,9 +90,3 @@ async function errorFrom(res: Response): Promise<ApiError> {
   }
   return new ApiError(`The server answered ${res.status} ${res.statusText}`.trim(), res.status, res.statusText || 'Error');
 }
-
-/** Message for an error caught anywhere: API errors keep their own, anything else gets a plain one. */
-export function describeError(err: unknown): string {
-  if (err instanceof ApiError) return err.message;
-  return 'Something went wrong in the dashboard.';
-}

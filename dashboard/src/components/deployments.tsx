@@ -1,6 +1,6 @@
 // The deployments timeline: newest first, each with its steps, their durations and logs; a running
 // deployment is expanded and its log followed as it is written.
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { Deployment, DeploymentStep } from '../api/types.js';
 import { duration } from '../model/time.js';
 import { useLogStream } from '../state/log-stream.js';
@@ -40,6 +40,7 @@ export function DeploymentTimeline({ deployments }: { deployments: readonly Depl
 function DeploymentItem({ deployment: d, open }: { deployment: Deployment; open: boolean }) {
   const now = useNow();
   const active = isActive(d.phase);
+  const [showLog, setShowLog] = useState(false);
   return (
     <li className={`deployment deployment--${phaseTone(d.phase)}`} data-deployment={d.id}>
       <details open={open}>
@@ -69,7 +70,17 @@ function DeploymentItem({ deployment: d, open }: { deployment: Deployment; open:
         ) : (
           <p className="muted small">No steps recorded.</p>
         )}
-        {active && <FollowedLog id={d.id} />}
+        {active ? (
+          <DeploymentLog id={d.id} follow />
+        ) : showLog ? (
+          <DeploymentLog id={d.id} follow={false} />
+        ) : (
+          <div className="deployment__actions">
+            <button type="button" className="button" onClick={() => setShowLog(true)}>
+              Show the full log
+            </button>
+          </div>
+        )}
       </details>
     </li>
   );
@@ -99,18 +110,20 @@ function Step({ step, now }: { step: DeploymentStep; now: number }) {
   );
 }
 
-function FollowedLog({ id }: { id: string }) {
-  const stream = useLogStream(id, true);
+function DeploymentLog({ id, follow }: { id: string; follow: boolean }) {
+  const stream = useLogStream(id, follow);
   const pre = useRef<HTMLPreElement>(null);
   const pinned = useRef(true);
   useEffect(() => {
     // Stay at the bottom unless the reader scrolled up to look at something.
     if (pre.current && pinned.current) pre.current.scrollTop = pre.current.scrollHeight;
   }, [stream.lines]);
-  const label = { connecting: 'Connecting to the log…', following: 'Following live', ended: 'Log ended', unavailable: 'Live log not available from this server yet', error: stream.error }[stream.state];
+  const label = follow
+    ? { connecting: 'Connecting to the log…', following: 'Following live', ended: 'Log ended', unavailable: 'The live log is not available from this server yet', error: stream.error }[stream.state]
+    : { connecting: 'Loading the log…', following: 'Loading the log…', ended: stream.lines.length ? '' : 'The log is empty', unavailable: 'The full log is not available from this server yet', error: stream.error }[stream.state];
   return (
     <div className="followed-log">
-      <p className={`followed-log__state small${stream.state === 'following' ? ' is-live' : ''}`} role="status">
+      <p className={`followed-log__state small${follow && stream.state === 'following' ? ' is-live' : ''}`} role="status">
         {label}
       </p>
       {stream.lines.length > 0 && (

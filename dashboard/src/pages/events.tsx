@@ -8,8 +8,10 @@ import { Time } from '../components/time.js';
 import { href } from '../model/route.js';
 import { useResources } from '../state/hooks.js';
 import { useSession } from '../state/session.js';
+import { useTitle } from '../state/title.js';
 
 export function Events({ tab }: { tab: 'events' | 'audit' }) {
+  useTitle(tab === 'audit' ? 'Audit log' : 'Events');
   return (
     <div className="page">
       <header className="page__header">

@@ -5,11 +5,13 @@ import { Empty, ErrorState, Loading } from '../components/states.js';
 import { href, type ServiceStatusFilter } from '../model/route.js';
 import { countBy, neverChecked, SERVER_STATES, serverState, SERVICE_STATES, serviceState, type ServiceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
+import { useTitle } from '../state/title.js';
 
 const RECENT_EVENTS = 8;
 const ATTENTION_ROWS = 8;
 
 export function Overview() {
+  useTitle('Overview');
   const services = useResources('services');
   const servers = useResources('servers');
   const events = useResources('events');

@@ -11,10 +11,12 @@ import { serverState, serviceState } from '../model/status.js';
 import { formatBytes, formatMs } from '../model/time.js';
 import { useResources } from '../state/hooks.js';
 import { address } from './servers.js';
+import { useTitle } from '../state/title.js';
 
 const CHECK_TONE: Record<ServerCheck['result'], string> = { Pass: 'synced', Warn: 'drifted', Fail: 'failed', Unknown: 'pending' };
 
 export function ServerDetail({ name }: { name: string }) {
+  useTitle(name, 'Servers');
   const servers = useResources('servers');
   const services = useResources('services');
   const events = useResources('events');

@@ -6,6 +6,7 @@ import { Time } from '../components/time.js';
 import { href } from '../model/route.js';
 import { serverState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
+import { useTitle } from '../state/title.js';
 
 export function address(server: Server): string {
   const spec = server.spec;
@@ -14,6 +15,7 @@ export function address(server: Server): string {
 }
 
 export function Servers() {
+  useTitle('Servers');
   const servers = useResources('servers');
   const services = useResources('services');
   const serviceCount = useMemo(() => {

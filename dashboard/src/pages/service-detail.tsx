@@ -14,10 +14,12 @@ import { serviceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
 import { usePoll, useRemote, type Remote } from '../state/remote.js';
 import { sourceSummary } from './services.js';
+import { useTitle } from '../state/title.js';
 
 const ACTIVE_POLL_MS = 2_000;
 
 export function ServiceDetail({ namespace, name }: { namespace: string; name: string }) {
+  useTitle(`${namespace}/${name}`, 'Services');
   const services = useResources('services');
   const events = useResources('events');
   const service = services.items.find((s) => s.metadata.namespace === namespace && s.metadata.name === name);

@@ -7,6 +7,7 @@ import { href, type ServiceFilters, type ServiceStatusFilter } from '../model/ro
 import { SERVICE_STATES, serviceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
 import { replaceRoute } from '../state/route.js';
+import { useTitle } from '../state/title.js';
 
 export function sourceSummary(service: Service): string {
   const source = service.spec?.source;
@@ -17,6 +18,7 @@ export function sourceSummary(service: Service): string {
 }
 
 export function Services({ filters }: { filters: ServiceFilters }) {
+  useTitle('Services');
   const services = useResources('services');
   const projects = useResources('projects');
 
