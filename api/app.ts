@@ -9,10 +9,13 @@ import type { FailedAuthLimiter } from '../security/failed-auth-limiter.js';
 import type { KeyRotation } from '../security/key-rotation.js';
 import type { Redactor } from '../security/redactor.js';
 import type { TokenStore } from '../security/tokens.js';
+import type { DeploymentActions } from '../controllers/deployment-actions.js';
+import type { DeploymentStore } from '../store/deployments.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
 import { guard } from './auth.js';
 import { auditRouter } from './audit-routes.js';
+import { deploymentRouter } from './deployments-routes.js';
 import { discoveryRouter } from './discovery.js';
 import { keyRotationRouter } from './key-rotation-routes.js';
 import { redactResponses } from './redaction.js';
@@ -31,6 +34,10 @@ export interface AppDeps {
   /** Answers /readyz: the database responds. */
   ready: () => Promise<boolean>;
   subresources?: ResourceRoutesDeps['subresources'];
+  /** Deployment records; with them the deployment routes are served. */
+  deployments?: DeploymentStore;
+  /** Sync, rollback and cancel (the service controller); without it those routes answer 503. */
+  deploymentActions?: DeploymentActions;
   /** Built dashboard (dashboard/dist), served at `/` when present. */
   dashboardDir?: string;
   metrics?: Metrics;
@@ -98,6 +105,8 @@ export function createApp(deps: AppDeps): Express {
   app.use(discoveryRouter(deps.version));
   app.use(tokenRouter(deps.tokens));
   app.use(auditRouter(deps.store.db));
+  // Before the generic resource routes, whose `/:plural/:name/:sub` patterns would take these paths.
+  if (deps.deployments) app.use(deploymentRouter({ store: deps.store, deployments: deps.deployments, actions: deps.deploymentActions }));
   if (deps.keyRotation) app.use(keyRotationRouter(deps.keyRotation));
   app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
   app.use((req: Request, _res: Response) => {

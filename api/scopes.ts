@@ -95,6 +95,14 @@ export const ROUTES: readonly RouteRule[] = [
   // Service subresources.
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/views`, access: scopes('service:read') },
 
+  // Deployments and the actions that make them (api/deployments-routes.ts).
+  { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/deployments`, access: scopes('deploy:read') },
+  { method: 'POST', path: `${API_BASE}/namespaces/:namespace/services/:name/sync`, access: scopes('deploy:start') },
+  { method: 'POST', path: `${API_BASE}/namespaces/:namespace/services/:name/rollback`, access: scopes('deploy:rollback') },
+  { method: 'GET', path: `${API_BASE}/deployments/:id`, access: scopes('deploy:read') },
+  { method: 'GET', path: `${API_BASE}/deployments/:id/logs`, access: scopes('deploy:read') },
+  { method: 'POST', path: `${API_BASE}/deployments/:id/cancel`, access: scopes('deploy:cancel') },
+
   // The generic resource REST routes (api/resources.ts).
   ...resourceRoutes('', [
     ['GET', resource('read')],

@@ -15,7 +15,9 @@ import { loadSealedValues, Redactor } from '../security/redactor.js';
 import { KeyRotation, rotationFailpoint } from '../security/key-rotation.js';
 import { loadSealer, type AesGcmSealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
+import type { DeploymentActions } from '../controllers/deployment-actions.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { DeploymentStore } from '../store/deployments.js';
 import { ResourceStore } from '../store/resource-store.js';
 import { Admission } from './admission.js';
 import { createApp } from './app.js';
@@ -73,11 +75,19 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
   };
 }
 
+/** Parts a control plane can be started with instead of its defaults. */
+export interface ControlPlaneParts {
+  /** What the deployment routes call for sync, rollback and cancel (the service controller by default). */
+  deploymentActions?: (plane: { store: ResourceStore; deployments: DeploymentStore }) => DeploymentActions;
+}
+
 /** Everything a running control plane holds; tests start one in-process. */
 export interface ControlPlane {
   config: ServeConfig;
   database: Database;
   store: ResourceStore;
+  /** The one deployment store of this process: its change notices drive followed logs. */
+  deployments: DeploymentStore;
   tokens: TokenStore;
   sealer: AesGcmSealer;
   /** Knows every stored secret value; everything leaving the process passes it. */
@@ -93,6 +103,7 @@ export async function startControlPlane(
   config: ServeConfig,
   log: Logger = createLogger(config.logLevel),
   redactor: Redactor = new Redactor(),
+  parts: ControlPlaneParts = {},
 ): Promise<ControlPlane> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const database = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -105,6 +116,8 @@ export async function startControlPlane(
   const tokens = new TokenStore(database.db);
   await ensureAdminToken(tokens, config.dataDir, log);
   const metrics = new Metrics();
+  const deployments = new DeploymentStore(database.db);
+  const deploymentActions = parts.deploymentActions?.({ store, deployments });
 
   const app = createApp({
     store,
@@ -114,6 +127,8 @@ export async function startControlPlane(
     version: packageVersion(),
     metrics,
     redactor,
+    deployments,
+    deploymentActions,
     keyRotation: new KeyRotation({
       db: database.db,
       sealer,
@@ -142,7 +157,7 @@ export async function startControlPlane(
 
   let stopped = false;
   return {
-    config, database, store, tokens, sealer, redactor, metrics, log, http, url,
+    config, database, store, deployments, tokens, sealer, redactor, metrics, log, http, url,
     async stop() {
       if (stopped) return;
       stopped = true;

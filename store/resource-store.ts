@@ -29,6 +29,17 @@ export interface WriteContext {
   skipAudit?: boolean;
 }
 
+/** One audit row written outside a resource write. */
+export interface AuditRecord {
+  verb: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  outcome: 'Success' | 'Failure';
+  message?: string;
+  generation?: number;
+}
+
 /** Values to store sealed alongside an object (Secret data, SSHKey private key). */
 export interface SealedWrite {
   key: string;
@@ -268,17 +279,23 @@ export class ResourceStore {
 
   /** Records an audit row for a call that failed before it could write (its write rolled back). */
   async auditFailure(ctx: WriteContext, verb: string, kind: string, namespace: string | undefined, name: string, message: string): Promise<void> {
+    await this.audit(ctx, { verb, kind, namespace, name, outcome: 'Failure', message });
+  }
+
+  /** Records an audit row for a call that is not a resource write (e.g. a deployment sync, rollback or cancel). */
+  async audit(ctx: WriteContext, entry: AuditRecord): Promise<void> {
     await this.db.insert(auditLog).values({
       at: this.clock(),
       actor: ctx.actor,
       tokenId: ctx.tokenId ?? null,
-      verb,
-      kind,
-      namespace: namespace ?? '',
-      name,
+      verb: entry.verb,
+      kind: entry.kind,
+      namespace: entry.namespace ?? '',
+      name: entry.name,
+      generation: entry.generation ?? null,
       dryRun: ctx.dryRun ?? false,
-      outcome: 'Failure',
-      message: this.redact(message),
+      outcome: entry.outcome,
+      message: entry.message === undefined ? null : this.redact(entry.message),
     });
   }
 

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAdminToken, resolveConfig, startControlPlane, type ControlPlane } from '../../api/serve.js';
+import { readAdminToken, resolveConfig, startControlPlane, type ControlPlane, type ControlPlaneParts } from '../../api/serve.js';
 import { silentLogger } from '../../observability/logger.js';
 import { createDatabase, startPostgres } from './postgres.js';
 
@@ -20,6 +20,8 @@ export interface TestControlPlane {
 export interface TestControlPlaneOptions {
   /** Environment for the server's configuration (e.g. HOLDFAST_AUTH_FAILURES_PER_MINUTE). */
   env?: Record<string, string>;
+  /** Stand-ins for parts of the control plane (e.g. the deployment actions of the service controller). */
+  parts?: ControlPlaneParts;
 }
 
 export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pglite', opts: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
@@ -35,7 +37,7 @@ export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pgl
   process.stderr.write = (() => true) as typeof process.stderr.write;
   let plane: ControlPlane;
   try {
-    plane = await startControlPlane(config, silentLogger);
+    plane = await startControlPlane(config, silentLogger, undefined, opts.parts);
   } finally {
     process.stderr.write = stderrWrite;
   }
