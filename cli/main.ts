@@ -16,6 +16,8 @@ import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
 import { runAudit } from './commands/audit.js';
 import { runTokenCreate, runTokenList, runTokenRevoke } from './commands/token.js';
+import { runSecretSet } from './commands/secret.js';
+import { runRotateKey } from './commands/secrets-rotate-key.js';
 import {
   runServerAdd,
   runSshKeyAttach,
@@ -264,6 +266,21 @@ token
   .description('Revoke a token by name or id; it stops working at once')
   .argument('<name-or-id>', 'token name or id')
   .action(action((ctx, nameOrId: string) => runTokenRevoke(ctx, nameOrId)));
+
+const secret = program.command('secret').alias('secrets').description('Manage Secret values (write-only: they are never shown)');
+secret
+  .command('set')
+  .description('Set keys of a Secret, creating it if missing; keys not named keep their values')
+  .argument('<name>', 'Secret name')
+  .argument('[pairs...]', 'KEY=VALUE (visible to local users in the process list; prefer --from-file)')
+  .option('--from-file <key=path>', 'a value from a file (KEY=PATH, or PATH for its base name as key); repeatable', collect)
+  .option('--type <type>', 'Secret type, e.g. Opaque or basic-auth')
+  .action(action((ctx, name: string, pairs: string[], opts: { fromFile?: string[]; type?: string }) => runSecretSet(ctx, name, pairs, opts)));
+secret
+  .command('rotate-key')
+  .description('Rotate the encryption key on the server and re-encrypt every stored value; rerun to finish an interrupted rotation')
+  .option('-o, --output <format>', 'json or yaml')
+  .action(action((ctx, opts: { output?: string }) => runRotateKey(ctx, opts)));
 
 program
   .command('audit')

@@ -32,6 +32,8 @@ const keyIdFor = (key: Buffer) => createHash('sha256').update(key).digest('hex')
 
 export class AesGcmSealer implements Sealer {
   private readonly keys = new Map<string, Buffer>();
+  /** Key ids, newest first: the active key, then older ones as they were loaded or replaced. */
+  private order: string[] = [];
   private active: string;
   private readonly hashKey: Buffer;
   private readonly plaintextListeners: Array<(plaintext: string) => void> = [];
@@ -41,7 +43,9 @@ export class AesGcmSealer implements Sealer {
     if (keys.length === 0) throw new SealingError('no encryption key');
     for (const k of keys) {
       if (k.length !== 32) throw new SealingError('encryption keys must be 32 bytes');
-      this.keys.set(keyIdFor(k), k);
+      const id = keyIdFor(k);
+      this.keys.set(id, k);
+      if (!this.order.includes(id)) this.order.push(id);
     }
     this.active = keyIdFor(keys[0]);
     // The hash key is derived from the first key ever used (the last in the list), so hashes stay
@@ -55,7 +59,7 @@ export class AesGcmSealer implements Sealer {
 
   /** Ids of every loaded key, the active one first. */
   get keyIds(): string[] {
-    return [this.active, ...[...this.keys.keys()].filter((id) => id !== this.active)];
+    return [...this.order];
   }
 
   /** Makes `key` the key new values are sealed with; the others still open what they sealed. */
@@ -63,6 +67,7 @@ export class AesGcmSealer implements Sealer {
     if (key.length !== 32) throw new SealingError('encryption keys must be 32 bytes');
     const id = keyIdFor(key);
     this.keys.set(id, key);
+    this.order = [id, ...this.order.filter((k) => k !== id)];
     this.active = id;
     return id;
   }

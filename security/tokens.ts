@@ -4,7 +4,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
 import { HoldfastError } from '../core/errors.js';
-import { DNS1123_LABEL } from '../core/resource.js';
+import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/resource.js';
 import type { Db } from '../store/database.js';
 import { apiTokens } from '../store/schema.js';
 import { ALL_SCOPES, isKnownScope } from '../api/scopes.js';
@@ -66,7 +66,7 @@ export class TokenStore {
    * Names are unique among tokens that are not revoked, so `revoke NAME` is unambiguous.
    */
   async create(name: string, scopes: string[], expiresAt?: Date, by: TokenActor = SYSTEM): Promise<{ token: string; info: TokenInfo }> {
-    if (!DNS1123_LABEL.test(name)) {
+    if (!DNS1123_LABEL.test(name) || name.length > DNS1123_LABEL_MAX) {
       throw new HoldfastError('BadRequest', `invalid token name "${name}": use lower-case letters, digits and '-', at most 63 characters`);
     }
     checkScopes(scopes);
