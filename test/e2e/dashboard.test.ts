@@ -4,7 +4,7 @@
 // and the first paint of the overview with 200 services. Saves screenshots of the main pages into
 // docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +26,8 @@ const LOAD_SERVICES = 200;
 const OPTIONAL_ENDPOINTS = /\/services\/[^/]+\/(views|deployments)$|\/auditlog(\?|$)/;
 
 let serve: ServeProcess;
+/** The control plane started again on the same port and data directory (reconnect test). */
+let restarted: ChildProcess | undefined;
 let context: BrowserContext;
 let page: Page;
 let userDataDir: string;
@@ -231,6 +233,37 @@ function onConsole(message: ConsoleMessage) {
   consoleProblems.push(`${message.text()} (${url})`);
 }
 
+/** Stops the control plane by PID, keeping its data directory, and waits for it to exit. */
+async function stopControlPlane(child: ChildProcess) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((ok) => child.once('exit', ok));
+  child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+}
+
+/** `holdfast serve` again on the address and data directory of the first one: a restart. */
+async function restartControlPlane(): Promise<ChildProcess> {
+  const port = new URL(serve.url).port;
+  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'serve', '--data-dir', serve.dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
+    env: { ...process.env, HOLDFAST_DATA_DIR: serve.dataDir },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (d) => (stderr += d));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`holdfast serve exited with ${child.exitCode}: ${stderr}`);
+    const up = await fetch(serve.url + '/readyz', { signal: AbortSignal.timeout(2000) }).then((r) => r.status === 200, () => false);
+    if (up) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`holdfast serve did not come back within 60 s: ${stderr}`);
+    }
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+}
+
 // ---- the tests ----------------------------------------------------------------------------
 
 describe('dashboard', { timeout: 600_000 }, () => {
@@ -256,6 +289,7 @@ describe('dashboard', { timeout: 600_000 }, () => {
 
   after(async () => {
     await context?.close().catch(() => {});
+    if (restarted) await stopControlPlane(restarted);
     await serve?.stop();
     if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
   });
@@ -493,6 +527,29 @@ describe('dashboard', { timeout: 600_000 }, () => {
         `(first contentful paint ${Math.round(timing.firstContentfulPaint ?? NaN)} ms, ${wallMs} ms wall clock incl. browser navigation)\n`,
     );
     assert.ok(timing.ready! < FIRST_PAINT_BUDGET_MS, `overview took ${Math.round(timing.ready!)} ms with ${total} services (budget ${FIRST_PAINT_BUDGET_MS} ms)`);
+  });
+
+  it('reconnects after the control plane restarts, and keeps following changes', async () => {
+    await go('#/');
+    await page.locator('[data-ready="true"]').waitFor();
+    await page.locator('.live', { hasText: 'Live' }).waitFor();
+    const before = await statValue('services-synced');
+    const problemsBefore = consoleProblems.length;
+
+    await stopControlPlane(serve.child);
+    await page.locator('.live', { hasText: 'Reconnecting' }).waitFor({ timeout: 15_000 });
+    restarted = await restartControlPlane();
+    // Backoff is capped at 30 s; a restart is seen well within that.
+    await page.locator('.live', { hasText: 'Live' }).waitFor({ timeout: 40_000 });
+
+    await api('POST', '/namespaces/shop/services', serviceManifest('shop', 'after-restart', { environment: 'production', server: 'edge-1', source: { image: 'registry.example/shop/after-restart:1.0.0' } }));
+    await setStatus('Service', '/namespaces/shop/services/after-restart', { observedGeneration: 1, conditions: [condition('Ready', 'True', 'Healthy', '1 of 1 replicas ready')] });
+    await waitForStat('services-synced', before + 1);
+
+    // The browser logs the refused connections of the outage; nothing else may appear.
+    const outage = consoleProblems.splice(problemsBefore);
+    const unexpected = outage.filter((p) => !/net::ERR_(CONNECTION_REFUSED|EMPTY_RESPONSE|INCOMPLETE_CHUNKED_ENCODING|CONNECTION_RESET)/.test(p));
+    assert.deepEqual(unexpected, []);
   });
 
   it('logged no console errors', async () => {
