@@ -21,6 +21,7 @@ import { DeploymentStore } from '../store/deployments.js';
 import { ResourceStore } from '../store/resource-store.js';
 import { Admission } from './admission.js';
 import { createApp } from './app.js';
+import { startControllers } from '../controllers/index.js';
 import { startHousekeeping } from './housekeeping.js';
 
 export interface ServeOptions {
@@ -40,6 +41,7 @@ export interface ServeConfig {
   logLevel: string;
   databaseUrl?: string;
   eventTtlSeconds: number;
+  serverPollIntervalMs: number;
   /** Failed authentications a client may make per minute before it is answered 429. */
   authFailuresPerMinute: number;
   tls?: { certFile: string; keyFile: string };
@@ -71,6 +73,7 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? 'info',
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL ?? undefined,
     eventTtlSeconds: ttl,
+    serverPollIntervalMs: positiveInt(env.SERVER_READINESS_POLL_INTERVAL_MS, 60_000, 'SERVER_READINESS_POLL_INTERVAL_MS'),
     authFailuresPerMinute: authFailures,
   };
 }
@@ -153,6 +156,7 @@ export async function startControlPlane(
   const addr = http.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
+  const controllers = await startControllers({ store, sealer, log, metrics, config: { serverPollIntervalMs: config.serverPollIntervalMs } });
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
   let stopped = false;
@@ -162,6 +166,7 @@ export async function startControlPlane(
       if (stopped) return;
       stopped = true;
       stopHousekeeping();
+      await controllers.stop();
       await new Promise<void>((ok) => {
         http.close(() => ok());
         http.closeAllConnections();
@@ -202,6 +207,13 @@ async function ensureAdminToken(tokens: TokenStore, dataDir: string, log: Logger
   // Printed once, on the terminal only (not into the JSON log stream).
   process.stderr.write(`holdfast: created an admin token (saved to ${file}):\n  ${token}\n`);
   log.info({ file }, 'admin token created');
+}
+
+function positiveInt(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number of milliseconds (got "${value}")`);
+  return n;
 }
 
 export function readAdminToken(dataDir: string): string | undefined {

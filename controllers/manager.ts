@@ -94,9 +94,29 @@ export class ControllerManager {
     await Promise.allSettled(this.workers);
   }
 
+  /**
+   * Like controller-runtime's GenerationChangedPredicate: a write that changed only status (most
+   * often the controller's own) does not wake the object's controller again.
+   */
+  private readonly seenGeneration = new Map<string, string>();
+
+  private changedBeyondStatus(e: ChangeEvent): boolean {
+    const key = `${e.object.kind}/${objectKey(e.object.metadata)}`;
+    const m = e.object.metadata;
+    const fingerprint = JSON.stringify([m.generation, m.deletionTimestamp, m.finalizers, m.labels, m.annotations]);
+    if (e.type === 'DELETED') {
+      this.seenGeneration.delete(key);
+      return true;
+    }
+    const before = this.seenGeneration.get(key);
+    this.seenGeneration.set(key, fingerprint);
+    return e.type === 'ADDED' || before !== fingerprint;
+  }
+
   private async route(e: ChangeEvent) {
+    const relevant = this.changedBeyondStatus(e);
     for (const c of this.controllers) {
-      if (e.object.kind === c.reconciler.kind) c.queue.add(objectKey(e.object.metadata));
+      if (e.object.kind === c.reconciler.kind && relevant) c.queue.add(objectKey(e.object.metadata));
       if (c.opts.mapOthers) {
         try {
           for (const key of await c.opts.mapOthers(e)) c.queue.add(key);

@@ -2,8 +2,12 @@
 // `_total` counters, `_seconds` histograms. One registry per control plane, so tests can run several.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ReconcileObserver } from '../controllers/manager.js';
+import type { HostObserver } from '../hosts/observer.js';
+import type { SessionState } from '../hosts/ssh-session.js';
 
-export class Metrics implements ReconcileObserver {
+export class Metrics implements ReconcileObserver, HostObserver {
+  private readonly connected = new Set<string>();
+
   readonly registry = new Registry();
 
   readonly reconcileDuration = new Histogram({
@@ -85,5 +89,20 @@ export class Metrics implements ReconcileObserver {
 
   onQueueDepth(kind: string, depth: number): void {
     this.workQueueDepth.set({ kind }, depth);
+  }
+
+  dockerApiCall(server: string): void {
+    this.dockerApiCalls.inc({ server });
+  }
+
+  exec(server: string): void {
+    this.sshExecs.inc({ server });
+  }
+
+  sessionState(server: string, state: SessionState, previous: SessionState): void {
+    if (state === 'connected') this.connected.add(server);
+    else this.connected.delete(server);
+    this.sshSessions.set(this.connected.size);
+    if (state === 'connected' && previous === 'reconnecting') this.sshReconnects.inc({ server });
   }
 }

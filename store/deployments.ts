@@ -206,7 +206,7 @@ export class DeploymentStore {
   }
 
   async startStep(id: string, step: StepName): Promise<DeploymentRecord> {
-    return this.updateStep(id, step, (s, now) => ({ ...s, status: 'running', startedAt: now, finishedAt: undefined, message: undefined }));
+    return this.updateStep(id, step, (s, now) => ({ ...s, status: 'running', startedAt: s.startedAt ?? now, finishedAt: undefined, message: undefined }));
   }
 
   async finishStep(id: string, step: StepName, status: 'succeeded' | 'failed' | 'skipped', message?: string): Promise<DeploymentRecord> {

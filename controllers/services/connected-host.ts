@@ -1,0 +1,81 @@
+// HostAccess over a HostConnection from hosts/: containers come from the live-state cache (kept
+// current by Docker events, so a steady-state look costs no call at all), images are inspected once
+// per image id (an image id names immutable content), networks and volumes are listed on demand.
+import { connect as netConnect } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { DockerImageInspect } from '../../core/deploy/docker-types.js';
+import type { HostSnapshot } from '../../core/plan/live-state.js';
+import { expectSuccess, type HostConnection } from '../../hosts/index.js';
+import type { HostAccess } from './host-access.js';
+
+const imageCache = new WeakMap<HostConnection, Map<string, DockerImageInspect>>();
+
+export interface SnapshotOptions {
+  /** Also list networks, volumes and every image (for planning); drift checks need only containers. */
+  full?: boolean;
+}
+
+export function connectedHost(connection: HostConnection): HostAccess & { snapshot(signal?: AbortSignal, opts?: SnapshotOptions): Promise<HostSnapshot> } {
+  const docker = connection.docker;
+  const images = imageCache.get(connection) ?? new Map<string, DockerImageInspect>();
+  imageCache.set(connection, images);
+
+  const inspectImage = async (id: string, signal?: AbortSignal) => {
+    const hit = images.get(id);
+    if (hit) return hit;
+    const inspect = (await docker.inspectImage(id, { signal })) as unknown as DockerImageInspect;
+    images.set(id, inspect);
+    return inspect;
+  };
+
+  return {
+    server: connection.name,
+    docker,
+    async snapshot(signal?: AbortSignal, opts: SnapshotOptions = { full: true }): Promise<HostSnapshot> {
+      const cache = connection.liveState;
+      await cache.waitForSync(signal);
+      const containers = [...cache.snapshot().containers.values()];
+      const used = new Set(containers.map((c) => c.Image).filter((id): id is string => !!id));
+      const containerImages = await Promise.all([...used].map((id) => inspectImage(id, signal).catch(() => undefined)));
+      if (!opts.full) {
+        return { containers, images: containerImages.filter((i): i is DockerImageInspect => !!i), networks: [], volumes: [] };
+      }
+      const [summaries, networks, volumes] = await Promise.all([
+        docker.listImages({}, { signal }),
+        docker.listNetworks(undefined, { signal }),
+        docker.listVolumes(undefined, { signal }),
+      ]);
+      const byId = new Map<string, DockerImageInspect>();
+      for (const s of summaries) byId.set(s.Id, { Id: s.Id, RepoTags: s.RepoTags ?? [], RepoDigests: s.RepoDigests ?? [] });
+      for (const i of containerImages) if (i) byId.set(i.Id, i);
+      return {
+        containers,
+        images: [...byId.values()],
+        networks: networks as unknown as HostSnapshot['networks'],
+        volumes: (volumes ?? []) as unknown as HostSnapshot['volumes'],
+      };
+    },
+    async connectFromHost(address: string, port: number, signal?: AbortSignal): Promise<Duplex> {
+      if (!connection.session) {
+        return new Promise((ok, fail) => {
+          const socket = netConnect({ host: address, port, signal });
+          socket.once('connect', () => ok(socket));
+          socket.once('error', fail);
+        });
+      }
+      return connection.session.run(
+        'probe',
+        (client) =>
+          new Promise<Duplex>((ok, fail) => {
+            client.forwardOut('127.0.0.1', 0, address, port, (err, channel) => (err ? fail(err) : ok(channel)));
+          }),
+        { signal, timeoutMs: 10_000 },
+      );
+    },
+    async writeFile(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
+      const argv = ['sh', '-c', 'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv "$1.tmp" "$1"', 'holdfast-write', path];
+      const result = await connection.commands.run(argv, { stdin: content, signal, timeoutMs: 30_000 });
+      expectSuccess(connection.name, argv, result);
+    },
+  };
+}

@@ -1,0 +1,394 @@
+// Runs one deployment: plans the frozen input against what the host runs, walks the actions through
+// the deployment's phases and steps, logs every decision, and ends the record completed, failed or
+// canceled. On a failed rollout with autoRollback, the previous completed input is put back. The
+// executor decides nothing itself: the planner did.
+import type { SecretKeyRef, FrozenInput } from '../../core/deploy/container-spec.js';
+import { containerCreateRequest, type CreateRequestContext } from '../../core/deploy/docker-request.js';
+import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
+import { planRollout } from '../../core/plan/planner.js';
+import { buildLiveState } from '../../core/plan/live-state.js';
+import type { Action } from '../../core/plan/types.js';
+import { isDockerNotFound } from '../../hosts/errors.js';
+import type { DeploymentPhase, DeploymentRecord, DeploymentStore, StepName } from '../../store/deployments.js';
+import type { HostAccess } from './host-access.js';
+import { probeOnce } from './readiness-probe.js';
+
+export interface RolloutDeps {
+  deployments: DeploymentStore;
+  host: HostAccess;
+  /** The real value of a Secret key, for the create request only; never logged. */
+  secretValue(ref: SecretKeyRef): Promise<string>;
+  /** The keyed hash secret values are frozen with, so live secret env compares by hash. */
+  hashSecret(value: string): string;
+  clock?: () => Date;
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface RolloutOutcome {
+  phase: Extract<DeploymentPhase, 'completed' | 'failed' | 'canceled'>;
+  reason?: string;
+  message?: string;
+}
+
+/** A failure with a CamelCase reason, as conditions and deployment records carry. */
+export class RolloutFailure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+class Canceled extends Error {}
+
+const STEP_OF: Record<Action['type'], StepName> = {
+  build: 'build',
+  pull: 'pull',
+  'create-network': 'volume',
+  'create-volume': 'volume',
+  create: 'start',
+  start: 'start',
+  unpause: 'start',
+  stop: 'start',
+  remove: 'start',
+  rename: 'start',
+  adopt: 'start',
+  'remove-network': 'start',
+  'remove-volume': 'start',
+  'wait-healthy': 'health',
+  'wait-completed': 'health',
+  fail: 'start',
+};
+const PREPARE_STEPS: readonly StepName[] = ['clone', 'build', 'pull'];
+const FILES_DIR = '/var/lib/holdfast/files';
+
+const defaultSleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((ok, fail) => {
+    const t = setTimeout(ok, ms);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(t);
+      fail(signal.reason);
+    }, { once: true });
+  });
+
+export class Rollout {
+  private currentStep: StepName | undefined;
+  private readonly sleep: NonNullable<RolloutDeps['sleep']>;
+
+  constructor(
+    private readonly record: DeploymentRecord,
+    private readonly deps: RolloutDeps,
+    private readonly previous?: DeploymentRecord,
+  ) {
+    this.sleep = deps.sleep ?? defaultSleep;
+  }
+
+  private get frozen(): FrozenInput {
+    return this.record.frozen as FrozenInput;
+  }
+
+  /** Runs to a terminal phase; never throws (a failure is recorded and returned). */
+  async run(signal: AbortSignal): Promise<RolloutOutcome> {
+    const { deployments } = this.deps;
+    const id = this.record.id;
+    const deadline = Date.parse(this.record.deadline);
+    const deadlineSignal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const combined = AbortSignal.any([signal, deadlineSignal]);
+    let outcome: RolloutOutcome;
+    try {
+      await this.log('deploy', `deployment ${id} (revision ${this.record.revision}, generation ${this.record.generation}, trigger ${this.record.trigger}) on server ${this.record.server}`);
+      const actions = await this.plan(this.frozen, combined);
+      await this.execute(actions, combined);
+      await this.finalize(combined);
+      outcome = { phase: 'completed' };
+    } catch (err) {
+      outcome = await this.onFailure(err, combined, deadlineSignal.aborted);
+    }
+    const ended = await deployments.setPhase(id, outcome.phase, { reason: outcome.reason, message: outcome.message }).catch(() => undefined);
+    if (ended) await this.log('finalize', `deployment ${outcome.phase}${outcome.reason ? `: ${outcome.reason}: ${outcome.message}` : ''}`);
+    return outcome;
+  }
+
+  private async plan(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
+    const snapshot = await this.deps.host.snapshot(signal);
+    const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
+    const actions = planRollout(frozen, live, { ignorePaths: [] });
+    await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
+    return actions;
+  }
+
+  private async execute(actions: Action[], signal: AbortSignal): Promise<void> {
+    const fails = actions.filter((a) => a.type === 'fail');
+    if (fails.length) {
+      await this.phase('deploy');
+      throw new RolloutFailure('PlanFailed', fails.map((f) => `${f.target}: ${f.reason}`).join('; '));
+    }
+    await this.phase('prepare');
+    const prepare = actions.filter((a) => PREPARE_STEPS.includes(STEP_OF[a.type]));
+    const deploy = actions.filter((a) => !PREPARE_STEPS.includes(STEP_OF[a.type]));
+    for (const action of prepare) await this.act(action, signal);
+    await this.phase('deploy');
+    for (const action of deploy) await this.act(action, signal);
+    await this.closeStep('succeeded');
+  }
+
+  private async act(action: Action, signal: AbortSignal): Promise<void> {
+    await this.checkCanceled();
+    if (signal.aborted) throw signal.reason;
+    await this.enterStep(STEP_OF[action.type]);
+    await this.log(STEP_OF[action.type], `${action.type} ${action.target}: ${action.reason}`);
+    const docker = this.deps.host.docker;
+    const opts = { signal };
+    switch (action.type) {
+      case 'create-network':
+        await docker.createNetwork({
+          Name: action.network.name,
+          Driver: action.network.driver ?? 'bridge',
+          Labels: action.network.labels,
+          Options: action.network.driverOpts,
+          ...(action.network.internal ? { Internal: true } : {}),
+          ...(action.network.attachable ? { Attachable: true } : {}),
+          ...(action.network.enableIpv6 ? { EnableIPv6: true } : {}),
+        }, opts);
+        return;
+      case 'create-volume': {
+        const v = action.volume as { name: string; driver?: string; driverOpts?: Record<string, string>; labels?: Record<string, string> };
+        await docker.createVolume({ Name: v.name, Driver: v.driver, DriverOpts: v.driverOpts, Labels: v.labels }, opts);
+        return;
+      }
+      case 'pull': {
+        let last = '';
+        await docker.pullImage(action.image, {
+          onProgress: (p) => {
+            const line = [p.id, p.status].filter(Boolean).join(': ');
+            if (line && line !== last && !p.progressDetail?.current) {
+              last = line;
+              void this.log('pull', line);
+            }
+          },
+        }, opts);
+        return;
+      }
+      case 'build':
+        throw new RolloutFailure('BuildNotAvailable', `building ${action.component} needs its build context on the control plane; use an image source or a git build`);
+      case 'create': {
+        const secrets = new Map<string, string>();
+        for (const ref of this.frozen.secretRefs) secrets.set(`${ref.name}/${ref.key}`, await this.deps.secretValue(ref));
+        const ctx: CreateRequestContext = {
+          secretValue: (ref) => {
+            const v = secrets.get(`${ref.name}/${ref.key}`);
+            if (v === undefined) throw new RolloutFailure('SecretNotFound', `secret ${ref.name} has no key ${ref.key}`);
+            return v;
+          },
+          fileHostPath: (file) => `${FILES_DIR}/${file.contentHash.replace(/^sha256:/, '')}`,
+        };
+        await this.placeFiles(action.container, signal);
+        const request = containerCreateRequest(action.container, ctx);
+        // The body holds secret values: it goes to the host and nowhere else.
+        await docker.createContainer(request.name, request.body, { ...opts, platform: request.platform });
+        for (const c of request.connect) await docker.connectNetwork(c.network, request.name, c.endpoint, opts);
+        return;
+      }
+      case 'start':
+        await docker.startContainer(action.containerId ?? action.target, opts);
+        return;
+      case 'unpause':
+        await docker.empty({ method: 'POST', path: `/containers/${encodeURIComponent(action.containerId)}/unpause` } as never, opts);
+        return;
+      case 'stop':
+        await ignoreNotFound(docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, opts));
+        return;
+      case 'remove':
+        await ignoreNotFound(docker.removeContainer(action.containerId ?? action.target, { force: true }, opts));
+        return;
+      case 'rename':
+        await docker.renameContainer(action.containerId ?? action.target, action.to, opts);
+        return;
+      case 'adopt':
+        // Labels cannot change on a container: adoption is recorded in the log only.
+        return;
+      case 'remove-network':
+        await ignoreNotFound(docker.removeNetwork(action.networkId, opts));
+        return;
+      case 'remove-volume':
+        await ignoreNotFound(docker.removeVolume(action.target, {}, opts));
+        return;
+      case 'wait-healthy':
+        await this.waitHealthy(action, signal);
+        return;
+      case 'wait-completed':
+        await this.waitCompleted(action, signal);
+        return;
+      case 'fail':
+        throw new RolloutFailure('PlanFailed', `${action.target}: ${action.reason}`);
+    }
+  }
+
+  /** Files a container mounts (compose secrets and configs) go to a content-addressed path on the host. */
+  private async placeFiles(container: { files?: Array<{ contentHash: string; source: unknown; name: string }> }, signal: AbortSignal) {
+    for (const file of container.files ?? []) {
+      const source = file.source as { content?: string; secretRef?: SecretKeyRef };
+      let content: Buffer | undefined;
+      if (typeof source.content === 'string') content = Buffer.from(source.content, 'base64');
+      else if (source.secretRef) content = Buffer.from(await this.deps.secretValue(source.secretRef));
+      if (!content) throw new RolloutFailure('FileNotAvailable', `the content of ${file.name} is not available to the control plane`);
+      await this.deps.host.writeFile(`${FILES_DIR}/${file.contentHash.replace(/^sha256:/, '')}`, content, signal);
+    }
+  }
+
+  private async waitHealthy(action: Extract<Action, { type: 'wait-healthy' }>, signal: AbortSignal) {
+    const docker = this.deps.host.docker;
+    const until = Date.now() + action.deadlineSeconds * 1000;
+    let failures = 0;
+    let lastDetail = '';
+    const probe = action.readiness;
+    if (probe?.startPeriodSeconds) await this.sleep(Math.min(probe.startPeriodSeconds * 1000, Math.max(0, until - Date.now())), signal);
+    for (;;) {
+      await this.checkCanceled();
+      const inspect = await docker.inspectContainer(action.target, { signal });
+      const state = inspect.State ?? {};
+      if (!state.Running) {
+        const logs = await docker.containerLogs(action.target, { tail: 20 }, { signal }).catch(() => undefined);
+        if (logs) await this.log('health', `${action.target} logs:\n${logs.stdout}${logs.stderr}`);
+        throw new RolloutFailure('ContainerExited', `${action.target} is not running (${state.Status ?? 'unknown'}, exit code ${state.ExitCode ?? '?'})`);
+      }
+      if (action.check === 'readiness' && probe) {
+        const address = containerAddress(inspect);
+        const result = address ? await probeOnce(probe, address, (a, p, s) => this.deps.host.connectFromHost(a, p, s), signal) : { ok: false, detail: 'the container has no address on a Docker network' };
+        if (result.ok) {
+          await this.log('health', `${action.target} is ready: ${result.detail}`);
+          return;
+        }
+        failures++;
+        if (result.detail !== lastDetail) await this.log('health', `${action.target} not ready yet: ${result.detail}`);
+        lastDetail = result.detail;
+      } else {
+        const health = state.Health?.Status;
+        if (action.check === 'running' || !health || health === 'none') {
+          await this.log('health', `${action.target} is running`);
+          return;
+        }
+        if (health === 'healthy') {
+          await this.log('health', `${action.target} is healthy`);
+          return;
+        }
+        if (health === 'unhealthy') {
+          const last = (state.Health as { Log?: Array<{ Output?: string }> } | undefined)?.Log?.at(-1)?.Output?.trim();
+          throw new RolloutFailure('HealthCheckFailed', `${action.target} is unhealthy${last ? `: ${last.slice(0, 300)}` : ''}`);
+        }
+      }
+      if (Date.now() >= until) {
+        throw new RolloutFailure('HealthCheckFailed', `${action.target} did not become ready within ${action.deadlineSeconds}s${lastDetail ? ` (last probe: ${lastDetail})` : ''}`);
+      }
+      if (probe && failures >= probe.failureThreshold && Date.now() + probe.intervalSeconds * 1000 > until) {
+        throw new RolloutFailure('HealthCheckFailed', `${action.target} failed ${failures} readiness probes: ${lastDetail}`);
+      }
+      await this.sleep(Math.min((probe?.intervalSeconds ?? 1) * 1000, Math.max(50, until - Date.now())), signal);
+    }
+  }
+
+  private async waitCompleted(action: Extract<Action, { type: 'wait-completed' }>, signal: AbortSignal) {
+    const result = await this.deps.host.docker.waitContainer(action.target, 'not-running', { signal, timeoutMs: action.deadlineSeconds * 1000 });
+    if (result.StatusCode !== 0) throw new RolloutFailure('ContainerFailed', `${action.target} exited with code ${result.StatusCode}`);
+    await this.log('health', `${action.target} completed`);
+  }
+
+  /** The host must now run exactly the frozen input: plan again, expect nothing to do. */
+  private async finalize(signal: AbortSignal) {
+    await this.phase('finalize');
+    await this.enterStep('finalize');
+    const remaining = (await this.plan(this.frozen, signal)).filter((a) => a.type !== 'adopt');
+    if (remaining.length) {
+      throw new RolloutFailure('NotConverged', `after the rollout the host still differs: ${remaining.map((a) => `${a.type} ${a.target}`).join(', ')}`);
+    }
+    await this.closeStep('succeeded');
+  }
+
+  private async onFailure(err: unknown, signal: AbortSignal, deadlinePassed: boolean): Promise<RolloutOutcome> {
+    if (err instanceof Canceled) {
+      await this.closeStep('failed', 'canceled');
+      return { phase: 'canceled', reason: 'Canceled', message: 'canceled on request' };
+    }
+    const failure =
+      err instanceof RolloutFailure
+        ? err
+        : deadlinePassed
+          ? new RolloutFailure('DeadlineExceeded', `the deployment did not finish by its deadline (${this.record.deadline})`)
+          : new RolloutFailure('DeploymentError', (err as Error)?.message ?? String(err));
+    const step = this.currentStep;
+    await this.closeStep('failed', failure.message);
+    await this.log(step ?? 'deploy', `failed: ${failure.reason}: ${failure.message}`);
+    let message = step ? `step ${step}: ${failure.message}` : failure.message;
+    if (this.frozen.update.autoRollback && this.previous && !deadlinePassed && !signal.aborted) {
+      message += await this.rollBack(this.previous);
+    }
+    return { phase: 'failed', reason: failure.reason, message };
+  }
+
+  /** Puts the previous completed input back; returns a sentence for the failure message. */
+  private async rollBack(previous: DeploymentRecord): Promise<string> {
+    const frozen = previous.frozen as FrozenInput;
+    await this.log('deploy', `rolling back to revision ${previous.revision}`);
+    try {
+      const signal = AbortSignal.timeout(Math.max(30_000, frozen.update.healthDeadlineSeconds * 2000));
+      const snapshot = await this.deps.host.snapshot(signal);
+      const actions = planRollout(frozen, buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret }));
+      const saved = this.record.frozen;
+      (this.record as { frozen: unknown }).frozen = frozen;
+      try {
+        for (const action of actions) {
+          await this.log('deploy', `rollback: ${action.type} ${action.target}: ${action.reason}`);
+          await this.act(action, signal);
+        }
+      } finally {
+        (this.record as { frozen: unknown }).frozen = saved;
+      }
+      await this.log('deploy', `rolled back to revision ${previous.revision}`);
+      return `; rolled back to revision ${previous.revision}`;
+    } catch (err) {
+      await this.log('deploy', `rollback to revision ${previous.revision} failed: ${(err as Error).message}`);
+      return `; rollback to revision ${previous.revision} failed too: ${(err as Error).message}`;
+    }
+  }
+
+  private async phase(phase: DeploymentPhase) {
+    await this.deps.deployments.setPhase(this.record.id, phase);
+  }
+
+  private async enterStep(step: StepName) {
+    if (this.currentStep === step) return;
+    await this.closeStep('succeeded');
+    this.currentStep = step;
+    await this.deps.deployments.startStep(this.record.id, step);
+  }
+
+  private async closeStep(status: 'succeeded' | 'failed', message?: string) {
+    if (!this.currentStep) return;
+    const step = this.currentStep;
+    this.currentStep = undefined;
+    await this.deps.deployments.finishStep(this.record.id, step, status, message);
+  }
+
+  private async checkCanceled() {
+    const rec = await this.deps.deployments.get(this.record.id);
+    if (rec?.cancelRequested) throw new Canceled();
+  }
+
+  private async log(step: string, line: string) {
+    await this.deps.deployments.appendLog(this.record.id, step, [line]).catch(() => undefined);
+  }
+}
+
+function containerAddress(inspect: DockerContainerInspect): string | undefined {
+  const nets = Object.values(inspect.NetworkSettings?.Networks ?? {}) as Array<{ IPAddress?: string } | null>;
+  return nets.map((n) => n?.IPAddress).find((ip): ip is string => !!ip);
+}
+
+async function ignoreNotFound(p: Promise<unknown>) {
+  try {
+    await p;
+  } catch (err) {
+    if (!isDockerNotFound(err)) throw err;
+  }
+}

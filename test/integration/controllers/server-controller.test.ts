@@ -1,0 +1,87 @@
+// The Server controller against the real test hosts (own sshd and dockerd per network namespace).
+import assert from 'node:assert/strict';
+import { createServer, type Server as NetServer } from 'node:net';
+import { after, before, describe, it } from 'node:test';
+import type { Resource } from '../../../core/resource.js';
+import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { loadTestHosts, readPrivateKey, testHost, type TestHosts } from '../../support/testhosts.js';
+
+const G = '/apis/holdfast.dev/v1alpha1';
+
+async function waitForCondition(cp: TestControlPlane, server: string, type: string, want: string, ms = 30_000): Promise<Resource> {
+  const until = Date.now() + ms;
+  let last: Resource | undefined;
+  while (Date.now() < until) {
+    last = (await cp.call('GET', `${G}/servers/${server}`)).body as Resource;
+    const c = last.status?.conditions?.find((x) => x.type === type);
+    if (c?.status === want) return last;
+    await new Promise((ok) => setTimeout(ok, 200));
+  }
+  assert.fail(`server ${server}: condition ${type} never became ${want}; status: ${JSON.stringify(last?.status)}`);
+}
+
+describe('server controller on real hosts', () => {
+  let cp: TestControlPlane;
+  let hosts: TestHosts;
+  let silent: NetServer;
+  let silentPort: number;
+
+  before(async () => {
+    hosts = await loadTestHosts({ count: 2 });
+    cp = await startTestControlPlane('pglite');
+    const key = readPrivateKey(testHost(hosts, 1));
+    assert.equal((await cp.call('POST', `${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'test-key' }, spec: { privateKey: key } })).status, 201);
+    // A port that accepts TCP and never speaks SSH.
+    silent = createServer(() => {});
+    await new Promise<void>((ok) => silent.listen(0, '127.0.0.1', ok));
+    silentPort = (silent.address() as { port: number }).port;
+  });
+  after(async () => {
+    await cp?.stop();
+    silent?.close();
+  });
+
+  it('checks a Docker host, pins its host key on first contact and records an event', async () => {
+    const h = testHost(hosts, 2);
+    await cp.call('POST', `${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge-2' }, spec: { kind: 'docker-engine', host: h.address, port: h.port, user: h.user, sshKeyRef: { name: 'test-key' } } });
+    const server = await waitForCondition(cp, 'edge-2', 'Ready', 'True');
+    const status = server.status as Record<string, any>;
+    assert.equal(status.hostKeyFingerprint, h.hostKeyFingerprint);
+    assert.match(status.docker.version, /^\d+\.\d+/);
+    assert.ok(status.latencyMs >= 0);
+    assert.equal(status.checks.find((c: { name: string }) => c.name === 'ssh').result, 'Pass');
+    assert.equal(status.conditions.find((c: { type: string }) => c.type === 'HostKeyVerified').reason, 'PinnedOnFirstContact');
+    const events = await cp.call('GET', `${G}/namespaces/default/events?fieldSelector=involvedObject.name%3Dedge-2`);
+    assert.ok(events.body.items.some((e: { reason: string }) => e.reason === 'HostKeyPinned'), JSON.stringify(events.body.items.map((e: { reason: string }) => e.reason)));
+  });
+
+  it('reports the Swarm topology of a manager', async () => {
+    const h = testHost(hosts, 1);
+    await cp.call('POST', `${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'swarm-1' }, spec: { kind: 'docker-swarm-manager', host: h.address, port: h.port, user: h.user, sshKeyRef: { name: 'test-key' }, hostKeyFingerprint: h.hostKeyFingerprint } });
+    const server = await waitForCondition(cp, 'swarm-1', 'Ready', 'True');
+    const status = server.status as Record<string, any>;
+    assert.equal(status.docker.swarm.role, 'manager');
+    assert.ok(status.docker.swarm.nodes >= 1);
+    assert.equal(status.conditions.find((c: { type: string }) => c.type === 'HostKeyVerified').reason, 'PinnedInSpec');
+  });
+
+  it('refuses a host whose key differs from the pinned one, before authenticating', async () => {
+    const h = testHost(hosts, 2);
+    const other = testHost(hosts, 1).hostKeyFingerprint;
+    await cp.call('POST', `${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'impostor' }, spec: { host: h.address, port: h.port, user: h.user, sshKeyRef: { name: 'test-key' }, hostKeyFingerprint: other } });
+    const server = await waitForCondition(cp, 'impostor', 'HostKeyVerified', 'False');
+    const cond = server.status!.conditions!.find((c) => c.type === 'HostKeyVerified')!;
+    assert.equal(cond.reason, 'HostKeyMismatch');
+    assert.match(cond.message, new RegExp(other.replace(/[+/]/g, '.')));
+    assert.equal(server.status!.conditions!.find((c) => c.type === 'Ready')!.status, 'False');
+  });
+
+  it('ends a port that never speaks SSH in a clear timeout, and a missing key in a clear condition', async () => {
+    await cp.call('POST', `${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'mute' }, spec: { host: '127.0.0.1', port: silentPort, user: 'root', sshKeyRef: { name: 'test-key' } } });
+    const mute = await waitForCondition(cp, 'mute', 'Ready', 'False', 60_000);
+    assert.match(mute.status!.conditions!.find((c) => c.type === 'Ready')!.reason, /ConnectTimeout|Timeout|Unreachable/);
+    await cp.call('POST', `${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'keyless' }, spec: { host: '127.0.0.1', user: 'root', sshKeyRef: { name: 'no-such-key' } } });
+    const keyless = await waitForCondition(cp, 'keyless', 'Ready', 'False');
+    assert.match(keyless.status!.conditions!.find((c) => c.type === 'Ready')!.message, /SSHKey "no-such-key" not found/);
+  });
+});
