@@ -84,11 +84,16 @@ export class Admission {
       valueHashes[key] = valueHash;
       sealed.push({ key, ciphertext: this.sealer.seal(value, sealedAad(object, key, uidHint)), valueHash });
     }
-    // A kept ciphertext stays valid: the row identity it is bound to does not change.
+    // A kept ciphertext stays valid (the row identity it is bound to does not change); one sealed
+    // under an older key is sealed again, so no write can put back what a key rotation moved.
     for (const old of kept) {
       if (values.has(old.key)) continue;
       valueHashes[old.key] = old.valueHash;
-      sealed.push(old);
+      if (this.sealer.keyIdOf(old.ciphertext) === this.sealer.activeKeyId) sealed.push(old);
+      else {
+        const aad = sealedAad(object, old.key, uidHint);
+        sealed.push({ ...old, ciphertext: this.sealer.seal(this.sealer.open(old.ciphertext, aad), aad) });
+      }
     }
     sealed.sort((a, b) => a.key.localeCompare(b.key));
     const sortedHashes = Object.fromEntries(Object.entries(valueHashes).sort(([a], [b]) => a.localeCompare(b)));
