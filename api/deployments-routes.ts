@@ -192,10 +192,14 @@ async function serveLogs(
   // order and completeness of lines never depends on notices); a timer re-reads regardless.
   res.flushHeaders();
   let wake: (() => void) | undefined;
+  // Set by a notice that arrives while the loop is reading, so the loop reads again instead of waiting.
+  let changed = false;
   let closed = false;
   const unsubscribe = deployments.subscribe((change) => {
     const about = change.type === 'log' ? change.deploymentId : change.record.id;
-    if (about === id) wake?.();
+    if (about !== id) return;
+    changed = true;
+    wake?.();
   });
   const onClose = () => {
     closed = true;
@@ -206,6 +210,7 @@ async function serveLogs(
   const endBy = Date.parse(record.deadline) + FOLLOW_GRACE_MS;
   try {
     for (;;) {
+      changed = false;
       await drain();
       const current = await deployments.get(id);
       if (!current || isTerminal(current.phase)) {
@@ -214,6 +219,7 @@ async function serveLogs(
         break;
       }
       if (closed || timing.clock().getTime() > endBy) break;
+      if (changed) continue;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timing.pollMs);
         wake = () => {
