@@ -21,7 +21,7 @@ import { DeploymentStore } from '../store/deployments.js';
 import { ResourceStore } from '../store/resource-store.js';
 import { Admission } from './admission.js';
 import { createApp } from './app.js';
-import { startControllers } from '../controllers/index.js';
+import { createControllers } from '../controllers/index.js';
 import { startHousekeeping } from './housekeeping.js';
 
 export interface ServeOptions {
@@ -120,7 +120,8 @@ export async function startControlPlane(
   await ensureAdminToken(tokens, config.dataDir, log);
   const metrics = new Metrics();
   const deployments = new DeploymentStore(database.db);
-  const deploymentActions = parts.deploymentActions?.({ store, deployments });
+  const controllers = createControllers({ store, deployments, sealer, log, metrics, config: { serverPollIntervalMs: config.serverPollIntervalMs } });
+  const deploymentActions = parts.deploymentActions?.({ store, deployments }) ?? controllers.services;
 
   const app = createApp({
     store,
@@ -156,7 +157,7 @@ export async function startControlPlane(
   const addr = http.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
-  const controllers = await startControllers({ store, sealer, log, metrics, config: { serverPollIntervalMs: config.serverPollIntervalMs } });
+  await controllers.start();
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
   let stopped = false;

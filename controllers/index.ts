@@ -9,27 +9,34 @@ import { StoreEventRecorder } from './events.js';
 import { ControllerManager } from './manager.js';
 import { ServerConnector } from './servers/server-connector.js';
 import { ServerController } from './servers/server-controller.js';
+import { ServiceController } from './services/service-controller.js';
+import type { DeploymentStore } from '../store/deployments.js';
 
 export interface ControllerConfig {
   /** SERVER_READINESS_POLL_INTERVAL_MS: how often each server's readiness is checked. */
   serverPollIntervalMs: number;
 }
 
-export interface RunningControllers {
+export interface Controllers {
   manager: ControllerManager;
   hosts: HostConnections;
   connector: ServerConnector;
+  /** Also the DeploymentActions the API offers. */
+  services: ServiceController;
+  start(): Promise<void>;
   stop(): Promise<void>;
 }
 
-export async function startControllers(deps: {
+/** Builds the controllers; `start()` begins reconciling. */
+export function createControllers(deps: {
   store: ResourceStore;
+  deployments: DeploymentStore;
   sealer: Sealer;
   log: Logger;
   metrics: Metrics;
   config: ControllerConfig;
-}): Promise<RunningControllers> {
-  const { store, sealer, log, metrics, config } = deps;
+}): Controllers {
+  const { store, deployments, sealer, log, metrics, config } = deps;
   const hosts = new HostConnections({
     observer: metrics,
     onSessionStateChange: (change) => {
@@ -54,13 +61,39 @@ export async function startControllers(deps: {
     },
   });
 
-  await manager.start();
+  let serviceQueue: ReturnType<ControllerManager['register']> | undefined;
+  const services = new ServiceController({
+    store,
+    deployments,
+    connector,
+    sealer,
+    events: new StoreEventRecorder(store, 'service-controller'),
+    log: log.child({ controller: 'Service' }),
+    metrics,
+    enqueue: (key) => serviceQueue?.add(key),
+  });
+  serviceQueue = manager.register(services, {
+    workers: 4,
+    resyncMs: 60_000,
+    // A Secret a Service refers to, or the Server it runs on, changed: look at those Services again.
+    mapOthers: async (e) => {
+      if (e.object.kind !== 'Server' && e.object.kind !== 'Secret') return [];
+      const { items } = await store.list('Service', e.object.kind === 'Secret' ? { namespace: e.object.metadata.namespace } : {});
+      return items
+        .filter((s) => e.object.kind === 'Secret' || (s.spec as { server?: string })?.server === e.object.metadata.name)
+        .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
+    },
+  });
+
   return {
     manager,
     hosts,
     connector,
+    services,
+    start: () => manager.start(),
     async stop() {
       await manager.stop();
+      await services.stop();
       await hosts.closeAll();
     },
   };

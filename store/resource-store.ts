@@ -2,7 +2,7 @@
 // status subresource) over the relational schema. Every write runs in one transaction with its
 // change-log row and its audit row; watchers are told after the commit.
 import { randomUUID } from 'node:crypto';
-import { and, asc, eq, gt, lt, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { canonicalJson } from '../core/canonical-json.js';
 import { conflict, alreadyExists, notFound, HoldfastError } from '../core/errors.js';
 import { API_VERSION, kindInfo, type ObjectMeta, type Resource } from '../core/resource.js';
@@ -297,6 +297,17 @@ export class ResourceStore {
       outcome: entry.outcome,
       message: entry.message === undefined ? null : this.redact(entry.message),
     });
+  }
+
+  /** The actor of the newest successful API write to an object (controllers' own writes excluded). */
+  async lastWriter(kind: string, namespace: string | undefined, name: string): Promise<string | undefined> {
+    const [row] = await this.db
+      .select({ actor: auditLog.actor })
+      .from(auditLog)
+      .where(and(eq(auditLog.kind, kind), eq(auditLog.namespace, namespace ?? ''), eq(auditLog.name, name), eq(auditLog.outcome, 'Success'), eq(auditLog.dryRun, false)))
+      .orderBy(desc(auditLog.id))
+      .limit(1);
+    return row?.actor;
   }
 
   subscribe(listener: (e: ChangeEvent) => void): () => void {

@@ -1,0 +1,156 @@
+// Service reconciliation end to end on a real test host: apply → running and answering; a change
+// rolls out; a failing healthcheck rolls back while the old container keeps serving; delete leaves
+// nothing with Holdfast's labels.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Resource } from '../../../core/resource.js';
+import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../../support/testhosts.js';
+
+const run = promisify(execFile);
+const G = '/apis/holdfast.dev/v1alpha1';
+const PORT = 18480;
+
+async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
+  return stdout.trim();
+}
+
+async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
+  return { status: res.status, body: await res.text() };
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+describe('service rollout on a real Docker host', () => {
+  let cp: TestControlPlane;
+  let host: TestHost;
+  const serviceUrl = () => `http://${host.address}:${PORT}/`;
+  const svcPath = `${G}/namespaces/shop/services/web`;
+  const service = (env: string, extra: Record<string, unknown> = {}) => ({
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: 'shop' },
+    spec: {
+      environment: 'production',
+      server: 'edge',
+      source: { image: 'holdfast-test/busybox:1' },
+      command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      env: [
+        { name: 'GREETING', value: env },
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+      ],
+      ports: [{ containerPort: 8080, hostPort: PORT }],
+      healthcheck: { http: { path: '/', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 2, failureThreshold: 3 },
+      update: { order: 'stop-first', healthDeadlineSeconds: 20, autoRollback: true },
+      ...extra,
+    },
+  });
+
+  const deploymentsOf = async () => (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; revision: number; phase: string; reason?: string; message?: string }>;
+  const waitDeployment = (revision: number) =>
+    until(`deployment revision ${revision} to end`, async () => {
+      const d = (await deploymentsOf()).find((x) => x.revision === revision);
+      return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
+    });
+  const managed = async () => (await hostDocker(host, 'ps', '-a', '--filter', 'label=holdfast.dev/service=web', '--format', '{{.Names}}')).split('\n').filter(Boolean);
+
+  before(async () => {
+    const hosts = await loadTestHosts({ count: 2 });
+    host = testHost(hosts, 2);
+    cp = await startTestControlPlane('pglite');
+    const create = async (path: string, body: unknown) => {
+      const res = await cp.call('POST', path, body);
+      assert.equal(res.status, 201, JSON.stringify(res.body));
+    };
+    await create(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'shop' }, spec: { environments: [{ name: 'production' }] } });
+    await create(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
+    await create(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+    await create(`${G}/namespaces/shop/secrets`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, spec: { stringData: { password: 's3cret-value-1' } } });
+  });
+  after(async () => {
+    await cp?.stop();
+    for (const name of await managed().catch(() => [])) await hostDocker(host, 'rm', '-f', name).catch(() => undefined);
+  });
+
+  it('runs a declared image service that answers on its published port', async () => {
+    assert.equal((await cp.call('POST', `${G}/namespaces/shop/services`, service('hello'))).status, 201);
+    const d = await waitDeployment(1);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    const res = await until('HTTP 200', async () => {
+      const r = await httpGet(serviceUrl());
+      return r.status === 200 ? r : undefined;
+    });
+    assert.equal(res.status, 200);
+    const env = await hostDocker(host, 'inspect', '--format', '{{json .Config.Env}}', 'hf_shop_production_web_1');
+    assert.match(env, /GREETING=hello/);
+    assert.match(env, /DB_PASSWORD=s3cret-value-1/, 'the secret value reaches the container');
+    const labels = JSON.parse(await hostDocker(host, 'inspect', '--format', '{{json .Config.Labels}}', 'hf_shop_production_web_1'));
+    assert.equal(labels['holdfast.dev/managed-by'], 'holdfast');
+    assert.equal(labels['holdfast.dev/project'], 'shop');
+    const svc = await until('Ready=True', async () => {
+      const s = (await cp.call('GET', svcPath)).body as Resource;
+      return s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? s : undefined;
+    });
+    assert.equal(svc.status!.observedGeneration, 1);
+    assert.equal((svc.status as Record<string, unknown>).readyReplicas, 1);
+    const logs = await cp.call('GET', `${G}/deployments/${d.id}/logs`);
+    assert.doesNotMatch(String(logs.body), /s3cret-value-1/, 'deployment logs never carry secret values');
+  });
+
+  it('rolls an env change out as a new revision', async () => {
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const res = await cp.call('PUT', svcPath, { ...service('bonjour'), metadata: { ...current.metadata } });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const d = await waitDeployment(2);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    const env = await hostDocker(host, 'inspect', '--format', '{{json .Config.Env}}', 'hf_shop_production_web_1');
+    assert.match(env, /GREETING=bonjour/);
+    assert.equal((await httpGet(serviceUrl())).status, 200);
+    assert.deepEqual(await managed(), ['hf_shop_production_web_1'], 'exactly one container, no leftovers');
+  });
+
+  it('rolls back automatically when the new version never becomes healthy, and the old one keeps serving', async () => {
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const broken = service('broken', { healthcheck: { http: { path: '/', port: 9999 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 }, update: { order: 'stop-first', healthDeadlineSeconds: 5, autoRollback: true } });
+    assert.equal((await cp.call('PUT', svcPath, { ...broken, metadata: { ...current.metadata } })).status, 200);
+    const d = await waitDeployment(3);
+    assert.equal(d.phase, 'failed');
+    assert.equal(d.reason, 'HealthCheckFailed');
+    assert.match(d.message!, /rolled back to revision 2/);
+    const env = await hostDocker(host, 'inspect', '--format', '{{json .Config.Env}}', 'hf_shop_production_web_1');
+    assert.match(env, /GREETING=bonjour/, 'revision 2 runs again');
+    assert.equal((await until('HTTP 200 after rollback', async () => ((await httpGet(serviceUrl())).status === 200 ? true : undefined))), true);
+    const svc = (await cp.call('GET', svcPath)).body as Resource;
+    const degraded = svc.status?.conditions?.find((c) => c.type === 'Degraded');
+    assert.equal(degraded?.status, 'True');
+  });
+
+  it('deletes what it made for the Service and nothing else', async () => {
+    await hostDocker(host, 'run', '-d', '--name', 'bystander-web', 'holdfast-test/busybox:1');
+    try {
+      assert.equal((await cp.call('DELETE', svcPath)).status, 202, 'held by the cleanup finalizer first');
+      await until('the Service to be gone', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined));
+      assert.deepEqual(await managed(), []);
+      assert.match(await hostDocker(host, 'ps', '--format', '{{.Names}}'), /bystander-web/, 'an unmanaged container is untouched');
+    } finally {
+      await hostDocker(host, 'rm', '-f', 'bystander-web').catch(() => undefined);
+    }
+  });
+});
