@@ -14,6 +14,8 @@ export interface ServeProcess {
   dataDir: string;
   caFile?: string;
   child: ChildProcess;
+  /** Everything the server wrote to stdout and stderr so far (its log). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -28,8 +30,17 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startServeProcess(opts: { tls?: boolean; env?: Record<string, string> } = {}): Promise<ServeProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-serve-'));
+export interface ServeProcessOptions {
+  tls?: boolean;
+  env?: Record<string, string>;
+  /** Reuse this data directory (a restart); it is left in place on stop. */
+  dataDir?: string;
+  /** Extra `holdfast serve` flags, e.g. ['--log-level', 'debug']. */
+  args?: string[];
+}
+
+export async function startServeProcess(opts: ServeProcessOptions = {}): Promise<ServeProcess> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holdfast-serve-'));
   const port = await freePort();
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env, HOLDFAST_DATA_DIR: dataDir };
   let caFile: string | undefined;
@@ -43,7 +54,7 @@ export async function startServeProcess(opts: { tls?: boolean; env?: Record<stri
     env.HOLDFAST_TLS_CERT_FILE = caFile;
     env.HOLDFAST_TLS_KEY_FILE = keyFile;
   }
-  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...(opts.args ?? [])], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -61,6 +72,7 @@ export async function startServeProcess(opts: { tls?: boolean; env?: Record<stri
       if (res === 200 && token) {
         return {
           url, token, dataDir, caFile, child,
+          output: () => output,
           async stop() {
             if (child.exitCode === null) {
               const exited = new Promise((ok) => child.once('exit', ok));
@@ -68,7 +80,7 @@ export async function startServeProcess(opts: { tls?: boolean; env?: Record<stri
               await Promise.race([exited, new Promise((ok) => setTimeout(ok, 10_000))]);
               if (child.exitCode === null) child.kill('SIGKILL');
             }
-            rmSync(dataDir, { recursive: true, force: true });
+            if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
           },
         };
       }
