@@ -82,6 +82,8 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
 export interface ControlPlaneParts {
   /** What the deployment routes call for sync, rollback and cancel (the service controller by default). */
   deploymentActions?: (plane: { store: ResourceStore; deployments: DeploymentStore }) => DeploymentActions;
+  /** false: the controllers are built but do not reconcile (API tests that drive deployments themselves). */
+  startControllers?: boolean;
 }
 
 /** Everything a running control plane holds; tests start one in-process. */
@@ -157,7 +159,7 @@ export async function startControlPlane(
   const addr = http.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
-  await controllers.start();
+  if (parts.startControllers !== false) await controllers.start();
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
   let stopped = false;

@@ -2,14 +2,20 @@
 // per step, as NDJSON, and followed while it is written), sync / rollback / cancel with their scopes
 // and exactly one audit row each, and errors as Kubernetes Status objects.
 //
-// The service controller is not part of this test: sync, rollback and cancel go to a small
-// DeploymentActions that makes records with the DeploymentStore, which is all the routes depend on.
+// The service controller is not part of this test (its controllers do not run here): sync, rollback
+// and cancel go to a small DeploymentActions that makes records with the DeploymentStore, which is
+// all the routes depend on. The real rollouts are tested with the controller.
 import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { and, asc, eq } from 'drizzle-orm';
+import { Admission } from '../../../api/admission.js';
+import { createApp } from '../../../api/app.js';
 import type { DeploymentActions } from '../../../controllers/deployment-actions.js';
 import { HoldfastError } from '../../../core/errors.js';
 import type { Resource } from '../../../core/resource.js';
+import { silentLogger } from '../../../observability/logger.js';
 import type { DeploymentStore } from '../../../store/deployments.js';
 import { auditLog } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
@@ -79,7 +85,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
       cp.plane.database.db.select().from(auditLog).where(and(eq(auditLog.verb, verb), eq(auditLog.name, name))).orderBy(asc(auditLog.id));
 
     before(async () => {
-      cp = await startTestControlPlane(driver, { parts: { deploymentActions: ({ deployments: d }) => recordingActions(d) } });
+      cp = await startTestControlPlane(driver, { parts: { startControllers: false, deploymentActions: ({ deployments: d }) => recordingActions(d) } });
       deployments = cp.plane.deployments;
       assert.equal((await cp.call('POST', `${G}/projects`, project)).status, 201);
       for (const name of ['web', 'api', 'quiet']) assert.equal((await cp.call('POST', `${G}/namespaces/shop/services`, service(name))).status, 201);
@@ -316,21 +322,42 @@ for (const driver of ['pglite', 'postgres'] as const) {
 
 describe('deployment actions without a service controller', () => {
   let cp: TestControlPlane;
+  let server: Server;
+  let url: string;
   before(async () => {
-    cp = await startTestControlPlane('pglite');
+    cp = await startTestControlPlane('pglite', { parts: { startControllers: false } });
     assert.equal((await cp.call('POST', `${G}/projects`, project)).status, 201);
     assert.equal((await cp.call('POST', `${G}/namespaces/shop/services`, service('web'))).status, 201);
+    // The same stores served by an app that was given no deployment actions.
+    const app = createApp({
+      store: cp.plane.store,
+      admission: new Admission(cp.plane.store, cp.plane.sealer),
+      tokens: cp.plane.tokens,
+      log: silentLogger,
+      version: 'test',
+      ready: async () => true,
+      redactor: cp.plane.redactor,
+      deployments: cp.plane.deployments,
+    });
+    server = createServer(app);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
-  after(async () => cp.stop());
+  after(async () => {
+    await new Promise((ok) => server.close(ok));
+    await cp.stop();
+  });
 
   it('answers 503 with a reason for sync, and still serves the (empty) history', async () => {
-    const sync = await cp.call('POST', `${G}/namespaces/shop/services/web/sync`);
+    const headers = { authorization: `Bearer ${cp.token}` };
+    const sync = await fetch(`${url}${G}/namespaces/shop/services/web/sync`, { method: 'POST', headers });
     assert.equal(sync.status, 503);
-    assert.equal(sync.body.kind, 'Status');
-    assert.equal(sync.body.reason, 'ServiceUnavailable');
-    assert.match(sync.body.message, /service controller is not running/);
-    const history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
+    const body = await sync.json();
+    assert.equal(body.kind, 'Status');
+    assert.equal(body.reason, 'ServiceUnavailable');
+    assert.match(body.message, /service controller is not running/);
+    const history = await fetch(`${url}${G}/namespaces/shop/services/web/deployments`, { headers });
     assert.equal(history.status, 200);
-    assert.deepEqual(history.body.items, []);
+    assert.deepEqual((await history.json()).items, []);
   });
 });
