@@ -251,6 +251,57 @@ export class HoldfastClient {
     }
   }
 
+  /**
+   * Streams a text response (a followed deployment log) chunk by chunk until the server ends it or
+   * `signal` aborts. Only the wait for response headers is bounded by the request timeout.
+   */
+  async *streamText(req: ApiRequest, signal?: AbortSignal): AsyncGenerator<string> {
+    const controller = new AbortController();
+    const onAbort = () => controller.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let timedOut = false;
+    const headerTimer =
+      this.config.requestTimeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            controller.abort();
+          }, this.config.requestTimeoutMs)
+        : undefined;
+    try {
+      let res: Response;
+      try {
+        res = await this.send(req, controller.signal);
+      } catch (err) {
+        if (timedOut) {
+          throw new ApiUnreachableError(`the Holdfast API at ${this.config.server} did not answer ${req.method} ${req.path} within ${this.config.requestTimeoutMs / 1000}s`);
+        }
+        throw err;
+      }
+      clearTimeout(headerTimer);
+      if (!res.ok) throw await this.errorFromResponse(res);
+      if (!res.body) return;
+      const decoder = new TextDecoder();
+      try {
+        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+          const text = decoder.decode(chunk, { stream: true });
+          if (text) yield text;
+        }
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw new ApiUnreachableError(`the stream from ${this.config.server} broke: ${describeNetworkError(err)}`);
+      }
+      const rest = decoder.decode();
+      if (rest) yield rest;
+    } catch (err) {
+      if (signal?.aborted) return;
+      throw err;
+    } finally {
+      clearTimeout(headerTimer);
+      signal?.removeEventListener('abort', onAbort);
+      controller.abort();
+    }
+  }
+
   async request(req: ApiRequest): Promise<unknown> {
     const timeout = this.config.requestTimeoutMs > 0 ? AbortSignal.timeout(this.config.requestTimeoutMs) : undefined;
     try {

@@ -23,9 +23,13 @@ export interface DescribeInput {
   /** Events about the object; undefined when they could not be listed. */
   events?: Resource[];
   now: Date;
+  /** Status fields a section below shows instead (e.g. a Service's deployment and drift). */
+  omitStatus?: readonly string[];
+  /** Kind-specific sections, printed after Status and before Events. */
+  sections?: readonly string[];
 }
 
-export function describeObject({ object, kind, events, now }: DescribeInput): string {
+export function describeObject({ object, kind, events, now, omitStatus = [], sections = [] }: DescribeInput): string {
   const lines: string[] = [];
   const meta = object.metadata;
   lines.push(topLine('Name:', meta.name));
@@ -55,10 +59,12 @@ export function describeObject({ object, kind, events, now }: DescribeInput): st
 
   if (object.status && Object.keys(object.status).length) {
     const { conditions, ...rest } = object.status;
+    for (const key of omitStatus) delete rest[key];
     lines.push('Status:');
     if (conditions?.length) lines.push('  Conditions:', ...conditionsTable(conditions, now, '    '));
     lines.push(...fields(rest, 1));
   }
+  for (const section of sections) lines.push(section.replace(/\n$/, ''));
 
   if (kind.kind !== 'Event') {
     if (events === undefined) lines.push('Events:  <unable to list events>');

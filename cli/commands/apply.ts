@@ -3,11 +3,13 @@
 import { HoldfastError } from '../../core/errors.js';
 import type { Resource } from '../../core/resource.js';
 import { isUnchanged, isUnchangedOnServer, manifestForCreate, mergeManifestOntoLive } from '../apply-merge.js';
+import { waitForAppliedServices } from '../apply-wait.js';
 import { ApiError, type HoldfastClient } from '../client.js';
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { formatServerError } from '../error-output.js';
 import { describeOrigin, loadManifests, skippedFileWarning, sortForApply, type ManifestObject } from '../manifests.js';
 import { resourceName } from '../printers.js';
+import { parseWaitTimeout } from './rollout.js';
 
 export type DryRunMode = 'none' | 'client' | 'server';
 
@@ -15,6 +17,10 @@ export interface ApplyFlags {
   filename: string[];
   recursive?: boolean;
   dryRun?: DryRunMode;
+  /** Wait for the rollouts of the Services created or configured. */
+  wait?: boolean;
+  /** How long --wait waits, e.g. 5m. */
+  timeout?: string;
 }
 
 export type ApplyAction = 'created' | 'configured' | 'unchanged';
@@ -51,6 +57,9 @@ export function dryRunSuffix(mode: DryRunMode): string {
 
 export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<number> {
   const dryRun = flags.dryRun ?? 'none';
+  if (flags.wait && dryRun !== 'none') throw new HoldfastError('BadRequest', '--wait waits for rollouts, which a dry run does not start: drop one of them');
+  if (flags.timeout !== undefined && !flags.wait) throw new HoldfastError('BadRequest', '--timeout applies to --wait: add --wait');
+  const waitTimeoutMs = flags.wait ? parseWaitTimeout(flags.timeout) : 0;
   const manifests = sortForApply(
     await loadManifests(flags.filename, {
       recursive: flags.recursive,
@@ -71,16 +80,26 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
 
   const client = await ctx.client();
   let failed = false;
+  const changedServices: Resource[] = [];
   for (const manifest of manifests) {
     try {
       const outcome = await applyObject(client, manifest, dryRun === 'server');
       ctx.out(`${resourceName(manifest.object)} ${outcome.action}${dryRunSuffix(dryRun)}\n`);
+      if (manifest.kind.kind === 'Service' && outcome.action !== 'unchanged') changedServices.push(outcome.object);
     } catch (err) {
       if (!(err instanceof ApplyStepError)) throw err;
       if (!(err.cause instanceof ApiError) || err.cause.httpStatus === 401) throw err.cause;
       failed = true;
       ctx.err(formatServerError(err.cause, `error when ${err.step} ${describeOrigin(manifest)}`));
     }
+  }
+  if (flags.wait) {
+    const rolledOut = await waitForAppliedServices(client, changedServices, {
+      timeoutMs: waitTimeoutMs,
+      print: (line) => ctx.out(line),
+      now: () => ctx.now().getTime(),
+    });
+    if (!rolledOut) failed = true;
   }
   return failed ? EXIT_ERROR : EXIT_OK;
 }

@@ -5,6 +5,7 @@ import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { describeObject } from '../describe-printer.js';
 import { formatServerError } from '../error-output.js';
 import { parseResourceArgs, requireNamespace } from '../resource-args.js';
+import { readServiceSections, SERVICE_SECTION_FIELDS } from '../service-describe.js';
 import { sortEvents } from './get.js';
 
 export interface DescribeFlags {
@@ -35,7 +36,10 @@ export async function runDescribe(ctx: CommandContext, args: string[], flags: De
       if (!first) ctx.out('\n\n');
       first = false;
       const events = kind.kind === 'Event' ? [] : await eventsFor(client, kind, object);
-      ctx.out(describeObject({ object, kind, events, now: ctx.now() }));
+      // A Service's deployment and drift get sections of their own.
+      const isService = kind.kind === 'Service';
+      const sections = isService ? await readServiceSections(client, object, ctx.now()) : [];
+      ctx.out(describeObject({ object, kind, events, now: ctx.now(), sections, omitStatus: isService ? SERVICE_SECTION_FIELDS : [] }));
     }
   }
   return failed ? EXIT_ERROR : EXIT_OK;

@@ -15,11 +15,14 @@ export const EXIT_DIFF = 1;
 export const EXIT_DIFF_ERROR = 2;
 
 export interface DiffFlags {
-  filename: string[];
+  filename?: string[];
   recursive?: boolean;
 }
 
 export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<number> {
+  if (!flags.filename?.length) {
+    throw new HoldfastError('BadRequest', 'diff needs manifests (-f PATH) to compare with the server, or a service with --live (service/NAME -n PROJECT --live) to compare its deployed input with what runs');
+  }
   const manifests = sortForApply(
     await loadManifests(flags.filename, {
       recursive: flags.recursive,
