@@ -2,6 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
+import { HoldfastError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { HoldfastClient } from './client.js';
 import { resolveClientConfig, type GlobalFlags } from './config.js';
@@ -15,6 +16,10 @@ import { EXIT_DIFF_ERROR, runDiff } from './commands/diff.js';
 import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
 import { runAudit } from './commands/audit.js';
+import { runCancel, runSync } from './commands/deploy-actions.js';
+import { runDrift, runLiveDiff } from './commands/drift.js';
+import { runLogs } from './commands/logs.js';
+import { runRolloutHistory, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
 import { runTokenCreate, runTokenList, runTokenRevoke } from './commands/token.js';
 import { runSecretSet } from './commands/secret.js';
 import { runRotateKey } from './commands/secrets-rotate-key.js';
@@ -98,9 +103,11 @@ program
   .addOption(filenameOption().makeOptionMandatory())
   .option('-R, --recursive', 'read directories given with -f recursively')
   .addOption(dryRunOption())
+  .option('--wait', 'wait for the rollouts of the services created or configured; exit 1 when one fails')
+  .option('--timeout <duration>', 'with --wait: how long to wait, e.g. 10m (default 5m)')
   .action(
-    action((ctx, opts: { filename: string[]; recursive?: boolean; dryRun?: string | boolean }) =>
-      runApply(ctx, { filename: opts.filename, recursive: opts.recursive, dryRun: parseDryRun(opts.dryRun) }),
+    action((ctx, opts: { filename: string[]; recursive?: boolean; dryRun?: string | boolean; wait?: boolean; timeout?: string }) =>
+      runApply(ctx, { filename: opts.filename, recursive: opts.recursive, dryRun: parseDryRun(opts.dryRun), wait: opts.wait, timeout: opts.timeout }),
     ),
   );
 
@@ -152,14 +159,74 @@ program
 
 program
   .command('diff')
-  .description('Show what apply would change (exit 0: none, 1: differences, 2: error)')
-  .addOption(filenameOption().makeOptionMandatory())
+  .description('Show what apply would change, or with --live what runs against what was deployed (exit 0: none, 1: differences, 2: error)')
+  .argument('[service...]', 'with --live: service/NAME')
+  .addOption(filenameOption())
   .option('-R, --recursive', 'read directories given with -f recursively')
+  .option('--live', "compare a service's frozen deployment input with what runs on its host")
   .exitOverride((err) => {
     // Usage mistakes are errors too: above 1, so they cannot be mistaken for "differences found".
     throw err.exitCode === 0 ? err : new CommanderError(EXIT_DIFF_ERROR, err.code, err.message);
   })
-  .action(action((ctx, opts: { filename: string[]; recursive?: boolean }) => runDiff(ctx, opts), EXIT_DIFF_ERROR));
+  .action(
+    action((ctx, args: string[], opts: { filename?: string[]; recursive?: boolean; live?: boolean }) => {
+      if (opts.live && opts.filename?.length) throw new HoldfastError('BadRequest', '--live compares one service with what runs; it takes no -f');
+      if (!opts.live && args.length) throw new HoldfastError('BadRequest', `to compare ${args.join(' ')} with what runs on its host, add --live`);
+      return opts.live ? runLiveDiff(ctx, args) : runDiff(ctx, opts);
+    }, EXIT_DIFF_ERROR),
+  );
+
+const rollout = program.command('rollout').description("Manage a service's rollouts: history, undo, status");
+rollout
+  .command('history')
+  .description('List the deployments of a service, newest first')
+  .argument('<service...>', 'service/NAME')
+  .option('-o, --output <format>', 'json or yaml')
+  .action(action((ctx, args: string[], opts: { output?: string }) => runRolloutHistory(ctx, args, opts)));
+rollout
+  .command('undo')
+  .description('Roll a service back to an earlier revision (default: the last completed one before the current)')
+  .argument('<service...>', 'service/NAME')
+  .option('--to-revision <n>', 'the revision to redeploy (see rollout history)')
+  .option('--wait', 'wait for the rollback deployment to end; exit 1 when it fails')
+  .option('--timeout <duration>', 'with --wait: how long to wait (default 5m)')
+  .action(action((ctx, args: string[], opts: { toRevision?: string; wait?: boolean; timeout?: string }) => runRolloutUndo(ctx, args, opts)));
+rollout
+  .command('status')
+  .description("Wait for a service's current rollout to end, printing its progress (exit 1 when it failed)")
+  .argument('<service...>', 'service/NAME')
+  .option('--timeout <duration>', 'how long to wait (default 5m)')
+  .action(action((ctx, args: string[], opts: { timeout?: string }) => runRolloutStatus(ctx, args, opts)));
+
+program
+  .command('logs')
+  .description('Print the log of a deployment: STEP and line')
+  .requiredOption('--deployment <id>', 'deployment ID (see rollout history)')
+  .option('-f, --follow', 'keep printing new lines until the deployment ends')
+  .addOption(new Option('--step <step>', 'only the lines of one step').choices(['clone', 'build', 'pull', 'volume', 'start', 'health', 'finalize']))
+  .action(action((ctx, opts: { deployment: string; follow?: boolean; step?: string }) => runLogs(ctx, opts)));
+
+program
+  .command('cancel')
+  .description('Cancel a running deployment; it ends at its next step boundary')
+  .requiredOption('--deployment <id>', 'deployment ID (see rollout history)')
+  .action(action((ctx, opts: { deployment: string }) => runCancel(ctx, opts)));
+
+program
+  .command('sync')
+  .description('Converge a service now, once, whatever its drift policy (recorded as a deployment)')
+  .argument('<service...>', 'service/NAME')
+  .option('--wait', 'wait for the deployment to end; exit 1 when it fails')
+  .option('--timeout <duration>', 'with --wait: how long to wait (default 5m)')
+  .action(action((ctx, args: string[], opts: { wait?: boolean; timeout?: string }) => runSync(ctx, args, opts)));
+
+program
+  .command('drift')
+  .description("List services whose hosts or declared specs differ from what was deployed, or one service's drift")
+  .argument('[service...]', 'service/NAME: its drift entries')
+  .option('-A, --all-namespaces', 'across every project')
+  .option('-o, --output <format>', 'json or yaml')
+  .action(action((ctx, args: string[], opts: { allNamespaces?: boolean; output?: string }) => runDrift(ctx, args, opts)));
 
 program
   .command('api-resources')
