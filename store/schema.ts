@@ -158,3 +158,39 @@ export const deploymentLogs = pgTable(
   },
   (t) => [index('deployment_logs_deployment').on(t.deploymentId, t.id)],
 );
+
+/**
+ * Field-level drift of a Service, one row per (source, path) while it lasts: opened when the drift
+ * engine first sees the difference, touched (lastSeen) on every check that still sees it, closed
+ * (resolvedAt) when it is gone. Closed rows are the Service's drift history.
+ */
+export const driftRecords = pgTable(
+  'drift_records',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    serviceUid: text('service_uid').notNull(),
+    namespace: text('namespace').notNull(),
+    service: text('service').notNull(),
+    /** live-vs-frozen (the host changed) or declared-vs-frozen (a change not rolled out). */
+    source: text('source').notNull(),
+    /** `containers[hf_shop_production_web_1].env.GREETING`, `update.order`, ... */
+    path: text('path').notNull(),
+    /** changed · missing · unexpected */
+    kind: text('kind').notNull(),
+    /** Secret values appear only as their hashes. */
+    expected: jsonb('expected'),
+    actual: jsonb('actual'),
+    firstSeen: timestamp('first_seen', { withTimezone: true, mode: 'date' }).notNull(),
+    lastSeen: timestamp('last_seen', { withTimezone: true, mode: 'date' }).notNull(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true, mode: 'date' }),
+    /** How it ended: healed (a heal deployment put it back) or gone (anything else). */
+    resolution: text('resolution'),
+    /** The heal deployment that removed it. */
+    healedBy: text('healed_by'),
+  },
+  (t) => [
+    uniqueIndex('drift_records_open').on(t.serviceUid, t.source, t.path).where(sql`${t.resolvedAt} is null`),
+    index('drift_records_service').on(t.serviceUid, t.id),
+    index('drift_records_unresolved').on(t.resolvedAt),
+  ],
+);
