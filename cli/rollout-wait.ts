@@ -55,7 +55,7 @@ export async function waitForRollout(reader: RolloutReader, opts: RolloutWaitOpt
       if (!target) {
         const found = await findDeployment(reader, opts.namespace, opts.name);
         if (found.kind === 'waiting') {
-          if (waitingFor !== found.why) opts.print(`${label}: ${found.why}\n`);
+          if (waitingFor !== found.why) opts.print(`${label}: waiting for ${found.why}\n`);
           waitingFor = found.why;
         } else if (found.kind === 'none') {
           opts.print(`${label}: failed: ${found.why}\n`);
@@ -108,7 +108,7 @@ async function findDeployment(reader: RolloutReader, namespace: string, name: st
   const generation = service.metadata.generation ?? 0;
   const status = serviceStatus(service);
   const observed = status.observedGeneration ?? 0;
-  if (observed < generation) return { kind: 'waiting', why: `waiting for the controller to observe generation ${generation}` };
+  if (observed < generation) return { kind: 'waiting', why: `the controller to observe generation ${generation}` };
   const current = status.currentDeployment;
   if (current?.name && (current.generation ?? 0) >= generation) return { kind: 'deployment', id: current.name };
   const made = (await reader.history(namespace, name)).find((d) => d.generation >= generation && d.trigger !== 'rollback');
