@@ -49,11 +49,14 @@ export async function waitForRollout(reader: RolloutReader, opts: RolloutWaitOpt
   let lastProgress: string | undefined;
   let lastSeen: DeploymentSummary | undefined;
   let unreachable: string | undefined;
+  // A 404 before anything was read is a wrong name, not a deletion while waiting.
+  let seenOnce = false;
 
   for (;;) {
     try {
       if (!target) {
         const found = await findDeployment(reader, opts.namespace, opts.name);
+        seenOnce = true;
         if (found.kind === 'waiting') {
           if (waitingFor !== found.why) opts.print(`${label}: waiting for ${found.why}\n`);
           waitingFor = found.why;
@@ -64,6 +67,7 @@ export async function waitForRollout(reader: RolloutReader, opts: RolloutWaitOpt
       }
       if (target) {
         const d = await reader.deployment(target);
+        seenOnce = true;
         if (!lastSeen) opts.print(deploymentLine(label, d));
         lastSeen = d;
         const finished = isTerminalPhase(d.phase);
@@ -76,7 +80,7 @@ export async function waitForRollout(reader: RolloutReader, opts: RolloutWaitOpt
       }
       unreachable = undefined;
     } catch (err) {
-      if (err instanceof ApiError && err.httpStatus === 404) {
+      if (err instanceof ApiError && err.httpStatus === 404 && seenOnce) {
         opts.print(`${label}: ${target ? `deployment ${target} is gone` : 'the service was deleted'} while waiting\n`);
         return { outcome: 'gone', deployment: lastSeen };
       }

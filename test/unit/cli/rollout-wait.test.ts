@@ -180,10 +180,14 @@ describe('waiting for a rollout', () => {
     assert.equal(result.outcome, 'completed');
     assert.match(lines[0], /^service\/web: cannot reach the Holdfast API .* \(retrying\)\n$/);
 
-    const gone = scripted({ services: [new ApiError(404, 'NotFound', 'services.holdfast.dev "web" not found', [])] });
+    const notFound = new ApiError(404, 'NotFound', 'services.holdfast.dev "web" not found', []);
+    const gone = scripted({ services: [svc(2, 1), notFound] });
     const deleted = await run(gone.reader);
     assert.equal(deleted.result.outcome, 'gone');
-    assert.deepEqual(deleted.lines, ['service/web: the service was deleted while waiting\n']);
+    assert.deepEqual(deleted.lines, ['service/web: waiting for the controller to observe generation 2\n', 'service/web: the service was deleted while waiting\n']);
+
+    // Not found at the first look: the name is wrong, and the error says so.
+    await assert.rejects(run(scripted({ services: [notFound] }).reader), (err: unknown) => err === notFound);
   });
 
   it('follows a named deployment (after sync or undo) without reading the service', async () => {

@@ -1,0 +1,179 @@
+// The built `holdfast` CLI against the built `holdfast serve`, both as child processes: rollouts,
+// logs, cancel and drift as far as they go without a reachable Docker host. Services name a server
+// that does not exist (their deployment fails ServerUnavailable) or a secret key that does not
+// exist (nothing can be deployed: no deployment at all). Rollouts on real hosts are tested with
+// the service controller.
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { packageRoot } from '../../core/package-root.js';
+import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const CLI = join(packageRoot(), 'bin', 'holdfast.js');
+
+function runCli(args: string[], env: Record<string, string>): Promise<Run> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.once('error', fail);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
+  });
+}
+
+const MANIFESTS = `apiVersion: holdfast.dev/v1alpha1
+kind: Project
+metadata: { name: shop }
+spec:
+  environments: [ { name: production } ]
+---
+apiVersion: holdfast.dev/v1alpha1
+kind: Service
+metadata: { name: web, namespace: shop }
+spec:
+  environment: production
+  server: nowhere-1
+  source: { image: holdfast-test/busybox:1 }
+---
+apiVersion: holdfast.dev/v1alpha1
+kind: Service
+metadata: { name: api, namespace: shop }
+spec:
+  environment: production
+  server: nowhere-1
+  source: { image: holdfast-test/busybox:1 }
+  env: [ { name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: password } } } ]
+`;
+
+describe('holdfast rollout, logs, cancel and drift against holdfast serve', () => {
+  let serve: ServeProcess;
+  let dir: string;
+  let env: Record<string, string>;
+  let webDeployment: string;
+  const holdfast = (...args: string[]) => runCli(args, env);
+
+  before(async () => {
+    serve = await startServeProcess();
+    env = { HOLDFAST_URL: serve.url, HOLDFAST_DATA_DIR: serve.dataDir };
+    dir = mkdtempSync(join(tmpdir(), 'holdfast-rollout-e2e-'));
+    writeFileSync(join(dir, 'shop.yaml'), MANIFESTS);
+  });
+
+  after(async () => {
+    await serve?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('apply --wait reports each service’s rollout and exits 1 when they fail', async () => {
+    const res = await holdfast('apply', '-f', join(dir, 'shop.yaml'), '--wait', '--timeout', '40s');
+    assert.equal(res.code, 1, res.stdout + res.stderr);
+    const lines = res.stdout.trim().split('\n');
+    assert.deepEqual(lines.slice(0, 3), ['project.holdfast.dev/shop created', 'service.holdfast.dev/web created', 'service.holdfast.dev/api created']);
+    const web = lines.filter((l) => l.startsWith('service/web: '));
+    assert.match(web[0], /^service\/web: deployment (d-[0-9a-f]+) \(revision 1, generation 1, trigger api\)$/);
+    assert.match(web.at(-1)!, /^service\/web: failed: ServerUnavailable: server "nowhere-1" not found/);
+    assert.deepEqual(
+      lines.filter((l) => l.startsWith('service/api: ')),
+      ['service/api: failed: InvalidSpec: Service shop/api cannot be deployed: spec.env[0].valueFrom.secretKeyRef: Secret "db" in namespace shop has no key "password"'],
+    );
+    assert.equal(res.stderr, '');
+  });
+
+  it('rollout history lists the deployments, or says there are none', async () => {
+    const table = await holdfast('rollout', 'history', 'service/web', '-n', 'shop');
+    assert.equal(table.code, 0, table.stderr);
+    const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
+    assert.match(header, /^REVISION +DEPLOYMENT +PHASE +TRIGGER +ACTOR +GENERATION +STARTED +DURATION +REASON$/);
+    assert.match(row, /^1 +d-[0-9a-f]+ +failed +api +token:admin +1 +\S+ ago +\S+ +ServerUnavailable$/);
+    assert.deepEqual(rest, []);
+
+    const json = await holdfast('rollout', 'history', 'service/web', '-n', 'shop', '-o', 'json');
+    assert.equal(json.code, 0, json.stderr);
+    const list = JSON.parse(json.stdout) as { kind: string; items: Array<Record<string, unknown>> };
+    assert.equal(list.kind, 'DeploymentList');
+    assert.equal(list.items.length, 1);
+    assert.equal(list.items[0].phase, 'failed');
+    assert.ok(!('frozen' in list.items[0]), 'history leaves the frozen input out');
+    webDeployment = String(list.items[0].id);
+
+    const none = await holdfast('rollout', 'history', 'service/api', '-n', 'shop');
+    assert.equal(none.code, 0, none.stderr);
+    assert.equal(none.stdout, 'No deployments of service/api in project shop yet.\n');
+  });
+
+  it('rollout status exits 1 for a failed rollout, saying why', async () => {
+    const res = await holdfast('rollout', 'status', 'service/web', '-n', 'shop', '--timeout', '20s');
+    assert.equal(res.code, 1, res.stderr);
+    assert.equal(res.stdout.split('\n')[0], `service/web: deployment ${webDeployment} (revision 1, generation 1, trigger api)`);
+    assert.match(res.stdout, /^service\/web: failed: ServerUnavailable: server "nowhere-1" not found/m);
+  });
+
+  it('logs and cancel of a deployment that ended', async () => {
+    const logs = await holdfast('logs', '--deployment', webDeployment);
+    assert.equal(logs.code, 0, logs.stderr);
+    const followed = await holdfast('logs', '--deployment', webDeployment, '--follow');
+    assert.equal(followed.code, 0, 'following an ended deployment ends at once');
+    assert.equal(followed.stdout, logs.stdout);
+
+    const cancel = await holdfast('cancel', '--deployment', webDeployment);
+    assert.equal(cancel.code, 1);
+    assert.equal(cancel.stderr, `Error from server (Conflict): deployment ${webDeployment} already ended (failed); nothing to cancel\n`);
+  });
+
+  it('names what was not found, without a stack trace', async () => {
+    const cases: Array<[string[], string]> = [
+      [['logs', '--deployment', 'd-000000000000'], 'Error from server (NotFound): deployment "d-000000000000" not found\n'],
+      [['logs', '--deployment', 'd-000000000000', '--follow'], 'Error from server (NotFound): deployment "d-000000000000" not found\n'],
+      [['cancel', '--deployment', 'd-000000000000'], 'Error from server (NotFound): deployment "d-000000000000" not found\n'],
+      [['rollout', 'history', 'service/ghost', '-n', 'shop'], 'Error from server (NotFound): services.holdfast.dev "ghost" not found\n'],
+      [['rollout', 'status', 'service/ghost', '-n', 'shop'], 'Error from server (NotFound): services.holdfast.dev "ghost" not found\n'],
+      [['sync', 'service/ghost', '-n', 'shop'], 'Error from server (NotFound): services.holdfast.dev "ghost" not found\n'],
+      [['rollout', 'undo', 'service/web', '-n', 'shop'], 'Error from server (NotFound): service shop/web has no earlier completed revision to roll back to\n'],
+      [['rollout', 'history', 'service/web'], 'error: service "web" is namespaced: pass -n PROJECT to name its project\n'],
+      [['rollout', 'history', 'server/nowhere-1'], 'error: rollout history works on services only, not servers\n'],
+      [['apply', '-f', 'x.yaml', '--wait', '--dry-run'], 'error: --wait waits for rollouts, which a dry run does not start: drop one of them\n'],
+    ];
+    for (const [args, stderr] of cases) {
+      const res = await holdfast(...args);
+      assert.equal(res.code, 1, `holdfast ${args.join(' ')}: ${res.stdout}`);
+      assert.equal(res.stderr, stderr, `holdfast ${args.join(' ')}`);
+      assert.equal(res.stdout, '');
+    }
+  });
+
+  it('drift -A with no drift says so, in text and JSON', async () => {
+    const text = await holdfast('drift', '-A');
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(text.stdout, 'No drift: every service matches its deployment.\n');
+    const json = await holdfast('drift', '-A', '-o', 'json');
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), { kind: 'DriftedServiceList', items: [] });
+    const inProject = await holdfast('drift', '-n', 'shop');
+    assert.equal(inProject.stdout, 'No drift in project shop: every service matches its deployment.\n');
+  });
+
+  it('describe service shows the current deployment', async () => {
+    const res = await holdfast('describe', 'service/web', '-n', 'shop');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, new RegExp(`^Deployment:\\n  Current: +${webDeployment} \\(revision 1, generation 1, trigger api\\): failed .*ServerUnavailable: server "nowhere-1" not found`, 'm'));
+    assert.doesNotMatch(res.stdout, /Current Deployment:/);
+  });
+});
