@@ -2,7 +2,7 @@
 // a channel to the docker socket, pooled with keep-alive), or straight to a local unix socket for a
 // Server of kind `local`. Both bound every exchange with the host's operation slots and a timeout.
 import http, { type ClientRequestArgs, type IncomingMessage } from 'node:http';
-import type { Duplex, Readable } from 'node:stream';
+import { Duplex, type Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { systemClock, type Clock } from './clock.js';
 import type { DockerRequest } from './docker-requests.js';
@@ -107,33 +107,86 @@ export class SshDockerTransport implements DockerTransport {
         return asHttpSocket(await openStreamLocal(client, this.#socketPath));
       } catch (err) {
         const reason = (err as { reason?: unknown }).reason;
-        if (reason === OPEN_CONNECT_FAILED) {
-          throw new DockerUnavailable(this.server, `${this.#socketPath} did not accept a connection (is dockerd running?)`, err);
-        }
-        if (reason !== OPEN_PROHIBITED) throw err;
-        this.#mode = 'dial-stdio';
+        if (reason !== OPEN_PROHIBITED && reason !== OPEN_CONNECT_FAILED) throw err;
+        // OpenSSH answers "connect failed" both when forwarding is off and when nothing listens on
+        // the socket; dial-stdio tells the two apart (and is the way in when forwarding is off).
+        return asHttpSocket(await this.#dialStdio(client, `${this.#socketPath} did not accept a forwarded connection`));
       }
     }
     return asHttpSocket(await this.#dialStdio(client));
   }
 
-  async #dialStdio(client: Client): Promise<ClientChannel> {
+  async #dialStdio(client: Client, forwardingFailure?: string): Promise<Duplex> {
     this.#observer?.exec?.(this.server);
     const channel = await openExec(client, quoteArgv(['docker', '-H', `unix://${this.#socketPath}`, 'system', 'dial-stdio']));
+    // The daemon answered through dial-stdio: use it from now on.
+    channel.once('data', () => {
+      if (this.#mode === 'stream-local') this.#mode = 'dial-stdio';
+    });
+    return new ExitAwareStream(channel, (code, stderr) => {
+      const detail = `docker system dial-stdio: ${stderr || `exit status ${code}`}`;
+      return new DockerUnavailable(this.server, forwardingFailure ? `${forwardingFailure} (is dockerd running?); ${detail}` : detail);
+    });
+  }
+}
+
+/**
+ * A command's stdio as a stream that ends only once the command's exit status is known, and fails
+ * with the command's own error when it exits non-zero. `docker system dial-stdio` that cannot reach
+ * the daemon closes its output first and reports why on stderr; a plain channel would show the HTTP
+ * client only a "socket hang up".
+ */
+class ExitAwareStream extends Duplex {
+  readonly #channel: ClientChannel;
+
+  constructor(channel: ClientChannel, failure: (code: number | null, stderr: string) => Error) {
+    super({ allowHalfOpen: false });
+    this.#channel = channel;
     let stderr = '';
+    let ended = false;
+    let exit: { code: number | null } | undefined;
+    const settle = () => {
+      if (!ended || !exit || this.destroyed) return;
+      if (exit.code === 0) this.push(null);
+      else this.destroy(failure(exit.code, stderr.trim()));
+    };
     channel.stderr.on('data', (chunk: Buffer) => {
       if (stderr.length < 2048) stderr += chunk.toString();
     });
-    // A dial-stdio that cannot reach the daemon exits at once; failing the stream carries its reason
-    // to the HTTP request instead of a bare "socket hang up".
-    channel.once('exit', (code: number | null) => {
-      if (code !== 0) {
-        (channel as unknown as Duplex).destroy(
-          new DockerUnavailable(this.server, `docker system dial-stdio: ${stderr.trim() || `exit status ${code}`}`),
-        );
-      }
+    channel.on('data', (chunk: Buffer) => {
+      if (!this.push(chunk)) channel.pause();
     });
-    return channel;
+    channel.on('end', () => {
+      ended = true;
+      settle();
+    });
+    channel.on('exit', (code: number | null) => {
+      exit = { code };
+      settle();
+    });
+    channel.on('close', () => {
+      ended = true;
+      exit ??= { code: null };
+      settle();
+    });
+  }
+
+  override _read(): void {
+    this.#channel.resume();
+  }
+
+  override _write(chunk: Buffer, encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.#channel.write(chunk, encoding, callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.#channel.end();
+    callback();
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#channel.close();
+    callback(error);
   }
 }
 
@@ -206,8 +259,28 @@ export class LocalDockerTransport implements DockerTransport {
   }
 }
 
-/** Sends the request; resolves with the response head. Aborting the signal destroys the request. */
-function sendHttp(
+/**
+ * Sends the request; resolves with the response head. A GET that fails on a kept-alive connection the
+ * daemon had just closed (it restarted, say) is sent once more on a fresh one, as browsers do.
+ */
+async function sendHttp(
+  server: string,
+  args: ClientRequestArgs,
+  request: DockerRequest,
+  target: string,
+  body: Buffer | Readable | undefined,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  try {
+    return await sendHttpOnce(server, args, request, target, body, signal);
+  } catch (err) {
+    const stale = (err as { reusedSocket?: boolean; code?: string }).reusedSocket && (err as { code?: string }).code === 'ECONNRESET';
+    if (!stale || signal.aborted || (request.method !== 'GET' && request.method !== 'HEAD')) throw err;
+    return sendHttpOnce(server, args, request, target, body, signal);
+  }
+}
+
+function sendHttpOnce(
   server: string,
   args: ClientRequestArgs,
   request: DockerRequest,
@@ -241,7 +314,12 @@ function sendHttp(
     });
     req.once('error', (err) => {
       signal.removeEventListener('abort', onAbort);
-      reject(signal.aborted ? signal.reason : err);
+      if (signal.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      (err as { reusedSocket?: boolean }).reusedSocket = req.reusedSocket;
+      reject(err);
     });
     if (payload === undefined) req.end();
     else if (Buffer.isBuffer(payload)) req.end(payload);
@@ -270,9 +348,12 @@ async function consumeWithin<T>(response: IncomingMessage, signal: AbortSignal, 
 /**
  * Node's HTTP agent treats its connections as sockets (keep-alive, timeouts, ref counting). An SSH
  * channel is a plain duplex stream, so it gets the few socket methods the agent calls, as no-ops:
- * the SSH connection under it has its own keepalive.
+ * the SSH connection under it has its own keepalive. It also has to close the way a socket does, or
+ * the pool keeps dead channels: an idle channel keeps reading (so the end of the stream is seen
+ * even when no request is reading it), and an end from the daemon ends our side too (so sshd closes
+ * the channel instead of holding it half-open).
  */
-function asHttpSocket(channel: ClientChannel): Duplex {
+function asHttpSocket(channel: ClientChannel | Duplex): Duplex {
   const socket = channel as unknown as Duplex & Record<string, unknown>;
   const self = () => socket;
   socket.setKeepAlive ??= self;
@@ -280,6 +361,8 @@ function asHttpSocket(channel: ClientChannel): Duplex {
   socket.setTimeout ??= self;
   socket.ref ??= self;
   socket.unref ??= self;
+  socket.on('free', () => socket.resume());
+  socket.on('end', () => socket.end());
   return socket;
 }
 
