@@ -12,6 +12,9 @@ import { after, before, describe, it } from 'node:test';
 import { and, asc, eq } from 'drizzle-orm';
 import { Admission } from '../../../api/admission.js';
 import { createApp } from '../../../api/app.js';
+import { HoldfastClient } from '../../../cli/client.js';
+import { runLogs } from '../../../cli/commands/logs.js';
+import type { CommandContext } from '../../../cli/context.js';
 import type { DeploymentActions } from '../../../controllers/deployment-actions.js';
 import { HoldfastError } from '../../../core/errors.js';
 import type { Resource } from '../../../core/resource.js';
@@ -293,6 +296,44 @@ for (const driver of ['pglite', 'postgres'] as const) {
         have.text += Buffer.from(value).toString('utf8');
       }
       assert.equal(have.text, 'pull      before the follow\nstart     container web-1 started\nhealth    healthy after 1 probe\n');
+    });
+
+    it('streams a followed log through the CLI (holdfast logs --follow) as it is written', async () => {
+      const d = await deployments.create({
+        service: { uid: 'uid-cli', namespace: 'shop', name: 'cli' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+      });
+      await deployments.setPhase(d.id, 'deploy');
+      let out = '';
+      let wrote: () => void = () => {};
+      const ctx: CommandContext = {
+        out: (text) => {
+          out += text;
+          wrote();
+        },
+        err: (text) => assert.fail(`unexpected error output: ${text}`),
+        now: () => new Date(),
+        client: async () => new HoldfastClient({ server: cp.url, token: cp.token, tokenSource: 'test', requestTimeoutMs: 5000 }),
+        interruptSignal: () => new AbortController().signal,
+      };
+      const until = (text: string) =>
+        new Promise<void>((ok, fail) => {
+          const timer = setTimeout(() => fail(new Error(`"${text}" did not arrive; got: ${out}`)), 5000);
+          wrote = () => {
+            if (out.includes(text)) {
+              clearTimeout(timer);
+              ok();
+            }
+          };
+          wrote();
+        });
+      const following = runLogs(ctx, { deployment: d.id, follow: true });
+      await deployments.appendLog(d.id, 'start', ['first']);
+      await until('first');
+      await deployments.appendLog(d.id, 'health', ['second']);
+      await until('second');
+      await deployments.setPhase(d.id, 'completed');
+      assert.equal(await following, 0);
+      assert.equal(out, 'start     first\nhealth    second\n');
     });
 
     it('ends a follow at once for a deployment that already ended, and lets go of a follower that hangs up', async () => {
