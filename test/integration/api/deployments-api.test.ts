@@ -402,3 +402,31 @@ describe('deployment actions without a service controller', () => {
     assert.deepEqual((await history.json()).items, []);
   });
 });
+
+describe('deployment actions of the service controller', () => {
+  let cp: TestControlPlane;
+  before(async () => {
+    cp = await startTestControlPlane('pglite');
+    assert.equal((await cp.call('POST', `${G}/projects`, project)).status, 201);
+    assert.equal((await cp.call('POST', `${G}/namespaces/shop/services`, service('web'))).status, 201);
+  });
+  after(async () => cp.stop());
+
+  it('syncs through the routes: one deployment with trigger user, one audit row', async () => {
+    // The controller's own first rollout of the new Service ends at once: its server does not exist.
+    const deadline = Date.now() + 20_000;
+    let history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
+    while (!(history.body.items.length === 1 && ['failed', 'completed'].includes(history.body.items[0].phase))) {
+      assert.ok(Date.now() < deadline, `the first rollout did not end: ${JSON.stringify(history.body.items)}`);
+      await new Promise((ok) => setTimeout(ok, 200));
+      history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
+    }
+    const sync = await cp.call('POST', `${G}/namespaces/shop/services/web/sync`);
+    assert.equal(sync.status, 201, JSON.stringify(sync.body));
+    assert.equal(sync.body.trigger, 'user');
+    assert.equal(sync.body.revision, 2);
+    assert.equal(sync.body.actor, 'token:admin');
+    const rows = await cp.plane.database.db.select().from(auditLog).where(and(eq(auditLog.verb, 'sync'), eq(auditLog.name, 'web')));
+    assert.deepEqual(rows.map((r) => [r.outcome, r.message]), [['Success', `deployment ${sync.body.id} (revision 2)`]]);
+  });
+});
