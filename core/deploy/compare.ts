@@ -65,6 +65,18 @@ function compareList(field: string, key: (item: never) => string, expected: unkn
   }
 }
 
+/**
+ * A healthcheck with its zero timings and retries left out: Docker reads 0 as "the default" (and a
+ * zero start period is the default), and inspect reports an unset one as 0, so a spec that writes
+ * `startPeriodMs: 0` and a container that shows none are the same healthcheck.
+ */
+function withoutZeroTimings(healthcheck: ContainerSpec['healthcheck']): ContainerSpec['healthcheck'] {
+  if (!healthcheck) return healthcheck;
+  const out = { ...healthcheck };
+  for (const key of ['intervalMs', 'timeoutMs', 'startPeriodMs', 'startIntervalMs', 'retries'] as const) if (out[key] === 0) delete out[key];
+  return out;
+}
+
 /** The differences between what a container should be and what it is. */
 export function diffContainerSpecs(expected: ContainerSpec, actual: ContainerSpec, options: CompareOptions = {}): FieldDiff[] {
   const out: FieldDiff[] = [];
@@ -79,8 +91,8 @@ export function diffContainerSpecs(expected: ContainerSpec, actual: ContainerSpe
     for (const key of BOOKKEEPING_LABELS) delete copy[key];
     return copy;
   };
-  const e = { ...expected, labels: withoutBookkeeping(expected.labels) } as unknown as Keyed;
-  const a = { ...actual, labels: withoutBookkeeping(actual.labels) } as unknown as Keyed;
+  const e = { ...expected, labels: withoutBookkeeping(expected.labels), healthcheck: withoutZeroTimings(expected.healthcheck) } as unknown as Keyed;
+  const a = { ...actual, labels: withoutBookkeeping(actual.labels), healthcheck: withoutZeroTimings(actual.healthcheck) } as unknown as Keyed;
   const fields = new Set([...Object.keys(e), ...Object.keys(a)]);
   for (const field of fields) {
     if (NOT_COMPARED.has(field) || !(field in expectedShape)) continue;
