@@ -88,7 +88,7 @@ export function deploymentRouter(deps: DeploymentRoutesDeps): Router {
 
   r.post(SERVICE_SYNC_PATH, async (req, res) => {
     requireScope(req, ['deploy:start'], 'sync services');
-    const ctx = actionContext(req);
+    const ctx: WriteContext = actorOf(req);
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
     const record = await audited(store, ctx, { verb: 'sync', kind: 'Service', namespace, name }, async () => {
@@ -100,7 +100,7 @@ export function deploymentRouter(deps: DeploymentRoutesDeps): Router {
 
   r.post(SERVICE_ROLLBACK_PATH, async (req, res) => {
     requireScope(req, ['deploy:rollback'], 'roll back services');
-    const ctx = actionContext(req);
+    const ctx: WriteContext = actorOf(req);
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
     const record = await audited(store, ctx, { verb: 'rollback', kind: 'Service', namespace, name }, async () => {
@@ -113,7 +113,7 @@ export function deploymentRouter(deps: DeploymentRoutesDeps): Router {
 
   r.post(DEPLOYMENT_CANCEL_PATH, async (req, res) => {
     requireScope(req, ['deploy:cancel'], 'cancel deployments');
-    const ctx = actionContext(req);
+    const ctx: WriteContext = actorOf(req);
     const id = String(req.params.id);
     // The audit row names the deployment's service when the deployment exists.
     const existing = await deployments.get(id);
@@ -267,10 +267,6 @@ function requireActions(deps: DeploymentRoutesDeps): DeploymentActions {
   return deps.actions;
 }
 
-function actionContext(req: Request): WriteContext {
-  return actorOf(req);
-}
-
 /** Runs a deployment action and writes its one audit row: success with the deployment it made, or the failure. */
 async function audited(
   store: ResourceStore,
@@ -291,7 +287,7 @@ async function audited(
     namespace: target.namespace ?? record.namespace,
     outcome: 'Success',
     generation: record.generation,
-    message: `deployment ${record.id} (revision ${record.revision})${record.cancelRequested && target.verb === 'cancel' ? ' cancel requested' : ''}`,
+    message: `deployment ${record.id} (revision ${record.revision})`,
   });
   return record;
 }
