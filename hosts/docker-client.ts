@@ -57,6 +57,7 @@ type Consumer<T> = (response: IncomingMessage, signal: AbortSignal) => Promise<T
 export class DockerClient {
   readonly #transport: DockerTransport;
   #apiVersion: string | undefined;
+  #negotiation: Promise<string> | undefined;
 
   constructor(transport: DockerTransport, options: { apiVersion?: string } = {}) {
     this.#transport = transport;
@@ -362,6 +363,12 @@ export class DockerClient {
 
   async #negotiatedVersion(options: CallOptions): Promise<string> {
     if (this.#apiVersion) return this.#apiVersion;
+    // Calls made together before the version is known share one ping.
+    this.#negotiation ??= this.#negotiate(options).finally(() => (this.#negotiation = undefined));
+    return this.#negotiation;
+  }
+
+  async #negotiate(options: CallOptions): Promise<string> {
     const { apiVersion } = await this.ping({ signal: options.signal, timeoutMs: options.timeoutMs });
     if (!/^\d+\.\d+$/.test(apiVersion)) throw new DockerUnavailable(this.server, 'daemon did not report its API version');
     if (compareVersions(apiVersion, MIN_API_VERSION) < 0) {

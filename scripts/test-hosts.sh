@@ -29,8 +29,9 @@ IMAGE_REPO=holdfast-test/busybox
 IMAGE_RECIPE=1
 PACKAGES=(docker.io openssh-server iproute2 busybox-static)
 
-# Bump when the way sshd is started changes, so running hosts pick it up.
+# Bump when the way sshd or dockerd is started changes, so running hosts pick it up.
 SSHD_RECIPE=2
+DOCKERD_RECIPE=2
 DOCKERD_READY_SECONDS=60
 SSHD_READY_SECONDS=15
 
@@ -147,7 +148,9 @@ ensure_netns() {
     ip -n "$ns" addr add "$addr/$SUBNET_BITS" dev eth0
   fi
   ip -n "$ns" link set eth0 up
-  ip -n "$ns" route replace default via "$GATEWAY" dev eth0
+  # No default route: nothing beyond the test subnet is reachable from a test host, and without a
+  # route an attempt (a registry lookup, say) fails at once instead of waiting out a timeout.
+  ip -n "$ns" route del default 2>/dev/null || true
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -178,6 +181,10 @@ ensure_dockerd() {
     log "$(host_name "$i"): dockerd runs in a stale network namespace; restarting it"
     stop_pid_file "$pidfile" 30
   fi
+  if pid_alive "$pidfile" && [[ $(cat "$dir/dockerd.recipe" 2>/dev/null) != "$DOCKERD_RECIPE" ]]; then
+    log "$(host_name "$i"): dockerd started the old way; restarting it"
+    stop_pid_file "$pidfile" 30
+  fi
   if pid_alive "$pidfile" && docker_ready "$i"; then return 0; fi
   if pid_alive "$pidfile"; then
     log "$(host_name "$i"): dockerd running but not answering; waiting"
@@ -186,8 +193,10 @@ ensure_dockerd() {
     write_daemon_json "$i"
     rm -f "$pidfile" "$(host_sock "$i")"
     # nsenter (not `ip netns exec`, which remounts /sys and hides the cgroup mounts dockerd needs).
-    # Own UTS namespace so the daemon (and a Swarm node) carries the host's name.
-    setsid nsenter --net="$(netns_path "$i")" unshare --uts \
+    echo "$DOCKERD_RECIPE" >"$dir/dockerd.recipe"
+    # Own UTS namespace so the daemon (and a Swarm node) carries the host's name. No registry is
+    # reachable, so Swarm tasks use the images already on the host instead of trying to pull first.
+    DOCKER_SERVICE_PREFER_OFFLINE_IMAGE=1 setsid nsenter --net="$(netns_path "$i")" unshare --uts \
       sh -c 'hostname "$1" && shift && exec dockerd "$@"' dockerd-host "$(host_name "$i")" \
       --config-file "$dir/daemon.json" \
       --data-root "$dir/docker" \
@@ -386,6 +395,7 @@ write_hosts_json() {
       printf '      "port": 22,\n      "user": "root",\n'
       printf '      "privateKeyPath": %s,\n' "$(json_string "$STATE_DIR/id_ed25519")"
       printf '      "hostKeyFingerprint": "%s",\n' "$(host_key_fingerprint "$i")"
+      printf '      "hostPublicKey": "%s",\n' "$(awk '{print $1" "$2}' "$(host_dir "$i")/ssh_host_ed25519_key.pub")"
       printf '      "dockerSocket": %s,\n' "$(json_string "$(host_sock "$i")")"
       printf '      "remoteDockerSocket": "/var/run/docker.sock",\n'
       printf '      "swarmManager": %s,\n' "$([[ $i == 1 ]] && echo true || echo false)"

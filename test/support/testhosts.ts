@@ -19,6 +19,8 @@ export interface TestHost {
   privateKeyPath: string;
   /** `SHA256:…` as OpenSSH prints it. */
   hostKeyFingerprint: string;
+  /** `ssh-ed25519 AAAA…`, as a known_hosts line wants it after the address. */
+  hostPublicKey: string;
   /** The host's docker socket as seen from this machine (direct access, bypassing SSH). */
   dockerSocket: string;
   /** The socket path as seen over SSH on the host. */

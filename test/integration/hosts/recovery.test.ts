@@ -62,7 +62,8 @@ function childrenOf(parent: number): number[] {
 }
 
 async function runLabelled(name: string): Promise<string> {
-  return hostDocker(target, ['run', '-d', '--name', name, '--label', `holdfast.test/run=${label}`, hosts.images.v1]);
+  // httpd as PID 1 ignores SIGTERM; a short stop timeout keeps dockerd's shutdown quick.
+  return hostDocker(target, ['run', '-d', '--stop-timeout', '1', '--name', name, '--label', `holdfast.test/run=${label}`, hosts.images.v1]);
 }
 
 describe('recovery', () => {
