@@ -80,6 +80,8 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
 
 /** Parts a control plane can be started with instead of its defaults. */
 export interface ControlPlaneParts {
+  /** Run the controllers (the default). API-only tests turn them off to watch the API alone. */
+  controllers?: boolean;
   /** What the deployment routes call for sync, rollback and cancel (the service controller by default). */
   deploymentActions?: (plane: { store: ResourceStore; deployments: DeploymentStore }) => DeploymentActions;
   /** false: the controllers are built but do not reconcile (API tests that drive deployments themselves). */
@@ -121,7 +123,7 @@ export async function startControlPlane(
   const tokens = new TokenStore(database.db);
   await ensureAdminToken(tokens, config.dataDir, log);
   const metrics = new Metrics();
-  const deployments = new DeploymentStore(database.db);
+  const deployments = new DeploymentStore(database.db, undefined, undefined, (text) => redactor.redactText(text));
   const controllers = createControllers({ store, deployments, sealer, log, metrics, config: { serverPollIntervalMs: config.serverPollIntervalMs } });
   const deploymentActions = parts.deploymentActions?.({ store, deployments }) ?? controllers.services;
 

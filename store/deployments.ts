@@ -84,6 +84,8 @@ export class DeploymentStore {
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
     private readonly newId: () => string = () => 'd-' + randomBytes(6).toString('hex'),
+    /** Masks secret values in log lines and messages before they are stored (the secret redactor). */
+    private readonly redactText: (text: string) => string = (text) => text,
   ) {}
 
   subscribe(listener: (c: DeploymentChange) => void): () => void {
@@ -200,7 +202,7 @@ export class DeploymentStore {
         ) as unknown as Row['steps'];
       }
       if (detail.reason !== undefined) next.reason = detail.reason;
-      if (detail.message !== undefined) next.message = detail.message;
+      if (detail.message !== undefined) next.message = this.redactText(detail.message);
       return next;
     });
   }
@@ -210,7 +212,7 @@ export class DeploymentStore {
   }
 
   async finishStep(id: string, step: StepName, status: 'succeeded' | 'failed' | 'skipped', message?: string): Promise<DeploymentRecord> {
-    return this.updateStep(id, step, (s, now) => ({ ...s, status, startedAt: s.startedAt ?? now, finishedAt: now, ...(message ? { message } : {}) }));
+    return this.updateStep(id, step, (s, now) => ({ ...s, status, startedAt: s.startedAt ?? now, finishedAt: now, ...(message ? { message: this.redactText(message) } : {}) }));
   }
 
   async requestCancel(id: string): Promise<DeploymentRecord> {
@@ -226,7 +228,7 @@ export class DeploymentStore {
     const at = this.clock();
     const inserted = await this.db
       .insert(deploymentLogs)
-      .values(clean.map((line) => ({ deploymentId: id, step, at, line })))
+      .values(clean.map((line) => ({ deploymentId: id, step, at, line: this.redactText(line) })))
       .returning();
     this.emit({ type: 'log', deploymentId: id, lines: inserted.map(toLogLine) });
   }

@@ -2,8 +2,8 @@
 // resolved as the deployment executor would, quoted in a controller's Event, in a status condition,
 // in a failing request and in log lines; then every API answer (objects, lists, tables, dry runs,
 // errors, watch stream, audit log), every log line and a full dump of the database are searched for
-// it, in plain and base64 form: zero hits. (Deployment runs and their step logs belong to the
-// executor; extend this test when they exist.)
+// it, in plain and base64 form: zero hits. A deployment record whose step log and failure message
+// quote the value stands in for a failing rollout (the rollout itself needs a test host).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
@@ -55,7 +55,8 @@ for (const driver of ['pglite', 'postgres'] as const) {
     };
 
     before(async () => {
-      cp = await startTestControlPlane(driver);
+      // The test writes status and deployments itself, as the controllers would.
+      cp = await startTestControlPlane(driver, { parts: { startControllers: false } });
     });
     after(async () => cp.stop());
 
@@ -96,6 +97,21 @@ for (const driver of ['pglite', 'postgres'] as const) {
       });
       assert.equal(status.status, 200, JSON.stringify(status.body));
       assert.match(JSON.stringify(status.body), /\[REDACTED\]/, 'the condition message is masked, not dropped');
+
+      // A failing deployment: its step log and its failure message quote the value.
+      const deployment = await cp.plane.deployments.create({
+        service: { uid: web.metadata.uid!, namespace: 'shop', name: 'web' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+      });
+      await cp.plane.deployments.setPhase(deployment.id, 'deploy');
+      await cp.plane.deployments.startStep(deployment.id, 'start');
+      await cp.plane.deployments.appendLog(deployment.id, 'start', [`+ exec app --db-password=${CANARY}`, `DB_URL=postgres://app:${CANARY}@db ready? no`]);
+      await cp.plane.deployments.finishStep(deployment.id, 'start', 'failed', `container exited 1: bad password ${CANARY}`);
+      await cp.plane.deployments.setPhase(deployment.id, 'failed', { reason: 'StartFailed', message: `start failed with DB_PASSWORD=${CANARY}` });
+      await call('deployment record', 'GET', `${G}/deployments/${deployment.id}`);
+      const stepLog = await call('deployment log', 'GET', `${G}/deployments/${deployment.id}/logs`);
+      assert.match(String(stepLog.body), /--db-password=\[REDACTED\]/);
+      await call('deployment log json', 'GET', `${G}/deployments/${deployment.id}/logs?format=json`);
+      await call('deployment history', 'GET', `${G}/namespaces/shop/services/web/deployments`);
 
       // Errors that quote what the client sent.
       const bad = await call('invalid service', 'POST', `${G}/namespaces/shop/services`, { ...service, metadata: { name: 'web-bad', namespace: 'shop' }, spec: { ...service.spec, replicas: CANARY } });
@@ -147,6 +163,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
         dump += `${name}\n${JSON.stringify(rows.rows)}\n`;
       }
       assert.match(dump, /ContainerFailed/, 'the dump holds the event');
+      assert.match(dump, /StartFailed/, 'the dump holds the deployment');
       assert.match(dump, /\[REDACTED\]/, 'stored messages are masked');
       assert.deepEqual(leaks(dump), [], 'select * of every table');
 
