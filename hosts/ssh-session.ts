@@ -223,8 +223,10 @@ export class SshSession {
         // A channel can fail a moment before the connection's own close arrives; give it that moment,
         // then blame the lost connection rather than whatever the channel saw.
         await new Promise((resolve) => setImmediate(resolve));
-        if (this.#client !== client) throw this.#lastError ?? new ConnectionLost(this.server, this.endpoint, describe(err), err);
-        throw err;
+        const cause = this.#client !== client ? (this.#lastError ?? new ConnectionLost(this.server, this.endpoint, describe(err), err)) : err;
+        // The operation may still hold channels or timers; its signal tells it to let go.
+        controller.abort(cause);
+        throw cause;
       }
     } catch (err) {
       if (signal.aborted && !(err instanceof HostError)) throw signal.reason;
