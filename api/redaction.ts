@@ -1,6 +1,6 @@
 // Every API response passes the redactor on its way out: JSON bodies (objects, lists, Status errors)
-// are redacted structurally, so they stay valid JSON; text bodies and streamed chunks (watch lines)
-// as text. Binary bodies (static dashboard files) carry no secrets and pass unchanged.
+// are redacted structurally, so they stay valid JSON; text bodies and streamed chunks (watch lines,
+// deployment logs) as text. Binary bodies (static dashboard files) carry no secrets and pass unchanged.
 import type { NextFunction, Request, Response } from 'express';
 import type { Redactor } from '../security/redactor.js';
 
@@ -9,18 +9,30 @@ export function redactResponses(redactor: Redactor) {
     const json = res.json.bind(res);
     const send = res.send.bind(res);
     const write = res.write.bind(res) as (chunk: unknown, ...rest: unknown[]) => boolean;
-    let sendingJson = false;
+    const end = res.end.bind(res) as (chunk?: unknown, ...rest: unknown[]) => Response;
+    // res.json ends in res.send, and res.send in res.end, with what was already redacted.
+    let inJson = false;
+    let inSend = false;
+    const text = (chunk: unknown, skip: boolean) => (typeof chunk === 'string' && !skip ? redactor.redactText(chunk) : chunk);
     res.json = (body: unknown) => {
-      sendingJson = true;
+      inJson = true;
       try {
         return json(redactor.redact(body));
       } finally {
-        sendingJson = false;
+        inJson = false;
       }
     };
-    // res.json ends in res.send with the serialised (already redacted) body.
-    res.send = (body?: unknown) => send(typeof body === 'string' && !sendingJson ? redactor.redactText(body) : body);
-    res.write = ((chunk: unknown, ...rest: unknown[]) => write(typeof chunk === 'string' ? redactor.redactText(chunk) : chunk, ...rest)) as typeof res.write;
+    res.send = (body?: unknown) => {
+      const redacted = text(body, inJson);
+      inSend = true;
+      try {
+        return send(redacted);
+      } finally {
+        inSend = false;
+      }
+    };
+    res.write = ((chunk: unknown, ...rest: unknown[]) => write(text(chunk, false), ...rest)) as typeof res.write;
+    res.end = ((chunk?: unknown, ...rest: unknown[]) => end(text(chunk, inSend), ...rest)) as typeof res.end;
     next();
   };
 }
