@@ -104,6 +104,17 @@ export class ServiceController implements Reconciler, DeploymentActions {
     return this.start(svc, await this.render(svc), 'user', actor);
   }
 
+  /**
+   * Drift healing (the drift controller calls it): redeploys `frozen`, the input the host should
+   * run, to put back what changed on the host. A deployment with trigger `controller`; refused while
+   * one runs.
+   */
+  async heal(service: Resource, frozen: FrozenInput, actor: string): Promise<DeploymentRecord> {
+    const svc = service as unknown as Service;
+    this.refuseWhileRunning(svc);
+    return this.start(svc, frozen, 'controller', actor);
+  }
+
   async rollback(service: Resource, toRevision: number | undefined, actor: string): Promise<DeploymentRecord> {
     const svc = service as unknown as Service;
     this.refuseWhileRunning(svc);
