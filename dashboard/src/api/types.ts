@@ -143,25 +143,45 @@ export interface ServiceViews {
   drift?: DriftEntry[];
 }
 
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+
 export interface DeploymentStep {
+  /** clone, build, pull, volume, start, health, finalize */
   name: string;
-  status: string;
+  status: StepStatus | string;
   startedAt?: string;
   finishedAt?: string;
-  log?: string;
+  message?: string;
 }
 
+/** A deployment record as `GET …/services/{name}/deployments` lists it (newest first). */
 export interface Deployment {
   id: string;
+  namespace?: string;
+  service?: string;
   revision?: number;
+  generation?: number;
+  /** queued → prepare → deploy → finalize → completed | failed | canceled */
   phase: string;
   trigger?: string;
   actor?: string;
-  generation?: number;
+  server?: string;
+  sourceCommit?: string;
+  specHash?: string;
+  rollbackOf?: number;
+  steps?: DeploymentStep[];
+  reason?: string;
+  message?: string;
+  cancelRequested?: boolean;
+  createdAt?: string;
   startedAt?: string;
   finishedAt?: string;
-  steps?: DeploymentStep[];
-  error?: string;
+  deadline?: string;
+}
+
+/** `GET …/deployments/{id}`: the record with the frozen input it deployed. */
+export interface DeploymentWithInput extends Deployment {
+  frozen?: unknown;
 }
 
 /** One row of `GET /auditlog` (oldest first, paged with `continue`). */

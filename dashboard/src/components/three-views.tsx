@@ -15,6 +15,8 @@ interface Props {
   live: unknown;
   drift: readonly DriftEntry[];
   availability: ViewAvailability;
+  /** Set when the frozen input was read from this deployment record (the views API is missing). */
+  frozenFromRecord?: string;
 }
 
 const KIND_TONE: Record<DriftEntry['kind'], string> = { changed: 'drifted', missing: 'failed', unexpected: 'progressing' };
@@ -76,7 +78,7 @@ function DriftPath({ path }: { path: string }) {
   );
 }
 
-export function ThreeViews({ declared, frozen, live, drift, availability }: Props) {
+export function ThreeViews({ declared, frozen, live, drift, availability, frozenFromRecord }: Props) {
   const [onlyDrifted, setOnlyDrifted] = useState(false);
   const driftPaths = useMemo(() => new Set(drift.map((d) => normalisePath(d.path))), [drift]);
   const declaredRows = useMemo(() => flattenFields(declared, '', driftPaths), [declared, driftPaths]);
@@ -99,15 +101,17 @@ export function ThreeViews({ declared, frozen, live, drift, availability }: Prop
         <ViewColumn title="Declared" subtitle="spec, as applied" testId="view-declared">
           <FieldList rows={declaredRows} drift={declaredDrift} stripSpec onlyDrifted={onlyDrifted} ghosts={false} />
         </ViewColumn>
-        <ViewColumn title="Frozen" subtitle="input of the current deployment" testId="view-frozen">
+        <ViewColumn title="Frozen" subtitle={frozenFromRecord ? `input of deployment ${frozenFromRecord}` : 'input of the current deployment'} testId="view-frozen">
           {availability === 'loading' ? (
             <p className="muted">Loading…</p>
+          ) : frozenFromRecord ? (
+            <FieldList rows={frozenRows} drift={drift} counterpart={live != null ? liveRows : undefined} onlyDrifted={onlyDrifted} />
           ) : unavailable ? (
             <Empty title="Not available from this server yet">This server does not serve the views API; the declared spec is shown alone.</Empty>
           ) : frozen == null ? (
             <Empty title="No deployment yet">Nothing has been frozen for this service: it has not been deployed.</Empty>
           ) : (
-            <FieldList rows={frozenRows} drift={drift} counterpart={liveRows} onlyDrifted={onlyDrifted} />
+            <FieldList rows={frozenRows} drift={drift} counterpart={live != null ? liveRows : undefined} onlyDrifted={onlyDrifted} />
           )}
         </ViewColumn>
         <ViewColumn title="Live" subtitle="what the host runs" testId="view-live">
@@ -118,7 +122,7 @@ export function ThreeViews({ declared, frozen, live, drift, availability }: Prop
           ) : live == null ? (
             <Empty title="Not observed yet">No container of this service has been seen on its server.</Empty>
           ) : (
-            <FieldList rows={liveRows} drift={liveDrift} counterpart={frozenRows} onlyDrifted={onlyDrifted} />
+            <FieldList rows={liveRows} drift={liveDrift} counterpart={frozen != null ? frozenRows : undefined} onlyDrifted={onlyDrifted} />
           )}
         </ViewColumn>
       </div>
@@ -176,7 +180,7 @@ function FieldList({
     <>
       {[...groups].map(([container, lines]) => (
         <div key={container} className="fields__group">
-          {container && <h4 className="fields__container">container {container}</h4>}
+          {container ? <h4 className="fields__container">container {container}</h4> : groups.size > 1 && <h4 className="fields__container">deployment</h4>}
           <dl className="fields">
             {lines.map((line) => (
               <div

@@ -34,9 +34,14 @@ function display(v: Json): string {
   return JSON.stringify(v);
 }
 
-/** Stored objects come back with their keys in no useful order: `name` first, then A to Z. */
+/** Keys shown before the others, in this order: what names a thing, then what runs. */
+const FIRST_KEYS = ['name', 'containers'];
+
+/** Stored objects come back with their keys in no useful order: FIRST_KEYS, then A to Z. */
 function byFieldOrder(a: string, b: string): number {
-  if (a === 'name' || b === 'name') return a === 'name' ? (b === 'name' ? 0 : -1) : 1;
+  const ra = FIRST_KEYS.indexOf(a);
+  const rb = FIRST_KEYS.indexOf(b);
+  if (ra >= 0 || rb >= 0) return (ra < 0 ? FIRST_KEYS.length : ra) - (rb < 0 ? FIRST_KEYS.length : rb);
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

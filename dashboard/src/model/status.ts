@@ -26,6 +26,7 @@ export function serviceState(service: Pick<Service, 'metadata' | 'status'>): Jud
   const degraded = condition(conditions, 'Degraded');
   const drifted = condition(conditions, 'Drifted');
   const phase = status?.currentDeployment?.phase;
+  if (service.metadata.deletionTimestamp) return { state: 'progressing', reason: 'Being deleted: its containers are being removed' };
   if (!status || (!conditions?.length && !phase)) return { state: 'pending', reason: 'Not observed by a controller yet' };
 
   if (phase === 'failed') return { state: 'failed', reason: `Deployment ${status.currentDeployment?.name ?? ''} failed`.replace('  ', ' ') };
@@ -52,7 +53,11 @@ export function serverState(server: Pick<Server, 'metadata' | 'status'>): Judgem
   const ready = condition(conditions, 'Ready');
   if (state === 'blocked') return { state, reason: said(ready, 'Not ready') };
   const failing = (server.status?.checks ?? []).filter((c) => c.result === 'Fail' || c.result === 'Warn');
-  if (failing.length) return { state, reason: failing.map((c) => `${c.name}: ${c.message ?? c.result}`).join('; ') };
+  if (failing.length) {
+    const failed = failing.filter((c) => c.result === 'Fail').map((c) => c.name);
+    const warned = failing.filter((c) => c.result === 'Warn').map((c) => c.name);
+    return { state, reason: [failed.length ? `failing: ${failed.join(', ')}` : '', warned.length ? `warnings: ${warned.join(', ')}` : ''].filter(Boolean).join('; ') };
+  }
   if (state === 'attention') return { state, reason: said(ready, 'Readiness unknown') };
   return { state, reason: said(ready, 'Ready') };
 }

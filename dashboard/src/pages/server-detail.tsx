@@ -70,7 +70,7 @@ export function ServerDetail({ name }: { name: string }) {
           <Fact label="Last contact">
             <Time iso={status?.lastContactTime} />
           </Fact>
-          <Fact label="Latency">{latencyOf(server)}</Fact>
+          <Fact label="Latency (Docker ping)">{latencyOf(server)}</Fact>
         </dl>
       </section>
 
@@ -179,19 +179,19 @@ export function ServerDetail({ name }: { name: string }) {
             </ul>
           )}
         </section>
-        <section className="card" aria-labelledby="server-conditions-heading">
+        <section className="card" aria-labelledby="server-events-heading">
           <div className="card__header">
-            <h2 id="server-conditions-heading">Conditions</h2>
+            <h2 id="server-events-heading">Events</h2>
           </div>
-          <Conditions conditions={status?.conditions} />
+          {!events.synced ? <Loading /> : serverEvents.length === 0 ? <Empty title="No events in the last hour" /> : <EventList events={serverEvents.slice(0, 20)} showObject={false} />}
         </section>
       </div>
 
-      <section className="card" aria-labelledby="server-events-heading">
+      <section className="card" aria-labelledby="server-conditions-heading">
         <div className="card__header">
-          <h2 id="server-events-heading">Events</h2>
+          <h2 id="server-conditions-heading">Conditions</h2>
         </div>
-        {!events.synced ? <Loading /> : serverEvents.length === 0 ? <Empty title="No events in the last hour" /> : <EventList events={serverEvents.slice(0, 20)} showObject={false} />}
+        <Conditions conditions={status?.conditions} />
       </section>
     </div>
   );
@@ -199,7 +199,7 @@ export function ServerDetail({ name }: { name: string }) {
 
 function latencyOf(server: Server): string {
   const ms = server.status?.latencyMs;
-  return typeof ms === 'number' ? `${formatMs(ms)} (Docker API ping over SSH)` : '—';
+  return typeof ms === 'number' ? formatMs(ms) : '—';
 }
 
 function SwarmTopology({ server }: { server: Server }) {

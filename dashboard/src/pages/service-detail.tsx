@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
-import { resourcePath } from '../api/client.js';
-import type { Deployment, Service, ServiceViews } from '../api/types.js';
+import { API_BASE, resourcePath } from '../api/client.js';
+import type { Deployment, DeploymentWithInput, Service, ServiceViews } from '../api/types.js';
 import { ServiceBadge } from '../components/badges.js';
 import { Conditions } from '../components/conditions.js';
 import { Fact } from '../components/facts.js';
@@ -63,6 +63,10 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
 
   const drift = views.status === 'ready' ? views.data.drift ?? [] : [];
   const declared = views.status === 'ready' && views.data.declared !== undefined ? views.data.declared : service.spec;
+  // Without the views API, the frozen input still comes from the current deployment's record.
+  const currentId = currentDeploymentId(service, deployments.status === 'ready' ? deployments.data.items : undefined);
+  const record = useRemote<DeploymentWithInput>(views.status === 'unavailable' && currentId ? `${API_BASE}/deployments/${encodeURIComponent(currentId)}` : undefined, currentId);
+  const frozen = views.status === 'ready' ? views.data.frozen : record.status === 'ready' ? record.data.frozen : undefined;
 
   return (
     <div className="page">
@@ -74,7 +78,7 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
           </h1>
           <p className="page__sub">{judgement.reason}</p>
         </div>
-        <ArtifactActions service={service} views={views} deployments={deployments} />
+        <ArtifactActions service={service} views={views} deployments={deployments} frozen={frozen} />
       </header>
 
       <section className="card">
@@ -109,10 +113,11 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
         <DriftTable drift={drift} />
         <ThreeViews
           declared={declared}
-          frozen={views.status === 'ready' ? views.data.frozen : undefined}
+          frozen={frozen}
           live={views.status === 'ready' ? views.data.live : undefined}
           drift={drift}
           availability={views.status === 'ready' ? 'ready' : views.status === 'loading' ? 'loading' : 'unavailable'}
+          frozenFromRecord={views.status !== 'ready' && frozen != null ? currentId : undefined}
         />
       </section>
 
@@ -138,22 +143,31 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
         )}
       </section>
 
-      <div className="grid grid--2">
-        <section className="card" aria-labelledby="conditions-heading">
-          <div className="card__header">
-            <h2 id="conditions-heading">Conditions</h2>
-          </div>
-          <Conditions conditions={service.status?.conditions} />
-        </section>
-        <section className="card" aria-labelledby="service-events-heading">
-          <div className="card__header">
-            <h2 id="service-events-heading">Events</h2>
-          </div>
-          {events === undefined ? <Loading /> : events.length === 0 ? <Empty title="No events in the last hour" /> : <EventList events={events.slice(0, 20)} showObject={false} />}
-        </section>
-      </div>
+      <section className="card" aria-labelledby="conditions-heading">
+        <div className="card__header">
+          <h2 id="conditions-heading">Conditions</h2>
+        </div>
+        <Conditions conditions={service.status?.conditions} />
+      </section>
+      <section className="card" aria-labelledby="service-events-heading">
+        <div className="card__header">
+          <h2 id="service-events-heading">Events</h2>
+        </div>
+        {events === undefined ? <Loading /> : events.length === 0 ? <Empty title="No events in the last hour" /> : <EventList events={events.slice(0, 20)} showObject={false} />}
+      </section>
     </div>
   );
+}
+
+/**
+ * The deployment whose frozen input runs now: the one the status names, if the history holds it,
+ * else the newest that completed. Only ids the history lists are read, so none is asked for blindly.
+ */
+function currentDeploymentId(service: Service, history: readonly Deployment[] | undefined): string | undefined {
+  if (!history) return undefined;
+  const listed = new Set(history.map((d) => d.id));
+  const named = [service.status?.currentDeployment?.name, service.status?.lastSuccessfulDeployment].find((id) => id && listed.has(id));
+  return named ?? history.find((d) => d.phase === 'completed')?.id;
 }
 
 function DriftSummary({ service, count }: { service: Service; count: number | undefined }) {
@@ -163,7 +177,7 @@ function DriftSummary({ service, count }: { service: Service; count: number | un
 }
 
 /** The deployment state artifact: what an incident needs in one file. */
-export function stateArtifact(service: Service, views: Remote<ServiceViews>, deployments: Remote<{ items: Deployment[] }>) {
+export function stateArtifact(service: Service, views: Remote<ServiceViews>, deployments: Remote<{ items: Deployment[] }>, frozen: unknown) {
   const v = views.status === 'ready' ? views.data : undefined;
   return {
     apiVersion: 'holdfast.dev/v1alpha1',
@@ -177,7 +191,7 @@ export function stateArtifact(service: Service, views: Remote<ServiceViews>, dep
     },
     capturedAt: new Date().toISOString(),
     declared: v?.declared ?? service.spec ?? null,
-    frozen: v?.frozen ?? null,
+    frozen: frozen ?? null,
     live: v?.live ?? null,
     drift: v?.drift ?? [],
     deployments: deployments.status === 'ready' ? deployments.data.items : [],
@@ -185,10 +199,20 @@ export function stateArtifact(service: Service, views: Remote<ServiceViews>, dep
   };
 }
 
-function ArtifactActions({ service, views, deployments }: { service: Service; views: Remote<ServiceViews>; deployments: Remote<{ items: Deployment[] }> }) {
+function ArtifactActions({
+  service,
+  views,
+  deployments,
+  frozen,
+}: {
+  service: Service;
+  views: Remote<ServiceViews>;
+  deployments: Remote<{ items: Deployment[] }>;
+  frozen: unknown;
+}) {
   const [note, setNote] = useState<string>();
   const fileName = useMemo(() => `holdfast-${service.metadata.namespace}-${service.metadata.name}-state.json`, [service.metadata.namespace, service.metadata.name]);
-  const text = () => JSON.stringify(stateArtifact(service, views, deployments), null, 2) + '\n';
+  const text = () => JSON.stringify(stateArtifact(service, views, deployments, frozen), null, 2) + '\n';
   const say = (message: string) => {
     setNote(message);
     window.setTimeout(() => setNote(undefined), 3000);

@@ -1,4 +1,5 @@
-// Follows a deployment's log (`GET …/deployments/{id}/logs?follow=true`, plain text) while it runs.
+// Reads a deployment's log (`GET …/deployments/{id}/logs[?follow=true][&step=…]`, plain text), following
+// it while the deployment runs.
 import { useEffect, useState } from 'react';
 import { ApiError, API_BASE } from '../api/client.js';
 import { readLines } from '../api/ndjson.js';
@@ -13,7 +14,7 @@ export interface LogStream {
   error?: string;
 }
 
-export function useLogStream(deploymentId: string | undefined, follow: boolean): LogStream {
+export function useLogStream(deploymentId: string | undefined, follow: boolean, step?: string): LogStream {
   const { client } = useSession();
   const [stream, setStream] = useState<LogStream>({ lines: [], state: 'connecting' });
   useEffect(() => {
@@ -21,7 +22,8 @@ export function useLogStream(deploymentId: string | undefined, follow: boolean):
     const controller = new AbortController();
     setStream({ lines: [], state: 'connecting' });
     (async () => {
-      const res = await client.send(`${API_BASE}/deployments/${encodeURIComponent(deploymentId)}/logs${follow ? '?follow=true' : ''}`, {
+      const query = new URLSearchParams({ ...(follow ? { follow: 'true' } : {}), ...(step ? { step } : {}) }).toString();
+      const res = await client.send(`${API_BASE}/deployments/${encodeURIComponent(deploymentId)}/logs${query ? `?${query}` : ''}`, {
         signal: controller.signal,
         stream: follow,
       });
@@ -47,6 +49,6 @@ export function useLogStream(deploymentId: string | undefined, follow: boolean):
       else setStream((s) => ({ ...s, state: 'error', error: err instanceof ApiError ? err.message : 'The log stream broke.' }));
     });
     return () => controller.abort();
-  }, [client, deploymentId, follow]);
+  }, [client, deploymentId, follow, step]);
   return stream;
 }

@@ -28,6 +28,7 @@ describe('serviceState', () => {
     ['degraded', service({ observedGeneration: 1, conditions: [cond('Ready', 'True'), cond('Degraded', 'True', 'crash loop')] }), 'failed'],
     ['not ready, not progressing', service({ observedGeneration: 1, conditions: [cond('Ready', 'False')] }), 'failed'],
     ['readiness unknown', service({ observedGeneration: 1, conditions: [cond('Ready', 'Unknown')] }), 'pending'],
+    ['being deleted', { metadata: { name: 'web', namespace: 'shop', generation: 1, deletionTimestamp: T }, status: { conditions: [cond('Ready', 'True')] } }, 'progressing'],
   ];
   for (const [name, svc, expected] of cases) {
     it(`${name} → ${expected}`, () => assert.equal(serviceState(svc).state, expected));
@@ -42,8 +43,8 @@ describe('serverState (the readiness classes of the CLI)', () => {
   const cases: Array<[name: string, srv: Pick<Server, 'metadata' | 'status'>, expected: string, reason: RegExp]> = [
     ['never checked', server(undefined), 'attention', /not checked yet/i],
     ['ready, all checks pass', server({ conditions: [cond('Ready', 'True', 'all good')], checks: [{ name: 'ssh', result: 'Pass' }] }), 'ready', /all good/],
-    ['ready with a warning', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ipvs', result: 'Warn', message: 'no IPVS' }] }), 'attention', /ipvs: no IPVS/],
-    ['ready with a failing check', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'disk', result: 'Fail', message: 'full' }] }), 'attention', /disk: full/],
+    ['ready with a warning', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'ipvs', result: 'Warn', message: 'no IPVS' }] }), 'attention', /^warnings: ipvs$/],
+    ['ready with a failing check', server({ conditions: [cond('Ready', 'True')], checks: [{ name: 'disk', result: 'Fail', message: 'full' }] }), 'attention', /^failing: disk$/],
     ['readiness unknown', server({ conditions: [cond('Ready', 'Unknown', 'probing')] }), 'attention', /probing/],
     ['not ready', server({ conditions: [cond('Ready', 'False', 'host key mismatch')] }), 'blocked', /host key mismatch/],
   ];
