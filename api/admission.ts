@@ -35,7 +35,7 @@ export class Admission {
   /** Checks and completes an object for create or replace. `current` is the stored object on replace. */
   async admit(body: unknown, target: AdmissionTarget, current?: Resource): Promise<Admitted> {
     const obj = matchIdentity(body, target);
-    if (target.info.namespaced) await this.requireProject(obj.metadata.namespace!);
+    if (target.info.namespaced) await this.requireProject(obj.metadata.namespace!, !current);
     const { object } = validateObject(obj);
     // Status is only written through the status subresource: keep what is stored.
     delete object.status;
@@ -50,13 +50,17 @@ export class Admission {
     }
   }
 
-  private async requireProject(namespace: string) {
-    if (!(await this.store.get('Project', undefined, namespace))) {
+  private async requireProject(namespace: string, creating: boolean) {
+    const project = await this.store.get('Project', undefined, namespace);
+    if (!project) {
       throw new HoldfastError(
         'NotFound',
         `namespace "${namespace}" not found: a namespace is a Project; create Project "${namespace}" first`,
         { details: { kind: 'Project', name: namespace } },
       );
+    }
+    if (creating && project.metadata.deletionTimestamp) {
+      throw new HoldfastError('Forbidden', `project "${namespace}" is being deleted: nothing new can be created in it`, { details: { kind: 'Project', name: namespace } });
     }
   }
 

@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { HoldfastError } from '../core/errors.js';
 import { packageRoot } from '../core/package-root.js';
 import { HoldfastClient } from './client.js';
-import { resolveClientConfig, type GlobalFlags } from './config.js';
+import { parseDuration, resolveClientConfig, type GlobalFlags } from './config.js';
 import { EXIT_ERROR, type CommandContext } from './context.js';
 import { formatError } from './error-output.js';
 import { parseDryRun, runApply } from './commands/apply.js';
@@ -151,9 +151,11 @@ program
   .option('-R, --recursive', 'read directories given with -f recursively')
   .option('--ignore-not-found', 'treat objects that do not exist as deleted')
   .addOption(dryRunOption())
+  .option('--wait <bool>', 'wait until finalizers let the objects go (true|false)', 'true')
+  .option('--timeout <duration>', 'how long --wait waits, e.g. 2m', '5m')
   .action(
-    action((ctx, args: string[], opts: { filename?: string[]; recursive?: boolean; ignoreNotFound?: boolean; dryRun?: string | boolean }) =>
-      runDelete(ctx, args, { ...opts, dryRun: parseDryRun(opts.dryRun) }),
+    action((ctx, args: string[], opts: { filename?: string[]; recursive?: boolean; ignoreNotFound?: boolean; dryRun?: string | boolean; wait: string; timeout: string }) =>
+      runDelete(ctx, args, { ...opts, dryRun: parseDryRun(opts.dryRun), wait: opts.wait !== 'false', timeoutMs: parseDuration(opts.timeout) }),
     ),
   );
 

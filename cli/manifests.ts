@@ -7,6 +7,7 @@ import { loadAll, YAMLException } from 'js-yaml';
 import { ValidationError } from '../core/errors.js';
 import { API_VERSION, DNS1123_LABEL, DNS1123_LABEL_MAX, KINDS, kindInfo, type KindInfo, type Resource } from '../core/resource.js';
 import { validateObject } from '../core/schema/validate.js';
+import { bundleComposeFiles } from './compose-bundle.js';
 
 export const STDIN_PATH = '-';
 export const STDIN_NAME = '<stdin>';
@@ -423,7 +424,10 @@ export function parseManifests(sources: ManifestSource[], opts: CheckOptions = {
 
 /** Reads, parses and checks everything `-f` names. */
 export async function loadManifests(paths: string[], opts: ReadOptions & CheckOptions = {}): Promise<ManifestObject[]> {
-  return parseManifests(await readManifestSources(paths, opts), opts);
+  const objects = parseManifests(await readManifestSources(paths, opts), opts);
+  const problems = bundleComposeFiles(objects);
+  if (problems.length) throw new ManifestError(problems);
+  return objects;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -15,7 +15,13 @@ export interface DeleteFlags {
   recursive?: boolean;
   ignoreNotFound?: boolean;
   dryRun?: DryRunMode;
+  /** Wait until objects held by finalizers are gone (kubectl's --wait, on by default). */
+  wait?: boolean;
+  /** How long to wait, in ms. */
+  timeoutMs?: number;
 }
+
+const DEFAULT_WAIT_MS = 5 * 60_000;
 
 interface Target {
   kind: KindInfo;
@@ -32,15 +38,33 @@ export async function runDelete(ctx: CommandContext, args: string[], flags: Dele
   }
   const client = await ctx.client();
   let failed = false;
+  const pending: Target[] = [];
   for (const t of targets) {
     try {
-      await client.delete(t.kind, t.name, t.namespace, { dryRun: dryRun === 'server' });
+      const answer = await client.delete(t.kind, t.name, t.namespace, { dryRun: dryRun === 'server' });
       ctx.out(`${kindQualifier(t.kind.kind)} "${t.name}" deleted${dryRunSuffix(dryRun)}\n`);
+      if (dryRun === 'none' && (answer as { metadata?: { deletionTimestamp?: string } }).metadata?.deletionTimestamp) pending.push(t);
     } catch (err) {
       if (!(err instanceof ApiError) || err.httpStatus === 401) throw err;
       if (err.httpStatus === 404 && flags.ignoreNotFound) continue;
       failed = true;
       ctx.err(formatServerError(err));
+    }
+  }
+  // Like kubectl: finalizers let controllers clean up first (containers on the hosts); wait for that.
+  if (pending.length && flags.wait !== false) {
+    const deadline = Date.now() + (flags.timeoutMs ?? DEFAULT_WAIT_MS);
+    for (const t of pending) {
+      for (;;) {
+        const still = await client.getIfExists(t.kind, t.name, t.namespace);
+        if (!still) break;
+        if (Date.now() > deadline) {
+          ctx.err(`error: timed out waiting for ${kindQualifier(t.kind.kind)} "${t.name}" to be deleted (waiting on finalizers: ${(still.metadata.finalizers ?? []).join(', ') || 'none'})\n`);
+          failed = true;
+          break;
+        }
+        await new Promise((ok) => setTimeout(ok, 250));
+      }
     }
   }
   return failed ? EXIT_ERROR : EXIT_OK;

@@ -42,7 +42,8 @@ export class ServerController implements Reconciler {
 
   async reconcile(name: string, signal: AbortSignal): Promise<ReconcileResult> {
     const server = await this.store.get('Server', undefined, name);
-    if (!server || server.metadata.deletionTimestamp) {
+    // A Server being deleted keeps its connection while its finalizer waits for its Services' cleanup.
+    if (!server || (server.metadata.deletionTimestamp && !server.metadata.finalizers?.length)) {
       await this.connector.hosts.remove(name);
       return {};
     }

@@ -154,11 +154,15 @@ export class ServiceController implements Reconciler, DeploymentActions {
     const secrets = await this.deps.store.list('Secret', { namespace: service.metadata.namespace });
     const hashes = new Map<string, Record<string, string>>();
     for (const s of secrets.items) hashes.set(s.metadata.name, ((s.spec as { valueHashes?: Record<string, string> })?.valueHashes ?? {}));
+    const files = service.spec?.source.compose?.files ?? {};
+    const encoder = new TextEncoder();
     return renderFrozenInput(service, {
       resolveSecret: (name, key) => {
         const h = hashes.get(name)?.[key];
         return h ? { hash: h } : undefined;
       },
+      // The compose file and its neighbours travel in the spec (holdfast apply puts them there).
+      composeFiles: { readFile: (path) => (path in files ? encoder.encode(files[path]) : undefined) },
     });
   }
 
@@ -235,6 +239,12 @@ export class ServiceController implements Reconciler, DeploymentActions {
     this.running.get(service.metadata.uid!)?.abort.abort(new Error('service deleted'));
     const latest = await this.deps.deployments.latest(service.metadata.uid!);
     const serverName = latest ? frozenServer(latest) : service.spec!.server;
+    // Nothing was ever deployed, or the server itself is gone: there is nothing Holdfast could clean.
+    const server = latest ? await this.deps.store.get('Server', undefined, serverName) : undefined;
+    if (!latest || !server) {
+      if (latest) await this.deps.events.record(service, 'Warning', 'ServerGone', `server ${serverName} no longer exists; containers it may still run were not removed`);
+      return this.dropFinalizer(service);
+    }
     try {
       const host = await this.hostFor(serverName);
       const snapshot = await host.snapshot(signal);
@@ -254,8 +264,12 @@ export class ServiceController implements Reconciler, DeploymentActions {
       await this.deps.events.record(service, 'Warning', 'DeletionBlocked', `cannot clean up on server ${serverName}: ${message}; retrying (remove the finalizer ${SERVICE_FINALIZER} to give up)`);
       throw err;
     }
+    return this.dropFinalizer(service);
+  }
+
+  private async dropFinalizer(service: Service): Promise<ReconcileResult> {
     await this.deps.store.replace(
-      { ...service, metadata: { ...service.metadata, finalizers: service.metadata.finalizers.filter((f) => f !== SERVICE_FINALIZER) } } as unknown as Resource,
+      { ...service, metadata: { ...service.metadata, finalizers: (service.metadata.finalizers ?? []).filter((f) => f !== SERVICE_FINALIZER) } } as unknown as Resource,
       { actor: CONTROLLER_ACTOR, skipAudit: true },
     );
     return {};

@@ -187,6 +187,8 @@ export interface ServiceSourceCompose {
   file?: string;
   /** The Compose file's content itself (services, volumes, networks, ...). */
   inline?: Record<string, unknown>;
+  /** Content of the Compose file and of the files it refers to (env_file, .env, secret and config files), by path relative to the manifest's directory. `holdfast apply` fills it from the files beside the manifest, so the control plane deploys exactly what was applied. */
+  files?: Record<string, string>;
   /** Compose profiles to enable. */
   profiles?: string[];
 }

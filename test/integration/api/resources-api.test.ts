@@ -30,7 +30,8 @@ for (const driver of ['pglite', 'postgres'] as const) {
   describe(`resource API on ${driver}`, () => {
     let cp: TestControlPlane;
     before(async () => {
-      cp = await startTestControlPlane(driver);
+      // The API alone: no controller adds finalizers or writes status behind the assertions.
+      cp = await startTestControlPlane(driver, { parts: { startControllers: false } });
       const res = await cp.call('POST', `${G}/projects`, project);
       assert.equal(res.status, 201, JSON.stringify(res.body));
     });
@@ -220,7 +221,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
 describe('metrics endpoint', () => {
   let cp: TestControlPlane;
   before(async () => {
-    cp = await startTestControlPlane('pglite');
+    cp = await startTestControlPlane('pglite', { parts: { startControllers: false } });
   });
   after(async () => cp.stop());
 
