@@ -123,6 +123,11 @@ function collect(channel: ClientChannel, options: ExecOptions, signal: AbortSign
       channel.close();
       reject(signal.reason);
     };
+    // The operation may have timed out while the command was still being started.
+    if (signal.aborted) {
+      onAbort();
+      return;
+    }
     signal.addEventListener('abort', onAbort, { once: true });
     channel.on('data', (chunk: Buffer) => stdout.add(chunk));
     channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));

@@ -174,7 +174,7 @@ describe('operations on a kept session', () => {
   it('fails an operation past its timeout with OperationTimeout, kills the remote command, and stays usable', async () => {
     const session = track(sessionFor(host));
     const commands = new SshCommandRunner(session);
-    const marker = '7.3179';
+    const marker = `7.${1000 + Math.floor(Math.random() * 9000)}`;
     const started = Date.now();
     const error = await commands.run(['sleep', marker], { timeoutMs: 300 }).catch((err: unknown) => err);
     assert.ok(error instanceof OperationTimeout, `got ${String(error)}`);
