@@ -11,6 +11,7 @@ import type { Action } from '../../core/plan/types.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { DeploymentPhase, DeploymentRecord, DeploymentStore, StepName } from '../../store/deployments.js';
 import type { HostAccess } from './host-access.js';
+import { contextTarAt } from './git-source.js';
 import { probeOnce } from './readiness-probe.js';
 
 export interface RolloutDeps {
@@ -171,7 +172,8 @@ export class Rollout {
         return;
       }
       case 'build':
-        throw new RolloutFailure('BuildNotAvailable', `building ${action.component} needs its build context on the control plane; use an image source or a git build`);
+        await this.build(action, signal);
+        return;
       case 'create': {
         const secrets = new Map<string, string>();
         for (const ref of this.frozen.secretRefs) secrets.set(`${ref.name}/${ref.key}`, await this.deps.secretValue(ref));
@@ -223,6 +225,41 @@ export class Rollout {
       case 'fail':
         throw new RolloutFailure('PlanFailed', `${action.target}: ${action.reason}`);
     }
+  }
+
+  /** Clones the pinned commit here, streams the context to the server's engine, logs the build output. */
+  private async build(action: Extract<Action, { type: 'build' }>, signal: AbortSignal) {
+    const git = action.build.git;
+    const commit = this.frozen.sourceCommit;
+    if (!git || !commit) {
+      throw new RolloutFailure('BuildContextUnavailable', `${action.component}: only git build contexts can be sent to the server; the context "${action.build.context}" is not in a git repository Holdfast can fetch`);
+    }
+    await this.enterStep('clone');
+    await this.log('clone', `fetching ${git.url} at ${commit.slice(0, 12)}`);
+    let context: Buffer;
+    try {
+      context = await contextTarAt(git.url, commit, action.build.context, signal);
+    } catch (err) {
+      throw new RolloutFailure('CloneFailed', (err as Error).message);
+    }
+    await this.log('clone', `build context: ${Math.round(context.length / 1024)} KiB`);
+    await this.enterStep('build');
+    try {
+      await this.deps.host.docker.buildImage(
+        context,
+        { tags: [action.image], dockerfile: action.build.dockerfile, buildArgs: action.build.args, target: action.build.target, labels: { 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/source-commit': commit } },
+        {
+          onProgress: (p) => {
+            const text = (p.stream ?? p.status ?? '').trimEnd();
+            if (text) void this.log('build', text);
+          },
+        },
+        { signal },
+      );
+    } catch (err) {
+      throw new RolloutFailure('BuildFailed', (err as Error).message);
+    }
+    await this.log('build', `built ${action.image}`);
   }
 
   /** Files a container mounts (compose secrets and configs) go to a content-addressed path on the host. */

@@ -23,6 +23,7 @@ import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { connectedHost } from './connected-host.js';
 import type { HostAccess } from './host-access.js';
+import { resolveCommit } from './git-source.js';
 import { Rollout } from './rollout.js';
 
 export const SERVICE_FINALIZER = 'holdfast.dev/cleanup';
@@ -156,7 +157,11 @@ export class ServiceController implements Reconciler, DeploymentActions {
     for (const s of secrets.items) hashes.set(s.metadata.name, ((s.spec as { valueHashes?: Record<string, string> })?.valueHashes ?? {}));
     const files = service.spec?.source.compose?.files ?? {};
     const encoder = new TextEncoder();
+    // A git build is pinned to the commit its ref names now: the frozen input redeploys exactly it.
+    const git = service.spec?.source.build?.git;
+    const sourceCommit = git ? await resolveCommit(git.url, git.ref) : undefined;
     return renderFrozenInput(service, {
+      sourceCommit,
       resolveSecret: (name, key) => {
         const h = hashes.get(name)?.[key];
         return h ? { hash: h } : undefined;

@@ -1,0 +1,93 @@
+// A Dockerfile build from a git repository: the control plane checks the pinned commit out and
+// streams the context to the host's engine over the kept session; an unchanged commit is not rebuilt.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Resource } from '../../../core/resource.js';
+import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../../support/testhosts.js';
+
+const G = '/apis/holdfast.dev/v1alpha1';
+const PORT = 18490;
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((ok) => setTimeout(ok, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('Dockerfile build from a git repository', () => {
+  let cp: TestControlPlane;
+  let host: TestHost;
+  let repo: string;
+  const git = (...args: string[]) => execFileSync('git', ['-C', repo, ...args], { encoding: 'utf8' }).trim();
+  const svcPath = `${G}/namespaces/site/services/page`;
+
+  before(async () => {
+    host = testHost(await loadTestHosts({ count: 2 }), 2);
+    repo = mkdtempSync(join(tmpdir(), 'holdfast-repo-'));
+    execFileSync('git', ['init', '--quiet', '--initial-branch=main', repo]);
+    writeFileSync(join(repo, 'Dockerfile'), 'FROM holdfast-test/busybox:1\nCOPY site/ /www/\nCMD ["httpd", "-f", "-p", "8080", "-h", "/www"]\n');
+    execFileSync('mkdir', ['-p', join(repo, 'site')]);
+    writeFileSync(join(repo, 'site', 'index.html'), 'built from git, first commit\n');
+    git('add', '.');
+    git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'first');
+    cp = await startTestControlPlane('pglite');
+    const post = async (path: string, body: unknown) => assert.equal((await cp.call('POST', path, body)).status, 201);
+    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'site' }, spec: { environments: [{ name: 'production' }] } });
+    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
+    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+  });
+  after(async () => {
+    await cp?.call('DELETE', svcPath).catch(() => undefined);
+    await until('cleanup', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined), 30_000).catch(() => undefined);
+    await cp?.stop();
+    rmSync(repo, { recursive: true, force: true });
+  });
+
+  it('builds the pinned commit on the host and serves it', async () => {
+    const commit = git('rev-parse', 'HEAD');
+    const res = await cp.call('POST', `${G}/namespaces/site/services`, {
+      apiVersion: 'holdfast.dev/v1alpha1',
+      kind: 'Service',
+      metadata: { name: 'page', namespace: 'site' },
+      spec: { environment: 'production', server: 'edge', source: { build: { git: { url: `file://${repo}`, ref: 'main' } } }, ports: [{ containerPort: 8080, hostPort: PORT }], update: { order: 'stop-first' } },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const d = await until('the first deployment', async () => {
+      const items = (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; phase: string; message?: string; sourceCommit?: string }>;
+      return items[0] && ['completed', 'failed'].includes(items[0].phase) ? items[0] : undefined;
+    });
+    assert.equal(d.phase, 'completed', d.message);
+    const full = (await cp.call('GET', `${G}/deployments/${d.id}`)).body;
+    assert.equal(full.frozen.sourceCommit, commit, 'the frozen input pins the commit');
+    const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
+    assert.match(logs, /^clone\s+fetching file:\/\//m);
+    assert.match(logs, /^build\s+.*COPY site\//m, 'build output goes into the deployment log');
+    const page = await until('HTTP 200', async () => {
+      const r = await fetch(`http://${host.address}:${PORT}/`, { signal: AbortSignal.timeout(3000) });
+      return r.status === 200 ? r.text() : undefined;
+    });
+    assert.equal(page, 'built from git, first commit\n');
+  });
+
+  it('does not rebuild an unchanged commit', async () => {
+    const svc = (await cp.call('GET', svcPath)).body as Resource;
+    const sync = await cp.call('POST', `${svcPath}/sync`, {});
+    assert.ok(sync.status === 200 || sync.status === 201, JSON.stringify(sync.body));
+    const d = await until('the sync deployment', async () => {
+      const items = (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; revision: number; phase: string; steps: Array<{ name: string; status: string }> }>;
+      return items[0]?.revision === 2 && ['completed', 'failed'].includes(items[0].phase) ? items[0] : undefined;
+    });
+    assert.equal(d.phase, 'completed');
+    assert.equal(d.steps.find((s) => s.name === 'build')?.status, 'skipped');
+    assert.ok(svc.metadata.uid);
+  });
+});
