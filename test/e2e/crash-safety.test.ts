@@ -1,0 +1,116 @@
+// kill -9 of `holdfast serve` in the middle of a rollout, then a restart on the same data directory:
+// the in-flight deployment resumes (or ends failed with a reason), no duplicate container appears,
+// and no deployment record is left running.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../support/testhosts.js';
+
+const run = promisify(execFile);
+const G = '/apis/holdfast.dev/v1alpha1';
+const PORT = 18495;
+
+interface Deployment {
+  id: string;
+  revision: number;
+  phase: string;
+  reason?: string;
+  message?: string;
+  steps: Array<{ name: string; status: string }>;
+}
+
+describe('crash safety: kill -9 during a rollout', () => {
+  let host: TestHost;
+  let dataDir: string;
+  let serve: ServeProcess | undefined;
+  const call = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(serve!.url + path, {
+      method,
+      headers: { authorization: `Bearer ${serve!.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: res.status, body: await res.json().catch(() => undefined) };
+  };
+  const hostDocker = async (...args: string[]) => (await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 })).stdout.trim();
+  const containers = async () => (await hostDocker('ps', '-a', '--filter', 'label=holdfast.dev/project=crash', '--format', '{{.Names}}')).split('\n').filter(Boolean).sort();
+  const deployments = async () => (await call('GET', `${G}/namespaces/crash/services/slow/deployments`)).body.items as Deployment[];
+  const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const v = await fn().catch(() => undefined);
+      if (v !== undefined) return v;
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+    throw new Error(`timed out waiting for ${what}`);
+  };
+  const service = (greeting: string) => ({
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'slow', namespace: 'crash' },
+    spec: {
+      environment: 'production',
+      server: 'edge',
+      source: { image: 'holdfast-test/busybox:1' },
+      command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      env: [{ name: 'GREETING', value: greeting }],
+      ports: [{ containerPort: 8080, hostPort: PORT }],
+      // A readiness probe that only starts after a while keeps the rollout in its health step.
+      healthcheck: { http: { path: '/', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 2, failureThreshold: 3, startPeriodSeconds: 6 },
+      update: { order: 'stop-first', healthDeadlineSeconds: 60, autoRollback: true },
+    },
+  });
+
+  before(async () => {
+    host = testHost(await loadTestHosts({ count: 2 }), 2);
+    dataDir = mkdtempSync(join(tmpdir(), 'holdfast-crash-'));
+    serve = await startServeProcess({ dataDir });
+    const post = async (path: string, body: unknown) => assert.equal((await call('POST', path, body)).status, 201);
+    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'crash' }, spec: { environments: [{ name: 'production' }] } });
+    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
+    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+  });
+  after(async () => {
+    if (serve) {
+      await call('DELETE', `${G}/namespaces/crash/services/slow`).catch(() => undefined);
+      await until('cleanup', async () => ((await containers()).length === 0 ? true : undefined), 30_000).catch(() => undefined);
+      await serve.stop();
+    }
+    for (const name of await containers().catch(() => [])) await hostDocker('rm', '-f', name).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  for (const [round, step] of [[1, 'health'], [2, 'health']] as const) {
+    it(`round ${round}: killed in the ${step} step, the restarted control plane finishes the deployment`, async () => {
+      if (round === 1) assert.equal((await call('POST', `${G}/namespaces/crash/services`, service('one'))).status, 201);
+      else {
+        const current = (await call('GET', `${G}/namespaces/crash/services/slow`)).body;
+        assert.equal((await call('PUT', `${G}/namespaces/crash/services/slow`, { ...service('two'), metadata: current.metadata })).status, 200);
+      }
+      const inFlight = await until(`revision ${round} in its ${step} step`, async () => {
+        const d = (await deployments()).find((x) => x.revision === round);
+        return d?.steps.find((s) => s.name === step)?.status === 'running' ? d : undefined;
+      });
+      // kill -9: no shutdown hook runs, the deployment record stays in flight in the database.
+      serve!.child.kill('SIGKILL');
+      await new Promise((ok) => serve!.child.once('exit', ok));
+      serve = await startServeProcess({ dataDir });
+      const ended = await until(`revision ${round} to end after the restart`, async () => {
+        const d = (await deployments()).find((x) => x.id === inFlight.id);
+        return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
+      });
+      assert.equal(ended.phase, 'completed', `${ended.reason}: ${ended.message}`);
+      assert.deepEqual(await containers(), ['hf_crash_production_slow_1'], 'exactly one container: no duplicate');
+      const env = await hostDocker('inspect', '--format', '{{json .Config.Env}}', 'hf_crash_production_slow_1');
+      assert.match(env, new RegExp(`GREETING=${round === 1 ? 'one' : 'two'}`));
+      const stillRunning = (await deployments()).filter((d) => !['completed', 'failed', 'canceled'].includes(d.phase));
+      assert.deepEqual(stillRunning, [], 'no record is left running');
+      const logs = await fetch(`${serve!.url}${G}/deployments/${inFlight.id}/logs`, { headers: { authorization: `Bearer ${serve!.token}` } });
+      assert.match(await logs.text(), /resumed after a control plane restart/);
+    });
+  }
+});
