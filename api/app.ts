@@ -11,6 +11,8 @@ import type { Redactor } from '../security/redactor.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { DeploymentActions } from '../controllers/deployment-actions.js';
 import type { DeploymentStore } from '../store/deployments.js';
+import type { DriftStore } from '../store/drift.js';
+import type { ServiceViewsSource } from '../controllers/drift/drift-controller.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { Admission } from './admission.js';
 import { guard } from './auth.js';
@@ -22,6 +24,7 @@ import { redactResponses } from './redaction.js';
 import { resourceRouter, type ResourceRoutesDeps } from './resources.js';
 import { errorHandler } from './status.js';
 import { tokenRouter } from './tokens-routes.js';
+import { viewsRouter } from './views-routes.js';
 
 export const BODY_LIMIT_BYTES = 2 * 1024 * 1024;
 
@@ -38,6 +41,10 @@ export interface AppDeps {
   deployments?: DeploymentStore;
   /** Sync, rollback and cancel (the service controller); without it those routes answer 503. */
   deploymentActions?: DeploymentActions;
+  /** Drift records; with them the views, drift and drift history routes are served. */
+  drift?: DriftStore;
+  /** Reads a Service's declared, frozen and live views (the drift controller); without it the views answer 503. */
+  views?: ServiceViewsSource;
   /** Built dashboard (dashboard/dist), served at `/` when present. */
   dashboardDir?: string;
   metrics?: Metrics;
@@ -107,6 +114,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(auditRouter(deps.store.db));
   // Before the generic resource routes, whose `/:plural/:name/:sub` patterns would take these paths.
   if (deps.deployments) app.use(deploymentRouter({ store: deps.store, deployments: deps.deployments, actions: deps.deploymentActions }));
+  if (deps.drift) app.use(viewsRouter({ store: deps.store, drift: deps.drift, views: deps.views }));
   if (deps.keyRotation) app.use(keyRotationRouter(deps.keyRotation));
   app.use(resourceRouter({ store: deps.store, admission: deps.admission, subresources: deps.subresources }));
   app.use((req: Request, _res: Response) => {

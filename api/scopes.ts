@@ -92,8 +92,10 @@ export const ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: `${API_BASE}/auditlog`, access: scopes('audit:read') },
   { method: 'POST', path: `${API_BASE}/encryptionkey/rotate`, access: scopes('secret:rotate') },
 
-  // Service subresources.
+  // Service views and drift (api/views-routes.ts).
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/views`, access: scopes('service:read') },
+  { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/drift/history`, access: scopes('service:read') },
+  { method: 'GET', path: `${API_BASE}/drift`, access: scopes('service:read') },
 
   // Deployments and the actions that make them (api/deployments-routes.ts).
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/deployments`, access: scopes('deploy:read') },

@@ -18,6 +18,7 @@ import { TokenStore } from '../security/tokens.js';
 import type { DeploymentActions } from '../controllers/deployment-actions.js';
 import { openDatabase, type Database } from '../store/database.js';
 import { DeploymentStore } from '../store/deployments.js';
+import { DriftStore } from '../store/drift.js';
 import { ResourceStore } from '../store/resource-store.js';
 import { Admission } from './admission.js';
 import { createApp } from './app.js';
@@ -42,6 +43,10 @@ export interface ServeConfig {
   databaseUrl?: string;
   eventTtlSeconds: number;
   serverPollIntervalMs: number;
+  /** HOLDFAST_DRIFT_RESYNC_INTERVAL_MS: every Service's drift is judged again this often even when its host reports no change. */
+  driftResyncIntervalMs: number;
+  /** HOLDFAST_LIVE_RESYNC_INTERVAL_MS: each server's live state is listed in full this often (Docker events keep it current in between). */
+  liveResyncIntervalMs: number;
   /** Failed authentications a client may make per minute before it is answered 429. */
   authFailuresPerMinute: number;
   tls?: { certFile: string; keyFile: string };
@@ -74,6 +79,8 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL ?? undefined,
     eventTtlSeconds: ttl,
     serverPollIntervalMs: positiveInt(env.SERVER_READINESS_POLL_INTERVAL_MS, 60_000, 'SERVER_READINESS_POLL_INTERVAL_MS'),
+    driftResyncIntervalMs: positiveInt(env.HOLDFAST_DRIFT_RESYNC_INTERVAL_MS, 60_000, 'HOLDFAST_DRIFT_RESYNC_INTERVAL_MS'),
+    liveResyncIntervalMs: positiveInt(env.HOLDFAST_LIVE_RESYNC_INTERVAL_MS, 5 * 60_000, 'HOLDFAST_LIVE_RESYNC_INTERVAL_MS'),
     authFailuresPerMinute: authFailures,
   };
 }
@@ -124,7 +131,16 @@ export async function startControlPlane(
   await ensureAdminToken(tokens, config.dataDir, log);
   const metrics = new Metrics();
   const deployments = new DeploymentStore(database.db, undefined, undefined, (text) => redactor.redactText(text));
-  const controllers = createControllers({ store, deployments, sealer, log, metrics, config: { serverPollIntervalMs: config.serverPollIntervalMs } });
+  const drift = new DriftStore(database.db, { redact: (value) => redactor.redact(value) });
+  const controllers = createControllers({
+    store,
+    deployments,
+    drift,
+    sealer,
+    log,
+    metrics,
+    config: { serverPollIntervalMs: config.serverPollIntervalMs, driftResyncIntervalMs: config.driftResyncIntervalMs, liveResyncIntervalMs: config.liveResyncIntervalMs },
+  });
   const deploymentActions = parts.deploymentActions?.({ store, deployments }) ?? controllers.services;
 
   const app = createApp({
@@ -137,6 +153,8 @@ export async function startControlPlane(
     redactor,
     deployments,
     deploymentActions,
+    drift,
+    views: controllers.drift,
     keyRotation: new KeyRotation({
       db: database.db,
       sealer,

@@ -10,11 +10,18 @@ import { ControllerManager } from './manager.js';
 import { ServerConnector } from './servers/server-connector.js';
 import { ServerController } from './servers/server-controller.js';
 import { ServiceController } from './services/service-controller.js';
+import { DriftController } from './drift/drift-controller.js';
+import { servicesAffectedBy } from './drift/affected.js';
+import type { DriftStore } from '../store/drift.js';
 import type { DeploymentStore } from '../store/deployments.js';
 
 export interface ControllerConfig {
   /** SERVER_READINESS_POLL_INTERVAL_MS: how often each server's readiness is checked. */
   serverPollIntervalMs: number;
+  /** HOLDFAST_DRIFT_RESYNC_INTERVAL_MS: how often every Service's drift is judged again without a change on its host. */
+  driftResyncIntervalMs?: number;
+  /** HOLDFAST_LIVE_RESYNC_INTERVAL_MS: how often each server's live state is listed in full (Docker events keep it current in between). */
+  liveResyncIntervalMs?: number;
 }
 
 export interface Controllers {
@@ -23,6 +30,8 @@ export interface Controllers {
   connector: ServerConnector;
   /** Also the DeploymentActions the API offers. */
   services: ServiceController;
+  /** Also what the views API reads. */
+  drift: DriftController;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -31,6 +40,7 @@ export interface Controllers {
 export function createControllers(deps: {
   store: ResourceStore;
   deployments: DeploymentStore;
+  drift: DriftStore;
   sealer: Sealer;
   log: Logger;
   metrics: Metrics;
@@ -39,6 +49,7 @@ export function createControllers(deps: {
   const { store, deployments, sealer, log, metrics, config } = deps;
   const hosts = new HostConnections({
     observer: metrics,
+    ...(config.liveResyncIntervalMs ? { liveState: { resyncIntervalMs: config.liveResyncIntervalMs } } : {}),
     onSessionStateChange: (change) => {
       if (change.state === 'reconnecting') log.warn({ server: change.server, err: change.error?.message, retryInMs: change.retryInMs }, 'ssh session lost; reconnecting');
       else log.debug({ server: change.server, state: change.state }, 'ssh session state');
@@ -85,13 +96,38 @@ export function createControllers(deps: {
     },
   });
 
+  let driftQueue: ReturnType<ControllerManager['register']> | undefined;
+  const drift = new DriftController({
+    store,
+    deployments,
+    drift: deps.drift,
+    connector,
+    services,
+    hashSecret: (value) => sealer.hash(value),
+    events: new StoreEventRecorder(store, 'drift-controller'),
+    log: log.child({ controller: 'Drift' }),
+    metrics,
+    enqueue: (key) => driftQueue?.add(key),
+  });
+  driftQueue = manager.register(drift, {
+    workers: 2,
+    resyncMs: config.driftResyncIntervalMs ?? 60_000,
+    // A rotated Secret changes the declared view; a changed Server, where the Services run.
+    mapOthers: (e) => servicesAffectedBy(store, e),
+  });
+
   return {
     manager,
     hosts,
     connector,
     services,
-    start: () => manager.start(),
+    drift,
+    async start() {
+      await manager.start();
+      drift.start();
+    },
     async stop() {
+      drift.stop();
       await manager.stop();
       await services.stop();
       await hosts.closeAll();

@@ -1,7 +1,7 @@
 // Drift records: one open row per Service, source and path while a difference lasts (first seen,
 // last seen), closed when the drift engine no longer sees it (resolved, and how: healed by a heal
 // deployment, or gone). Closed rows are the Service's drift history.
-import { and, desc, eq, inArray, isNull, isNotNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNotNull, isNull, lt, ne, sql } from 'drizzle-orm';
 import { canonicalJson } from '../core/canonical-json.js';
 import type { DriftEntry, DriftSource } from '../core/drift/types.js';
 import type { Db } from './database.js';
@@ -144,12 +144,17 @@ export class DriftStore {
     return rows.map(toRecord);
   }
 
-  /** Closes every open record of a Service that no longer exists. */
-  async closeService(serviceUid: string): Promise<number> {
+  /**
+   * Closes the open records of the Service `namespace/name` that no longer exists, or of an earlier
+   * Service of that name (every uid but `keepUid`).
+   */
+  async closeService(namespace: string, name: string, keepUid?: string): Promise<number> {
+    const conds = [eq(driftRecords.namespace, namespace), eq(driftRecords.service, name), isNull(driftRecords.resolvedAt)];
+    if (keepUid !== undefined) conds.push(ne(driftRecords.serviceUid, keepUid));
     const rows = await this.db
       .update(driftRecords)
       .set({ resolvedAt: this.now(), resolution: 'gone' })
-      .where(and(eq(driftRecords.serviceUid, serviceUid), isNull(driftRecords.resolvedAt)))
+      .where(and(...conds))
       .returning({ id: driftRecords.id });
     return rows.length;
   }

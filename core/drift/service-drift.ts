@@ -1,6 +1,6 @@
-// One Service's drift from its three views: live vs frozen (unless a rollout is changing the host
-// right now, or the host could not be read) and declared vs frozen. Pure: the caller reads the
-// store and the host's live-state cache.
+// One Service's drift from its three views: live vs frozen (unless the host could not be read) and
+// declared vs frozen, neither while a rollout is changing the host. Pure: the caller reads the store
+// and the host's live-state cache.
 import type { FrozenInput } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
 import { diffDeclaredAgainstFrozen } from './declared.js';
@@ -21,7 +21,7 @@ export interface ServiceDriftInput {
   live?: readonly LiveContainer[];
   /** driftPolicy.ignoreDifferences (applies to live vs frozen). */
   ignorePaths?: readonly string[];
-  /** A deployment is changing the host: live vs frozen is not judged until it ends. */
+  /** A deployment is changing the host: neither source is judged until it ends. */
   rolloutInProgress?: boolean;
 }
 
@@ -42,7 +42,8 @@ export function computeServiceDrift(input: ServiceDriftInput): ServiceDrift {
     // Nothing deployed, so nothing can have drifted from it.
     checked.push('live-vs-frozen');
   }
-  if (input.declared && input.frozen) {
+  // A rollout running is the declared spec on its way out: only one that ended short of it is drift.
+  if (input.declared && input.frozen && !input.rolloutInProgress) {
     entries.push(...diffDeclaredAgainstFrozen(input.declared, input.frozen));
     checked.push('declared-vs-frozen');
   } else if (!input.frozen) {

@@ -78,7 +78,8 @@ for (const driver of DRIVERS) {
     });
 
     it('closes everything of a deleted service and prunes old history', async () => {
-      assert.equal(await store.closeService(db.uid), 1);
+      assert.equal(await store.closeService('data', 'db', db.uid), 0, 'the records of the living service stay');
+      assert.equal(await store.closeService('data', 'db'), 1);
       assert.deepEqual(await store.open(db.uid), []);
       tick(3600);
       assert.equal(await store.prune(new Date(clock.getTime() - 60_000)), 3, 'the two closed web records and the closed db one');

@@ -143,10 +143,10 @@ describe('live vs frozen: driftPolicy.ignoreDifferences', () => {
 
 describe('computeServiceDrift', () => {
   const owner = web;
-  it('judges live vs frozen only when no rollout runs and the host was read', () => {
+  it('judges nothing while a rollout runs, and live vs frozen only when the host was read', () => {
     const liveContainers = liveOf(web, ['web-stopped']);
     const during = computeServiceDrift({ server: 'edge', owner, declared: web, frozen: web, live: liveContainers, rolloutInProgress: true });
-    assert.deepEqual([during.entries, during.checked], [[], ['declared-vs-frozen']]);
+    assert.deepEqual([during.entries, during.checked], [[], []]);
     const unread = computeServiceDrift({ server: 'edge', owner, declared: web, frozen: web });
     assert.deepEqual([unread.entries, unread.checked, unread.live], [[], ['declared-vs-frozen'], undefined]);
     const after = computeServiceDrift({ server: 'edge', owner, declared: web, frozen: web, live: liveContainers });

@@ -1,0 +1,126 @@
+// Reads one Service's three views — declared (its spec rendered now), frozen (the input of its last
+// completed deployment) and live (its server's live-state cache, normalised) — and runs the drift
+// engine over them. Shared by the drift controller (which records what it finds) and the views API
+// (which shows it).
+import type { FrozenInput } from '../../core/deploy/container-spec.js';
+import type { LiveContainer } from '../../core/deploy/normalise-live.js';
+import { computeServiceDrift, type ServiceDrift } from '../../core/drift/index.js';
+import { HoldfastError } from '../../core/errors.js';
+import { buildLiveState } from '../../core/plan/live-state.js';
+import type { Service } from '../../core/schema/types.generated.js';
+import type { HostConnection } from '../../hosts/index.js';
+import { isTerminal, type DeploymentRecord, type DeploymentStore } from '../../store/deployments.js';
+import type { ServerConnector } from '../servers/server-connector.js';
+import { connectedHost } from '../services/connected-host.js';
+
+export interface ObserveDeps {
+  deployments: DeploymentStore;
+  connector: ServerConnector;
+  /** The declared spec rendered as a deployment would freeze it (secrets as hashes). */
+  render(service: Service): Promise<FrozenInput>;
+  /** The keyed hash frozen inputs carry for secret values. */
+  hashSecret(value: string): string;
+  clock?: () => Date;
+}
+
+export interface ObserveOptions {
+  /** How long to wait for a server's live state to be listed for the first time. */
+  hostWaitMs?: number;
+  /** After a deployment ends, how long the host is left to settle before live drift is judged. */
+  settleMs?: number;
+}
+
+export interface ServiceObservation {
+  service: Service;
+  latest?: DeploymentRecord;
+  /** The last completed deployment: its input is the frozen view. */
+  completed?: DeploymentRecord;
+  frozen?: FrozenInput;
+  declared?: FrozenInput;
+  /** Why the declared spec could not be rendered. */
+  declaredError?: string;
+  server: string;
+  /** Why the server's live state could not be read (or is not current). */
+  hostError?: string;
+  connection?: HostConnection;
+  /** A deployment runs, or ended moments ago: live drift is not judged now. */
+  rolloutInProgress: boolean;
+  /** When live drift can be judged again after the last deployment ended. */
+  settledAt?: Date;
+  drift: ServiceDrift;
+}
+
+const DEFAULT_HOST_WAIT_MS = 10_000;
+const DEFAULT_SETTLE_MS = 1000;
+
+export async function observeService(deps: ObserveDeps, service: Service, signal?: AbortSignal, options: ObserveOptions = {}): Promise<ServiceObservation> {
+  const now = deps.clock?.() ?? new Date();
+  const uid = service.metadata.uid!;
+  const latest = await deps.deployments.latest(uid);
+  const completed = latest?.phase === 'completed' ? latest : await deps.deployments.lastCompleted(uid);
+  const frozen = completed?.frozen as FrozenInput | undefined;
+  const server = frozen?.target.server ?? service.spec!.server;
+
+  let declared: FrozenInput | undefined;
+  let declaredError: string | undefined;
+  try {
+    declared = await deps.render(service);
+  } catch (err) {
+    if (!(err instanceof HoldfastError)) throw err;
+    declaredError = err.message;
+  }
+
+  const running = !!latest && !isTerminal(latest.phase);
+  const endedAt = latest?.finishedAt ? Date.parse(latest.finishedAt) : undefined;
+  const settleMs = options.settleMs ?? DEFAULT_SETTLE_MS;
+  const settling = !running && endedAt !== undefined && now.getTime() - endedAt < settleMs;
+  const rolloutInProgress = running || settling;
+
+  let connection: HostConnection | undefined;
+  let hostError: string | undefined;
+  let live: LiveContainer[] | undefined;
+  try {
+    connection = await deps.connector.connectionFor(await deps.connector.server(server));
+    const cache = connection.liveState;
+    const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
+    const snapshot = await connectedHost(connection).snapshot(wait, { full: false });
+    const status = cache.status;
+    if (!status.watching) {
+      hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
+    } else {
+      live = buildLiveState(snapshot, frozen, { hashSecret: deps.hashSecret }).containers;
+    }
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    hostError = `cannot read the live state of server ${server}: ${(err as Error)?.message ?? String(err)}`;
+  }
+
+  const owner = declared ?? {
+    project: service.metadata.namespace!,
+    environment: service.spec!.environment,
+    service: { namespace: service.metadata.namespace!, name: service.metadata.name, uid },
+  };
+  const drift = computeServiceDrift({
+    server,
+    owner,
+    declared,
+    frozen,
+    live,
+    ignorePaths: (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
+    rolloutInProgress,
+  });
+  return {
+    service,
+    latest,
+    completed,
+    frozen,
+    declared,
+    declaredError,
+    server,
+    hostError,
+    connection,
+    rolloutInProgress,
+    ...(settling ? { settledAt: new Date(endedAt! + settleMs) } : {}),
+    drift,
+  };
+}
