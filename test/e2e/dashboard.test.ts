@@ -1,7 +1,8 @@
 // The dashboard in Debian's Chromium (driven by playwright-core, no browser download) against the
 // built `holdfast serve` as a child process, whose controllers manage real test hosts: sign in; the
 // overview counts what the API holds; service filters; declared | frozen | live; a rollout followed
-// as it happens; live updates through the watch stream; reconnecting after a restart; keyboard and
+// as it happens; a change made on a host shown as drift, field by field; live updates through the
+// watch stream; reconnecting after a restart; keyboard and
 // 375 px use; no console errors; the first paint of the overview with 200 services. Saves
 // screenshots of the main pages into docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
@@ -13,7 +14,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { packageRoot } from '../../core/package-root.js';
-import type { Deployment, Server, Service } from '../../dashboard/src/api/types.js';
+import type { Deployment, Server, Service, ServiceViews } from '../../dashboard/src/api/types.js';
 import { SERVER_STATES, serverState, serviceState } from '../../dashboard/src/model/status.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { loadTestHosts, readPrivateKey, testHost, type TestHost, type TestHosts } from '../support/testhosts.js';
@@ -27,8 +28,8 @@ const NARROW = { width: 375, height: 760 };
 const FIRST_PAINT_BUDGET_MS = 1000;
 const LOAD_SERVICES = 200;
 
-// Endpoints that later parts of the API add; until they exist the dashboard shows a designed
-// "not available" state, and the browser logs their 404 as a failed resource load.
+// Endpoints that a control plane may not serve; the dashboard then shows a designed "not
+// available" state, and the browser logs their 404 as a failed resource load.
 const OPTIONAL_ENDPOINTS = /\/services\/[^/]+\/(views|deployments)$|\/auditlog(\?|$)/;
 
 let hosts: TestHosts;
@@ -457,6 +458,31 @@ describe('dashboard', { timeout: 900_000 }, () => {
     await page.getByRole('button', { name: 'Show the full log' }).first().click();
     await page.locator('pre.log').first().waitFor();
     assert.equal(await page.evaluate(() => (window as unknown as { __sameDocument?: boolean }).__sameDocument), true, 'the page was reloaded');
+  });
+
+  it('shows a change made on the host behind Holdfast\'s back as drift, field by field', async () => {
+    const host = testHost(hosts, 2);
+    const container = `hf_${SHOP}_production_storefront_1`;
+    const views = (await api('GET', `/namespaces/${SHOP}/services/storefront/views`)) as ServiceViews;
+    const frozenPolicy = (views.frozen as { containers: Array<{ name: string; restartPolicy: { name: string } }> }).containers.find((c) => c.name === container)!.restartPolicy.name;
+    const changed = frozenPolicy === 'always' ? 'no' : 'always';
+    await go(`#/services/${SHOP}/storefront`);
+    await page.locator('h1 .badge', { hasText: 'Synced' }).waitFor();
+
+    await hostDocker(host, 'update', '--restart', changed, container);
+    try {
+      // Docker's events reach the live-state cache, the drift controller records it, the watch
+      // stream brings the Service's new status: no reload.
+      await page.locator('h1 .badge', { hasText: 'Drifted' }).waitFor({ timeout: 30_000 });
+      const path = `containers[${container}].restartPolicy`;
+      await page.locator(`tr[data-drift-path^="${path}"]`).first().waitFor({ timeout: 15_000 });
+      await page.getByTestId('view-live').locator(`[data-path^="${path}"][data-drifted="true"]`).filter({ hasText: changed }).first().waitFor();
+      await page.getByTestId('view-frozen').locator(`[data-path^="${path}"][data-drifted="true"]`).filter({ hasText: frozenPolicy }).first().waitFor();
+      await screenshot('service-drifted');
+    } finally {
+      await hostDocker(host, 'update', '--restart', frozenPolicy, container);
+    }
+    await page.locator('h1 .badge', { hasText: 'Synced' }).waitFor({ timeout: 30_000 });
   });
 
   it('changes made through the API appear without a reload (watch)', async () => {

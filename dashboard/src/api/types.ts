@@ -141,6 +141,8 @@ export interface ServiceViews {
   frozen?: unknown;
   live?: unknown;
   drift?: DriftEntry[];
+  /** Why a view is missing or not current, when it is (host unreadable, rollout running). */
+  notes?: string[];
 }
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';

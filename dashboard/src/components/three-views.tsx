@@ -1,6 +1,6 @@
 // Declared | frozen | live, side by side, with each drifted field marked in the columns it concerns,
 // and the drift entries themselves listed above them.
-import { useMemo, useState, type ReactNode } from 'react';
+import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { DriftEntry } from '../api/types.js';
 import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, normalisePath, splitContainerPath, type FieldRow, type SecretComparison } from '../model/fields.js';
 import { StateBadge } from './badges.js';
@@ -88,6 +88,7 @@ export function ThreeViews({ declared, frozen, live, drift, availability, frozen
   const declaredDrift = drift.filter((d) => d.source === 'declared-vs-frozen');
   const liveDrift = drift.filter((d) => d.source === 'live-vs-frozen');
   const unavailable = availability === 'unavailable';
+  const driftKey = drift.map((d) => `${d.source}:${d.path}`).join('|') + `:${availability}`;
 
   return (
     <div className="views">
@@ -98,10 +99,10 @@ export function ThreeViews({ declared, frozen, live, drift, availability, frozen
         </label>
       </div>
       <div className="views__columns">
-        <ViewColumn title="Declared" subtitle="spec, as applied" testId="view-declared">
+        <ViewColumn title="Declared" subtitle="spec, as applied" testId="view-declared" driftKey={driftKey}>
           <FieldList rows={declaredRows} drift={declaredDrift} stripSpec onlyDrifted={onlyDrifted} ghosts={false} />
         </ViewColumn>
-        <ViewColumn title="Frozen" subtitle={frozenFromRecord ? `input of deployment ${frozenFromRecord}` : 'input of the current deployment'} testId="view-frozen">
+        <ViewColumn title="Frozen" subtitle={frozenFromRecord ? `input of deployment ${frozenFromRecord}` : 'input of the current deployment'} testId="view-frozen" driftKey={driftKey}>
           {availability === 'loading' ? (
             <p className="muted">Loading…</p>
           ) : frozenFromRecord ? (
@@ -114,7 +115,7 @@ export function ThreeViews({ declared, frozen, live, drift, availability, frozen
             <FieldList rows={frozenRows} drift={drift} counterpart={live != null ? liveRows : undefined} onlyDrifted={onlyDrifted} />
           )}
         </ViewColumn>
-        <ViewColumn title="Live" subtitle="what the host runs" testId="view-live">
+        <ViewColumn title="Live" subtitle="what the host runs" testId="view-live" driftKey={driftKey}>
           {availability === 'loading' ? (
             <p className="muted">Loading…</p>
           ) : unavailable ? (
@@ -130,14 +131,24 @@ export function ThreeViews({ declared, frozen, live, drift, availability, frozen
   );
 }
 
-function ViewColumn({ title, subtitle, testId, children }: { title: string; subtitle: string; testId: string; children: ReactNode }) {
+function ViewColumn({ title, subtitle, testId, driftKey, children }: { title: string; subtitle: string; testId: string; driftKey: string; children: ReactNode }) {
+  const body = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    // Bring the first drifted field into view inside the column (not the page) when drift changes.
+    const el = body.current;
+    const row = el?.querySelector<HTMLElement>('[data-drifted="true"]');
+    if (!el || !row) return;
+    if (row.offsetTop < el.scrollTop || row.offsetTop + row.offsetHeight > el.scrollTop + el.clientHeight) el.scrollTop = Math.max(0, row.offsetTop - 32);
+  }, [driftKey]);
   return (
     <section className="view" data-testid={testId} aria-label={`${title} view`}>
       <header className="view__header">
         <h3>{title}</h3>
         <span className="muted small">{subtitle}</span>
       </header>
-      <div className="view__body">{children}</div>
+      <div className="view__body" ref={body}>
+        {children}
+      </div>
     </section>
   );
 }

@@ -37,11 +37,12 @@ export function serviceState(service: Pick<Service, 'metadata' | 'status'>): Jud
   if (phase && ACTIVE_PHASES.has(phase)) return { state: 'progressing', reason: `Deployment ${phase}` };
   if (behind) return { state: 'progressing', reason: `Generation ${service.metadata.generation} not observed yet` };
 
-  if (ready?.status === 'False') return { state: 'failed', reason: said(ready, 'Not ready') };
+  // Drift explains a container that stopped behind Holdfast's back better than "not ready" does.
   if (drifted?.status === 'True' || (status.drift?.count ?? 0) > 0) {
     const count = status.drift?.count;
     return { state: 'drifted', reason: drifted?.message || (count ? `${count} field${count === 1 ? '' : 's'} drifted` : 'Drifted') };
   }
+  if (ready?.status === 'False') return { state: 'failed', reason: said(ready, 'Not ready') };
   if (ready?.status === 'True') return { state: 'synced', reason: said(ready, 'Ready') };
   return { state: 'pending', reason: said(ready, 'Readiness unknown') };
 }

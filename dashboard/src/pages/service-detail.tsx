@@ -110,6 +110,13 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
           <DriftSummary service={service} count={views.status === 'ready' ? drift.length : undefined} />
         </div>
         {views.status === 'error' && <ErrorState title="Could not load the views" error={views.error} />}
+        {views.status === 'ready' && views.data.notes?.length ? (
+          <ul className="notice notice--list small" aria-label="About these views">
+            {views.data.notes.map((note) => (
+              <li key={note}>{note}</li>
+            ))}
+          </ul>
+        ) : null}
         <DriftTable drift={drift} />
         <ThreeViews
           declared={declared}

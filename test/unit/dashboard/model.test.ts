@@ -27,6 +27,7 @@ describe('serviceState', () => {
     ['failed deployment', service({ observedGeneration: 1, conditions: [cond('Progressing', 'True')], currentDeployment: { name: 'd1', phase: 'failed' } }), 'failed'],
     ['degraded', service({ observedGeneration: 1, conditions: [cond('Ready', 'True'), cond('Degraded', 'True', 'crash loop')] }), 'failed'],
     ['not ready, not progressing', service({ observedGeneration: 1, conditions: [cond('Ready', 'False')] }), 'failed'],
+    ['not ready because it drifted', service({ observedGeneration: 1, conditions: [cond('Ready', 'False'), cond('Drifted', 'True')] }), 'drifted'],
     ['readiness unknown', service({ observedGeneration: 1, conditions: [cond('Ready', 'Unknown')] }), 'pending'],
     ['being deleted', { metadata: { name: 'web', namespace: 'shop', generation: 1, deletionTimestamp: T }, status: { conditions: [cond('Ready', 'True')] } }, 'progressing'],
   ];
