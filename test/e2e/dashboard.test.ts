@@ -2,9 +2,9 @@
 // built `holdfast serve` as a child process, whose controllers manage real test hosts: sign in; the
 // overview counts what the API holds; service filters; declared | frozen | live; a rollout followed
 // as it happens; a change made on a host shown as drift, field by field; live updates through the
-// watch stream; reconnecting after a restart; keyboard and
-// 375 px use; no console errors; the first paint of the overview with 200 services. Saves
-// screenshots of the main pages into docs/screenshots/ for the README.
+// watch stream; reconnecting after a restart; keyboard and 375 px use; no console errors; the first
+// paint of the overview with 200 services. Saves screenshots of the main pages into
+// docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -30,7 +30,7 @@ const LOAD_SERVICES = 200;
 
 // Endpoints that a control plane may not serve; the dashboard then shows a designed "not
 // available" state, and the browser logs their 404 as a failed resource load.
-const OPTIONAL_ENDPOINTS = /\/services\/[^/]+\/(views|deployments)$|\/auditlog(\?|$)/;
+const OPTIONAL_ENDPOINTS = /\/services\/[^/]+\/(views|deployments|drift\/history)(\?|$)|\/auditlog(\?|$)/;
 
 let hosts: TestHosts;
 let serve: ServeProcess;
@@ -483,6 +483,8 @@ describe('dashboard', { timeout: 900_000 }, () => {
       await hostDocker(host, 'update', '--restart', frozenPolicy, container);
     }
     await page.locator('h1 .badge', { hasText: 'Synced' }).waitFor({ timeout: 30_000 });
+    // And it stays on record: when it was seen, and that it went.
+    await page.locator('tr[data-history-path^="containers["]').filter({ hasText: 'restartPolicy' }).filter({ hasText: 'gone' }).first().waitFor({ timeout: 15_000 });
   });
 
   it('changes made through the API appear without a reload (watch)', async () => {

@@ -135,6 +135,16 @@ export interface DriftEntry {
   source: DriftSource;
 }
 
+/** One row of `GET …/services/{name}/drift/history` (newest first). */
+export interface DriftHistoryEntry extends DriftEntry {
+  firstSeen: string;
+  lastSeen: string;
+  resolvedAt?: string;
+  /** healed (a heal deployment put it back) or gone (no longer seen). */
+  resolution?: 'healed' | 'gone' | string;
+  healedBy?: string;
+}
+
 /** `GET …/services/{name}/views`: the three views and the drift between them, secrets redacted. */
 export interface ServiceViews {
   declared?: unknown;

@@ -1,10 +1,11 @@
 import { useEffect, useMemo, useState } from 'react';
 import { API_BASE, resourcePath } from '../api/client.js';
-import type { Deployment, DeploymentWithInput, Service, ServiceViews } from '../api/types.js';
+import type { Deployment, DeploymentWithInput, DriftHistoryEntry, Service, ServiceViews } from '../api/types.js';
 import { ServiceBadge } from '../components/badges.js';
 import { Conditions } from '../components/conditions.js';
 import { Fact } from '../components/facts.js';
 import { DeploymentTimeline, isActive } from '../components/deployments.js';
+import { DriftHistory } from '../components/drift-history.js';
 import { EventList, newestFirst } from '../components/event-list.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { DriftTable, ThreeViews } from '../components/three-views.js';
@@ -59,6 +60,7 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
   const pollTick = usePoll(isActive(service.status?.currentDeployment?.phase) || listedRunning, ACTIVE_POLL_MS);
   const deployments = useRemote<{ items: Deployment[] }>(resourcePath('services', { namespace, name, sub: 'deployments' }), `${rv}:${pollTick}`);
   const views = useRemote<ServiceViews>(resourcePath('services', { namespace, name, sub: 'views' }), `${rv}:${pollTick}`);
+  const history = useRemote<{ items: DriftHistoryEntry[] }>(`${resourcePath('services', { namespace, name })}/drift/history?limit=20`, rv);
   useEffect(() => setListedRunning(deployments.status === 'ready' && deployments.data.items.some((d) => isActive(d.phase))), [deployments]);
 
   const drift = views.status === 'ready' ? views.data.drift ?? [] : [];
@@ -127,6 +129,16 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
           frozenFromRecord={views.status !== 'ready' && frozen != null ? currentId : undefined}
         />
       </section>
+
+      {history.status === 'ready' && history.data.items.length > 0 && (
+        <section className="card" aria-labelledby="drift-history-heading">
+          <div className="card__header">
+            <h2 id="drift-history-heading">Drift history</h2>
+            <span className="muted small">the last {history.data.items.length} differences found</span>
+          </div>
+          <DriftHistory entries={history.data.items} />
+        </section>
+      )}
 
       <section className="card" aria-labelledby="deployments-heading">
         <div className="card__header">
