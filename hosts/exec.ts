@@ -79,6 +79,19 @@ class OutputCollector {
   }
 }
 
+/**
+ * The remote side of a command: `sh` prints a marked line with its pid, then becomes the command.
+ * sshd makes each session its own process group, so that pid names the command and everything it
+ * started. Whatever the login shell's startup files print comes before the mark and is dropped.
+ */
+const PID_MARK = '@@holdfast-pid ';
+const REMOTE_WRAPPER = ['sh', '-c', `echo "${PID_MARK}$$" && exec "$@"`, 'sh'];
+const PID_LINE = new RegExp(`(?:^|\\n)${PID_MARK}(\\d+)\\n`);
+const MAX_PREAMBLE_BYTES = 64 * 1024;
+/** `--` is POSIX; BusyBox's kill wants the group without it. */
+const KILL_GROUP = 'kill -KILL -- "-$1" 2>/dev/null || kill -KILL "-$1"';
+const KILL_TIMEOUT_MS = 10_000;
+
 /** Runs commands over the server's kept SSH session; each is one operation of the session. */
 export class SshCommandRunner implements CommandRunner {
   readonly server: string;
@@ -91,7 +104,7 @@ export class SshCommandRunner implements CommandRunner {
   }
 
   run(argv: readonly string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const command = quoteArgv(argv);
+    const command = quoteArgv([...REMOTE_WRAPPER, ...checkedArgv(argv)]);
     const operation = `exec ${argv[0]}`;
     return this.session.run(
       operation,
@@ -99,44 +112,111 @@ export class SshCommandRunner implements CommandRunner {
         this.options.observer?.exec?.(this.server);
         const started = Date.now();
         const channel = await openExec(client, command);
-        return collect(channel, options, signal, started);
+        return collect(channel, options, signal, started, (pid) => this.#killGroup(pid));
       },
       { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: options.signal },
     );
   }
+
+  /**
+   * Ends a command whose operation timed out or was canceled. Closing its channel is not enough (the
+   * process lives on), and sshd refuses signal requests on root sessions, so this is a second command.
+   */
+  #killGroup(pid: number): void {
+    void this.session
+      .run(
+        'exec kill',
+        async (client) => {
+          this.options.observer?.exec?.(this.server);
+          const channel = await openExec(client, quoteArgv(['sh', '-c', KILL_GROUP, 'sh', String(pid)]));
+          await new Promise((resolve) => channel.on('close', resolve).resume().end());
+        },
+        { timeoutMs: KILL_TIMEOUT_MS, unbounded: true },
+      )
+      .catch(() => undefined);
+  }
 }
 
-function collect(channel: ClientChannel, options: ExecOptions, signal: AbortSignal, started: number): Promise<ExecResult> {
+function checkedArgv(argv: readonly string[]): readonly string[] {
+  if (argv.length === 0) throw new TypeError('a command needs at least a program name');
+  return argv;
+}
+
+/** Collects a wrapped command's output; the pid mark (and anything before it) is kept out of stdout. */
+function collect(
+  channel: ClientChannel,
+  options: ExecOptions,
+  signal: AbortSignal,
+  started: number,
+  killGroup: (pid: number) => void,
+): Promise<ExecResult> {
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const stdout = new OutputCollector(limit);
   const stderr = new OutputCollector(limit);
   return new Promise<ExecResult>((resolve, reject) => {
     let exitCode: number | null = null;
     let exitSignal: string | undefined;
+    let pid: number | undefined;
+    let preamble = '';
+    let aborted = false;
+    let giveUp: ReturnType<typeof setTimeout> | undefined;
+    const end = () => {
+      if (giveUp) clearTimeout(giveUp);
+      channel.close();
+    };
     const onAbort = () => {
-      // Closing the channel alone leaves the process running on the host; ask sshd to kill it first.
+      aborted = true;
+      // Works where sshd allows it (not for root); the kill command below covers the rest.
       try {
         channel.signal('KILL');
       } catch {
         // The channel may already be closing.
       }
-      channel.close();
+      if (pid !== undefined) {
+        killGroup(pid);
+        end();
+      } else {
+        // The command has not said who it is yet; wait for it (briefly) so it can be stopped.
+        giveUp = setTimeout(end, KILL_TIMEOUT_MS);
+      }
       reject(signal.reason);
     };
-    // The operation may have timed out while the command was still being started.
-    if (signal.aborted) {
-      onAbort();
-      return;
-    }
-    signal.addEventListener('abort', onAbort, { once: true });
-    channel.on('data', (chunk: Buffer) => stdout.add(chunk));
+    let marked = false;
+    channel.on('data', (chunk: Buffer) => {
+      if (marked) {
+        stdout.add(chunk);
+        return;
+      }
+      preamble += chunk.toString('latin1');
+      const mark = PID_LINE.exec(preamble);
+      if (!mark) {
+        // No mark after this much output: not our wrapper's doing; keep everything as output.
+        if (preamble.length > MAX_PREAMBLE_BYTES) {
+          marked = true;
+          stdout.add(Buffer.from(preamble, 'latin1'));
+          preamble = '';
+        }
+        return;
+      }
+      marked = true;
+      pid = Number(mark[1]);
+      const rest = Buffer.from(preamble.slice(mark.index + mark[0].length), 'latin1');
+      preamble = '';
+      if (rest.length > 0) stdout.add(rest);
+      if (aborted && pid > 1) {
+        killGroup(pid);
+        end();
+      }
+    });
     channel.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
     channel.on('exit', (code: number | null, signalName?: string) => {
       exitCode = code;
       if (code === null && signalName) exitSignal = signalName;
     });
     channel.on('close', () => {
+      if (giveUp) clearTimeout(giveUp);
       signal.removeEventListener('abort', onAbort);
+      if (!marked && preamble) stdout.add(Buffer.from(preamble, 'latin1'));
       resolve({
         exitCode,
         signal: exitSignal,
@@ -148,6 +228,9 @@ function collect(channel: ClientChannel, options: ExecOptions, signal: AbortSign
     });
     if (options.stdin !== undefined) channel.end(options.stdin);
     else channel.end();
+    // The operation may have timed out while the command was still being started.
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -169,11 +252,16 @@ export class LocalCommandRunner implements CommandRunner {
     return new Promise<ExecResult>((resolve, reject) => {
       const stdout = new OutputCollector(limit);
       const stderr = new OutputCollector(limit);
-      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+      // Its own process group, so a timeout ends whatever the command started too.
+      const child = spawn(argv[0]!, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
       let failure: HostError | Error | undefined;
       const stop = (err: HostError) => {
         failure ??= err;
-        child.kill('SIGKILL');
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
       };
       const timer = setTimeout(() => stop(new OperationTimeout(this.server, operation, timeoutMs)), timeoutMs);
       const onAbort = () => stop(new OperationAborted(this.server, operation));

@@ -30,7 +30,7 @@ IMAGE_RECIPE=1
 PACKAGES=(docker.io openssh-server iproute2 busybox-static)
 
 # Bump when the way sshd or dockerd is started changes, so running hosts pick it up.
-SSHD_RECIPE=2
+SSHD_RECIPE=3
 DOCKERD_RECIPE=2
 DOCKERD_READY_SECONDS=60
 SSHD_READY_SECONDS=15
@@ -286,10 +286,11 @@ ensure_sshd() {
   # A tmpfs on /run inside the private mount namespace gives sshd its privilege-separation
   # directory and a /var/run/docker.sock without touching this machine's /run. The socket path is a
   # symlink rather than a bind mount of the socket file: dockerd makes a new socket inode each time
-  # it starts, and a bind mount would keep pointing at the old one.
+  # it starts, and a bind mount would keep pointing at the old one. root's home is a fresh tmpfs, as
+  # on a new server: this machine's shell startup files stay out of the hosts' sessions.
   setsid nsenter --net="$(netns_path "$i")" unshare --mount --propagation private --uts \
     sh -c 'hostname "$4" && mount -t tmpfs -o mode=755 tmpfs /run && mkdir -m 755 /run/sshd &&
-           ln -s "$1" /run/docker.sock &&
+           ln -s "$1" /run/docker.sock && mount -t tmpfs -o mode=700 tmpfs /root &&
            exec /usr/sbin/sshd -D -f "$2" -E "$3"' \
     sshd-host "$(host_sock "$i")" "$dir/sshd_config" "$dir/sshd.log" "$(host_name "$i")" \
     </dev/null >>"$dir/sshd.log" 2>&1 9>&- &
