@@ -20,7 +20,10 @@ export { LiveStateCache } from './live-cache.js';
 export { SshSession, hostKeyFingerprint, normaliseFingerprint } from './ssh-session.js';
 export { HostCounters, combineObservers, type HostObserver } from './observer.js';
 export { quoteArgv, expectSuccess } from './exec.js';
-export { buildContextTar } from './build-context.js';
+export { buildContextTar, type ContextFile } from './build-context.js';
+export { dockerRequests, type DockerRequest, type DockerFilters } from './docker-requests.js';
+export { LocalDockerTransport, SshDockerTransport, type DockerTransport } from './docker-transport.js';
+export type * from './docker-api-types.js';
 export * from './errors.js';
 
 export const DEFAULT_DOCKER_SOCKET = '/var/run/docker.sock';
