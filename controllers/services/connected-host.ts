@@ -5,7 +5,7 @@ import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { DockerImageInspect } from '../../core/deploy/docker-types.js';
 import type { HostSnapshot } from '../../core/plan/live-state.js';
-import { expectSuccess, type HostConnection } from '../../hosts/index.js';
+import { expectSuccess, isDockerNotFound, type HostConnection } from '../../hosts/index.js';
 import type { HostAccess } from './host-access.js';
 
 const imageCache = new WeakMap<HostConnection, Map<string, DockerImageInspect>>();
@@ -13,6 +13,11 @@ const imageCache = new WeakMap<HostConnection, Map<string, DockerImageInspect>>(
 export interface SnapshotOptions {
   /** Also list networks, volumes and every image (for planning); drift checks need only containers. */
   full?: boolean;
+  /**
+   * Containers to read fresh from the engine rather than from the cache: the ones a rollout just
+   * changed, whose events may not have reached the cache yet.
+   */
+  fresh?: readonly string[];
 }
 
 export function connectedHost(connection: HostConnection): HostAccess & { snapshot(signal?: AbortSignal, opts?: SnapshotOptions): Promise<HostSnapshot> } {
@@ -34,7 +39,15 @@ export function connectedHost(connection: HostConnection): HostAccess & { snapsh
     async snapshot(signal?: AbortSignal, opts: SnapshotOptions = { full: true }): Promise<HostSnapshot> {
       const cache = connection.liveState;
       await cache.waitForSync(signal);
-      const containers = [...cache.snapshot().containers.values()];
+      let containers = [...cache.snapshot().containers.values()];
+      for (const name of opts.fresh ?? []) {
+        const current = await docker.inspectContainer(name, { signal }).catch((err) => {
+          if (isDockerNotFound(err)) return undefined;
+          throw err;
+        });
+        containers = containers.filter((c) => (c.Name ?? '').replace(/^\//, '') !== name && c.Id !== current?.Id);
+        if (current) containers.push(current as unknown as (typeof containers)[number]);
+      }
       const used = new Set(containers.map((c) => c.Image).filter((id): id is string => !!id));
       const containerImages = await Promise.all([...used].map((id) => inspectImage(id, signal).catch(() => undefined)));
       if (!opts.full) {

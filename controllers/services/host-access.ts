@@ -8,8 +8,11 @@ import type { DockerClient } from '../../hosts/docker-client.js';
 export interface HostAccess {
   readonly server: string;
   readonly docker: DockerClient;
-  /** A consistent view of the host's containers, images, networks and volumes. */
-  snapshot(signal?: AbortSignal): Promise<HostSnapshot>;
+  /**
+   * A view of the host's containers, images, networks and volumes; the containers named in
+   * `fresh` are read from the engine now rather than from the event-fed cache.
+   */
+  snapshot(signal?: AbortSignal, opts?: { full?: boolean; fresh?: readonly string[] }): Promise<HostSnapshot>;
   /** Opens a TCP connection to `address:port` from the host itself (an SSH direct-tcpip channel). */
   connectFromHost(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
   /** Writes `content` to `path` on the host (mode 0600, parent directories created). */

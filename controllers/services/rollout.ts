@@ -2,7 +2,7 @@
 // the deployment's phases and steps, logs every decision, and ends the record completed, failed or
 // canceled. On a failed rollout with autoRollback, the previous completed input is put back. The
 // executor decides nothing itself: the planner did.
-import type { SecretKeyRef, FrozenInput } from '../../core/deploy/container-spec.js';
+import { NEXT_SUFFIX, type SecretKeyRef, type FrozenInput } from '../../core/deploy/container-spec.js';
 import { containerCreateRequest, type CreateRequestContext } from '../../core/deploy/docker-request.js';
 import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
 import { planRollout } from '../../core/plan/planner.js';
@@ -112,7 +112,9 @@ export class Rollout {
   }
 
   private async plan(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
-    const snapshot = await this.deps.host.snapshot(signal);
+    // The containers this input names are read fresh: the cache may not have seen our last action yet.
+    const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
+    const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
     const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
     const actions = planRollout(frozen, live, { ignorePaths: [] });
     await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
@@ -369,7 +371,8 @@ export class Rollout {
     await this.log('deploy', `rolling back to revision ${previous.revision}`);
     try {
       const signal = AbortSignal.timeout(Math.max(30_000, frozen.update.healthDeadlineSeconds * 2000));
-      const snapshot = await this.deps.host.snapshot(signal);
+      const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
+      const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
       const actions = planRollout(frozen, buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret }));
       const saved = this.record.frozen;
       (this.record as { frozen: unknown }).frozen = frozen;

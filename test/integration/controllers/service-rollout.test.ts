@@ -154,3 +154,76 @@ describe('service rollout on a real Docker host', () => {
     }
   });
 });
+
+describe('start-first rollout with a client polling throughout', () => {
+  let cp: TestControlPlane;
+  let host: TestHost;
+  const svcPath = `${G}/namespaces/live/services/site`;
+  const compose = (greeting: string) => ({
+    services: {
+      web: {
+        image: 'holdfast-test/busybox:1',
+        command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+        environment: { GREETING: greeting },
+        // busybox nc, not wget: the static busybox of the test image has a wget that crashes.
+        healthcheck: { test: ['CMD-SHELL', 'printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 1 127.0.0.1 8080 | grep -q "200 OK"'], interval: '1s', timeout: '2s', retries: 3 },
+      },
+      client: {
+        image: 'holdfast-test/busybox:1',
+        // Polls the web service by its network alias ten times a second and reports each failure.
+        command: ['sh', '-c', 'while true; do if printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 web 8080 | grep -q "200 OK"; then echo OK; else echo FAIL; fi; sleep 0.1; done'],
+        depends_on: { web: { condition: 'service_healthy' } },
+      },
+    },
+  });
+  const service = (greeting: string) => ({
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'site', namespace: 'live' },
+    spec: { environment: 'production', server: 'edge', source: { compose: { inline: compose(greeting) } }, update: { order: 'start-first', healthDeadlineSeconds: 30, autoRollback: true } },
+  });
+  const deployment = async (revision: number) =>
+    until(`revision ${revision}`, async () => {
+      const items = (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; revision: number; phase: string; message?: string }>;
+      const d = items.find((x) => x.revision === revision);
+      return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
+    });
+
+  before(async () => {
+    host = testHost(await loadTestHosts({ count: 2 }), 2);
+    cp = await startTestControlPlane('pglite');
+    const post = async (path: string, body: unknown) => assert.equal((await cp.call('POST', path, body)).status, 201);
+    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'live' }, spec: { environments: [{ name: 'production' }] } });
+    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
+    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+  });
+  after(async () => {
+    await cp?.call('DELETE', svcPath).catch(() => undefined);
+    await until('cleanup', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined), 30_000).catch(() => undefined);
+    await cp?.stop();
+  });
+
+  it('replaces the web container start-first and the polling client sees no failed request', async () => {
+    assert.equal((await cp.call('POST', `${G}/namespaces/live/services`, service('one'))).status, 201);
+    assert.equal((await deployment(1)).phase, 'completed');
+    const client = 'hf_live_production_site_client_1';
+    await until('the client to poll successfully', async () => ((await hostDocker(host, 'logs', client)).includes('OK') ? true : undefined), 20_000).catch(async (err) => {
+      throw new Error(`${(err as Error).message}; client logs: ${(await hostDocker(host, 'logs', '--tail', '5', client).catch((e) => String(e))).slice(0, 500)}; containers: ${await hostDocker(host, 'ps', '-a', '--format', '{{.Names}} {{.Status}}')}`);
+    });
+    const since = new Date().toISOString();
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    assert.equal((await cp.call('PUT', svcPath, { ...service('two'), metadata: current.metadata })).status, 200);
+    const d = await deployment(2);
+    assert.equal(d.phase, 'completed', d.message);
+    const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
+    const created = logs.indexOf('create hf_live_production_site_web_1.next');
+    const stopped = logs.indexOf('stop hf_live_production_site_web_1');
+    assert.ok(created >= 0 && stopped > created, `the new container starts before the old one stops:\n${logs}`);
+    await new Promise((ok) => setTimeout(ok, 1000));
+    const polled = (await hostDocker(host, 'logs', '--since', since, client)).split('\n').filter(Boolean);
+    assert.ok(polled.filter((l) => l === 'OK').length > 10, `the client kept polling (${polled.length} lines)`);
+    assert.deepEqual(polled.filter((l) => l !== 'OK'), [], 'no failed request during the rollout');
+    const env = await hostDocker(host, 'inspect', '--format', '{{json .Config.Env}}', 'hf_live_production_site_web_1');
+    assert.match(env, /GREETING=two/);
+  });
+});
