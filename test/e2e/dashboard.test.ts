@@ -45,13 +45,27 @@ const optionalNotFound = new Set<string>();
 // ---- seeding through the API ---------------------------------------------------------------
 
 async function api(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<any> {
-  const res = await fetch(serve.url + API + path, {
-    method,
-    headers: { Authorization: `Bearer ${serve.token}`, ...(body ? { 'Content-Type': contentType } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-    signal: AbortSignal.timeout(15_000),
-  });
+  const send = () =>
+    fetch(serve.url + API + path, {
+      method,
+      headers: { Authorization: `Bearer ${serve.token}`, ...(body ? { 'Content-Type': contentType } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+      signal: AbortSignal.timeout(15_000),
+    });
+  let res: Response;
+  let retried = false;
+  try {
+    res = await send();
+  } catch (err) {
+    // A kept-alive connection the server closed as it was reused: send once more. A create that
+    // did land the first time then answers AlreadyExists, which is what was wanted.
+    if (!(err instanceof TypeError)) throw err;
+    await new Promise((ok) => setTimeout(ok, 200));
+    res = await send();
+    retried = true;
+  }
   const text = await res.text();
+  if (retried && method === 'POST' && res.status === 409 && /AlreadyExists/.test(text)) return undefined;
   if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${text}`);
   return text ? JSON.parse(text) : undefined;
 }
