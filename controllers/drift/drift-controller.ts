@@ -65,7 +65,7 @@ export interface DriftControllerDeps {
   enqueue(key: string): void;
   clock?: () => Date;
   healBudget?: HealBudget;
-  /** After a deployment ends, how long the host settles before drift is judged (default 1 s). */
+  /** After a deployment ends, how long the host settles before drift is judged (default 250 ms). */
   settleMs?: number;
   /** How often deleted Services' records are closed and old history pruned. */
   sweepIntervalMs?: number;

@@ -51,7 +51,7 @@ export interface ServiceObservation {
 }
 
 const DEFAULT_HOST_WAIT_MS = 10_000;
-const DEFAULT_SETTLE_MS = 1000;
+const DEFAULT_SETTLE_MS = 250;
 
 export async function observeService(deps: ObserveDeps, service: Service, signal?: AbortSignal, options: ObserveOptions = {}): Promise<ServiceObservation> {
   const now = deps.clock?.() ?? new Date();
