@@ -6,7 +6,8 @@
 // killed, or stopped. Latency is from that call to the entry showing in GET …/services/{name}/views
 // (what the CLI and the dashboard read), and to the Service's status (status.drift.count, written by
 // the drift controller with the drift record). Then a heal-mode Service's container is killed, and
-// the time until it runs again (and until the API shows no drift) is measured.
+// the time until it runs again (and until the API shows no drift) is measured. The last line is the
+// figures as JSON (bench/run.ts reads it).
 import { request } from 'node:http';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
 import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../test/support/testhosts.js';
@@ -185,6 +186,17 @@ async function main() {
     console.log(`Time to heal a killed container (driftPolicy.mode: heal, ${HEALS} runs)`);
     console.log(`  running again                               ${healTimes.map((h) => ms(h.running)).join(', ')} (median ${ms(percentile(healTimes.map((h) => h.running), 50))})`);
     console.log(`  no drift left in the API                    ${healTimes.map((h) => ms(h.resolved)).join(', ')} (median ${ms(percentile(healTimes.map((h) => h.resolved), 50))})`);
+    // One line of JSON for bench/run.ts: the headline figure (the views API) first.
+    const figures = (values: number[]) => ({ medianMs: Math.round(percentile(values, 50)), p99Ms: Math.round(percentile(values, 99)), samples: values.length });
+    console.log(
+      JSON.stringify({
+        driftDetection: figures(shown.views),
+        driftRecorded: figures(shown.status),
+        driftCleared: figures(cleared.views),
+        dockerEvent: figures(daemon),
+        heal: { runningAgainMs: healTimes.map((h) => Math.round(h.running)), resolvedInApiMs: healTimes.map((h) => Math.round(h.resolved)) },
+      }),
+    );
   } finally {
     await cp.stop();
     for (const name of [container('watched'), container('healed')]) await dockerApi(host, 'DELETE', `/containers/${encodeURIComponent(name)}?force=true`).catch(() => undefined);
