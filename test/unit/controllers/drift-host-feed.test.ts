@@ -1,0 +1,71 @@
+// The drift controller's feed: live-state cache changes → the keys of the Services they concern,
+// without the noise of a healthcheck's growing log; one subscription per server's cache.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { HostFeed, serviceKeyOf } from '../../../controllers/drift/host-feed.js';
+import type { DockerContainerInspect } from '../../../core/deploy/docker-types.js';
+import type { HostConnection, LiveChange } from '../../../hosts/index.js';
+import { inspectFixture } from '../drift/fixtures.js';
+
+/** A cache's change feed, as LiveStateCache offers it. */
+class Feed {
+  listeners = new Set<(c: LiveChange) => void>();
+  subscribe(listener: (c: LiveChange) => void) {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+  emit(change: LiveChange) {
+    for (const l of this.listeners) l(change);
+  }
+}
+
+const connection = (name: string, cache: Feed) => ({ name, liveState: cache }) as unknown as HostConnection;
+const web = inspectFixture('web-running');
+const change = (type: 'added' | 'updated' | 'removed', object: DockerContainerInspect, previous?: DockerContainerInspect): LiveChange => ({ type, kind: 'container', id: object.Id, object, previous });
+
+describe('HostFeed', () => {
+  it('maps a container to its Service by its labels', () => {
+    assert.equal(serviceKeyOf(web), 'driftfx/web');
+    assert.equal(serviceKeyOf({ Config: { Labels: { tier: 'x' } } }), undefined);
+  });
+
+  it('enqueues the Service of every relevant change, once per change', () => {
+    const keys: string[] = [];
+    const cache = new Feed();
+    const feed = new HostFeed((k) => keys.push(k));
+    feed.follow(connection('edge', cache));
+    feed.follow(connection('edge', cache));
+    assert.equal(cache.listeners.size, 1, 'following the same cache again adds nothing');
+
+    cache.emit(change('added', web));
+    const stopped = inspectFixture('web-stopped');
+    cache.emit(change('updated', stopped, web));
+    cache.emit(change('removed', stopped));
+    assert.deepEqual(keys, ['driftfx/web', 'driftfx/web', 'driftfx/web']);
+  });
+
+  it('passes over a change of the healthcheck log only', () => {
+    const keys: string[] = [];
+    const cache = new Feed();
+    new HostFeed((k) => keys.push(k)).follow(connection('edge', cache));
+    const later = structuredClone(web);
+    later.State!.Health = { ...later.State!.Health!, Log: [] } as never;
+    cache.emit(change('updated', later, web));
+    assert.deepEqual(keys, []);
+    const unhealthy = structuredClone(web);
+    unhealthy.State!.Health = { ...unhealthy.State!.Health!, Status: 'unhealthy' } as never;
+    cache.emit(change('updated', unhealthy, web));
+    assert.deepEqual(keys, ['driftfx/web']);
+  });
+
+  it('moves to a server’s new cache and lets go of the old one', () => {
+    const first = new Feed();
+    const second = new Feed();
+    const feed = new HostFeed(() => undefined);
+    feed.follow(connection('edge', first));
+    feed.follow(connection('edge', second));
+    assert.deepEqual([first.listeners.size, second.listeners.size], [0, 1]);
+    feed.close();
+    assert.equal(second.listeners.size, 0);
+  });
+});
