@@ -4,9 +4,8 @@
 // (which shows it).
 import type { FrozenInput } from '../../core/deploy/container-spec.js';
 import type { LiveContainer } from '../../core/deploy/normalise-live.js';
-import { computeServiceDrift, type ServiceDrift } from '../../core/drift/index.js';
+import { computeServiceDrift, serviceLiveContainers, type ServiceDrift } from '../../core/drift/index.js';
 import { HoldfastError } from '../../core/errors.js';
-import { buildLiveState } from '../../core/plan/live-state.js';
 import type { Service } from '../../core/schema/types.generated.js';
 import type { HostConnection } from '../../hosts/index.js';
 import { isTerminal, type DeploymentRecord, type DeploymentStore } from '../../store/deployments.js';
@@ -88,7 +87,7 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     if (!status.watching) {
       hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
     } else {
-      live = buildLiveState(snapshot, frozen, { hashSecret: deps.hashSecret }).containers;
+      live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
     }
   } catch (err) {
     if (signal?.aborted) throw err;

@@ -3,6 +3,7 @@
 export { computeServiceDrift, type ServiceDrift, type ServiceDriftInput } from './service-drift.js';
 export { diffLiveAgainstFrozen, belongsTo, containerPath, describeState, stateDeviations, type LiveDriftOptions } from './live.js';
 export { diffDeclaredAgainstFrozen } from './declared.js';
+export { serviceLiveContainers } from './live-state.js';
 export { buildLiveView, liveContainerView, type LiveContainerView, type LiveView } from './views.js';
 export { DEFAULT_HEAL_BUDGET, healVerdict, type HealBudget, type HealVerdict } from './heal-budget.js';
 export { describeEntries, driftCondition, type DriftConditionValue, type DriftPhase } from './summary.js';

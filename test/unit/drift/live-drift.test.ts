@@ -5,8 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sha256Hex, type FrozenInput } from '../../../core/deploy/container-spec.js';
 import type { DockerContainerInspect } from '../../../core/deploy/docker-types.js';
-import { buildLiveView, computeServiceDrift, diffLiveAgainstFrozen, type DriftEntry } from '../../../core/drift/index.js';
-import { buildLiveState } from '../../../core/plan/live-state.js';
+import { buildLiveView, computeServiceDrift, diffLiveAgainstFrozen, serviceLiveContainers, type DriftEntry } from '../../../core/drift/index.js';
 import { DAEMON, hashSecret, imageFixture, inspectFixture, SECRET_VALUE, webFrozen, workerFrozen } from './fixtures.js';
 
 const images = [imageFixture('image-busybox-1'), imageFixture('image-busybox-2')];
@@ -18,7 +17,7 @@ const W2 = workers.containers[1].name;
 
 function liveOf(frozen: FrozenInput, fixtures: Array<string | DockerContainerInspect>) {
   const containers = fixtures.map((f) => (typeof f === 'string' ? inspectFixture(f) : f));
-  return buildLiveState({ containers, images, networks: [], volumes: [] }, frozen, { hashSecret, daemon: DAEMON }).containers;
+  return serviceLiveContainers({ containers, images, networks: [], volumes: [] }, frozen, { hashSecret, daemon: DAEMON });
 }
 
 const drift = (frozen: FrozenInput, fixtures: Array<string | DockerContainerInspect>, ignorePaths: string[] = []) =>
@@ -121,6 +120,11 @@ describe('live vs frozen: states that are not drift', () => {
     const c = inspectFixture('web-running');
     c.State = { ...c.State, Status: 'paused', Paused: true };
     assert.deepEqual(drift(web, [c]), [live(`containers[${WEB}].state.status`, 'changed', 'running', 'paused')]);
+  });
+  it("a second container's secret env is read as a hash, like the Service's own", () => {
+    const copy = liveOf(web, ['web-running', 'web-copy']).find((c) => c.name === `${WEB}-copy`)!;
+    assert.deepEqual(copy.env.DB_PASSWORD, { secretRef: { name: 'db', key: 'password' }, secretHash });
+    assert.ok(!JSON.stringify(buildLiveView('edge', web, liveOf(web, ['web-running', 'web-copy']), web)).includes(SECRET_VALUE));
   });
   it('a leftover start-first replacement (.next) is an unexpected container', () => {
     const c = inspectFixture('web-copy');
