@@ -1,0 +1,481 @@
+// Holdfast against what users would pick instead (Debian's docker-compose 1.29, on the host's socket
+// and over SSH), on the project's test hosts, side by side in one run:
+//
+//   1. cold converge of N services from empty
+//   2. no-op re-apply, and the steady state (reconciles, Docker API calls, SSH execs per reconcile)
+//   3. repair of a container stopped behind the tool's back
+//   4. drift detection latency (bench/drift-latency.ts, when it exists)
+//   5. control-plane CPU and RSS: idle, and with many declared Services
+//
+//   node --import tsx bench/run.ts [--sizes 10,50] [--quick] [--repeats 3] [--tools …] [--json F] [--markdown F]
+//
+// Prints a table of medians and ratios on stdout, progress on stderr. Everything it creates on the
+// hosts carries a bench- name or project label and is removed at the end (and before it starts).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { packageRoot } from '../core/package-root.js';
+import { loadTestHosts, testHost, type TestHost } from '../test/support/testhosts.js';
+import { COMPOSE_MODES, COMPOSE_SSH_PARALLEL_LIMIT, ensureDockerCompose, type ComposeMode } from './lib/compose-tool.js';
+import { ComposeContender, HoldfastContender, type Contender } from './lib/contenders.js';
+import { parseDriftLatencyOutput } from './lib/drift-latency-output.js';
+import { counterDelta, HoldfastControlPlane, sleep, type MetricsSnapshot } from './lib/holdfast-tool.js';
+import { HostEngine, parallel } from './lib/host-engine.js';
+import { describeMachine, loadAverage } from './lib/machine.js';
+import { sumOf } from './lib/prometheus-text.js';
+import { addRatios, renderMarkdown, renderText, valueOf, type Report, type Row } from './lib/report.js';
+import { median } from './lib/stats.js';
+import { projectManifest, serviceManifest, type Workload } from './lib/workload.js';
+
+const PHASES = ['restart', 'idle', 'noop', 'repair', 'steady', 'drift-latency', 'scale'] as const;
+type Phase = (typeof PHASES)[number];
+const TOOLS = ['holdfast', 'compose-local', 'compose-ssh', 'compose-ssh-mux'] as const;
+type Tool = (typeof TOOLS)[number];
+
+const HOLDFAST_PROJECT = 'bench-hf';
+const COMPOSE_PROJECT = 'bench-compose';
+const SCALE_PROJECT = 'bench-scale';
+const ENVIRONMENT = 'bench';
+const CONVERGE_FIRST_PORT = 41001;
+const SCALE_FIRST_PORT = 42001;
+const MB = 2 ** 20;
+
+const USAGE = `usage: node --import tsx bench/run.ts [options]
+  --sizes 10,50            services per cold-converge size (default 10,50)
+  --quick                  smallest run: size 5, one repeat, compose over SSH cold converge only,
+                           no restart/steady/drift-latency/scale phases (the smoke test's run)
+  --repeats N              repeats per measurement for medians (default 3)
+  --ssh-repeats N          repeats for compose over SSH, whose runs take minutes (default 1)
+  --ssh-phases-max-size N  compose over SSH does no-op and repair up to this size only (default 10)
+  --tools LIST             ${TOOLS.join(',')} (default: all but compose-ssh-mux)
+  --scale N                declared Services for the CPU/RSS phase (default 1000)
+  --scale-running N        of which run a container (default 100; the rest declare replicas 0)
+  --steady-seconds S       steady-state window, one resync interval and a bit (default 62)
+  --idle-seconds S         idle window (default 20)
+  --skip LIST              phases to leave out: ${PHASES.join(',')}
+  --host N                 test host for the converge comparisons (default 2)
+  --scale-hosts LIST       test hosts the scale phase spreads Services over (default 1,2)
+  --json FILE              also write the report as JSON
+  --markdown FILE          also write the table as Markdown`;
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+function positiveInts(flag: string, value: string): number[] {
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean).map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 0)) fail(`${flag} takes comma-separated whole numbers, not "${value}"`);
+  return list;
+}
+
+function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T[] {
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  for (const v of list) if (!allowed.includes(v as T)) fail(`${flag}: unknown "${v}" (one of ${allowed.join(', ')})`);
+  return list as T[];
+}
+
+function parseOptions() {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      options: {
+        sizes: { type: 'string' },
+        quick: { type: 'boolean', default: false },
+        repeats: { type: 'string' },
+        'ssh-repeats': { type: 'string' },
+        'ssh-phases-max-size': { type: 'string' },
+        tools: { type: 'string' },
+        scale: { type: 'string' },
+        'scale-running': { type: 'string' },
+        'steady-seconds': { type: 'string' },
+        'idle-seconds': { type: 'string' },
+        skip: { type: 'string' },
+        host: { type: 'string' },
+        'scale-hosts': { type: 'string' },
+        json: { type: 'string' },
+        markdown: { type: 'string' },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    });
+  } catch (err) {
+    fail(`${(err as Error).message}\n${USAGE}`);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    process.stdout.write(USAGE + '\n');
+    process.exit(0);
+  }
+  const quick = v.quick ?? false;
+  const one = (flag: string, value: string | undefined, fallback: number) => (value === undefined ? fallback : positiveInts(flag, value)[0]!);
+  const skip = new Set<Phase>(v.skip ? oneOf('--skip', v.skip, PHASES) : quick ? ['restart', 'steady', 'drift-latency', 'scale'] : []);
+  const options = {
+    quick,
+    sizes: v.sizes ? positiveInts('--sizes', v.sizes).filter((n) => n > 0) : quick ? [5] : [10, 50],
+    repeats: Math.max(1, one('--repeats', v.repeats, quick ? 1 : 3)),
+    sshRepeats: Math.max(1, one('--ssh-repeats', v['ssh-repeats'], 1)),
+    sshPhasesMaxSize: one('--ssh-phases-max-size', v['ssh-phases-max-size'], quick ? 0 : 10),
+    tools: v.tools ? oneOf('--tools', v.tools, TOOLS) : (['holdfast', 'compose-local', 'compose-ssh'] as Tool[]),
+    scale: skip.has('scale') ? 0 : one('--scale', v.scale, 1000),
+    scaleRunning: one('--scale-running', v['scale-running'], 100),
+    steadySeconds: skip.has('steady') ? 0 : one('--steady-seconds', v['steady-seconds'], 62),
+    idleSeconds: skip.has('idle') ? 0 : one('--idle-seconds', v['idle-seconds'], quick ? 5 : 20),
+    skip,
+    host: one('--host', v.host, 2),
+    scaleHosts: v['scale-hosts'] ? positiveInts('--scale-hosts', v['scale-hosts']) : [1, 2],
+    json: v.json,
+    markdown: v.markdown,
+  };
+  if (options.sizes.length === 0) fail('--sizes names no size above 0');
+  if (options.scaleRunning > options.scale) options.scaleRunning = options.scale;
+  return options;
+}
+
+type Options = ReturnType<typeof parseOptions>;
+
+const began = performance.now();
+function progress(message: string): void {
+  const s = ((performance.now() - began) / 1000).toFixed(0).padStart(4);
+  process.stderr.write(`[bench ${s}s] ${message}\n`);
+}
+
+const serverName = (host: TestHost) => `bench-h${host.index}`;
+const toolLabel = (tool: Tool) => (tool === 'holdfast' ? 'holdfast' : COMPOSE_MODES[tool.replace('compose-', '') as ComposeMode]);
+const isSsh = (tool: Tool) => tool === 'compose-ssh' || tool === 'compose-ssh-mux';
+
+class Bench {
+  readonly rows: Row[] = [];
+  readonly notes: string[] = [];
+  private readonly engines = new Map<number, HostEngine>();
+  private plane?: HoldfastControlPlane;
+  private dataDir?: string;
+
+  constructor(
+    private readonly opts: Options,
+    private readonly hosts: TestHost[],
+    private readonly workDir: string,
+  ) {
+    for (const h of hosts) this.engines.set(h.index, new HostEngine(h));
+  }
+
+  engine(index: number): HostEngine {
+    const e = this.engines.get(index);
+    if (!e) throw new Error(`test host ${index} is not running`);
+    return e;
+  }
+
+  row(row: Omit<Row, 'samples'> & { samples: number[] | number }): void {
+    this.rows.push({ ...row, samples: Array.isArray(row.samples) ? row.samples : [row.samples] });
+  }
+
+  /** Runs one phase; a failure becomes a note and the run goes on with the next phase. */
+  async phase(name: string, body: () => Promise<void>): Promise<void> {
+    progress(`${name}: start (load average ${loadAverage()})`);
+    try {
+      await body();
+      progress(`${name}: done`);
+    } catch (err) {
+      const message = (err as Error).message ?? String(err);
+      progress(`${name}: FAILED: ${message}`);
+      this.notes.push(`${name} failed: ${message}`);
+    }
+  }
+
+  /** Removes whatever earlier (interrupted) runs left on the hosts. */
+  async cleanHosts(): Promise<void> {
+    for (const e of this.engines.values()) {
+      await e.removeAll('holdfast.dev/project', HOLDFAST_PROJECT, `hf_${HOLDFAST_PROJECT}_`);
+      await e.removeAll('holdfast.dev/project', SCALE_PROJECT, `hf_${SCALE_PROJECT}_`);
+      await e.removeAll('com.docker.compose.project', COMPOSE_PROJECT, `${COMPOSE_PROJECT}_`);
+    }
+  }
+
+  get holdfast(): HoldfastControlPlane {
+    if (!this.plane) throw new Error('the control plane is not running');
+    return this.plane;
+  }
+
+  // ---- control plane: first start, restart, idle ---------------------------------------------
+
+  async startControlPlane(): Promise<void> {
+    this.dataDir = mkdtempSync(join(tmpdir(), 'bench-holdfast-data-'));
+    let plane = await HoldfastControlPlane.start({ dataDir: this.dataDir });
+    const first = plane.memory();
+    this.row({ section: 'control plane', what: 'RSS after first start (initdb)', tool: 'holdfast', unit: 'MB', samples: first.rssBytes / MB, target: { text: '< 300 MB', met: first.rssBytes / MB < 300 } });
+    this.row({ section: 'control plane', what: 'peak RSS during first start', tool: 'holdfast', unit: 'MB', samples: first.peakRssBytes / MB });
+    if (!this.opts.skip.has('restart')) {
+      await plane.stop();
+      plane = await HoldfastControlPlane.start({ dataDir: this.dataDir });
+      const again = plane.memory();
+      this.row({ section: 'control plane', what: 'RSS after a restart (data dir exists)', tool: 'holdfast', unit: 'MB', samples: again.rssBytes / MB, target: { text: '< 300 MB', met: again.rssBytes / MB < 300 } });
+    }
+    this.plane = plane;
+    const servers = this.hosts.map((host) => ({ name: serverName(host), host }));
+    await plane.addServers(servers, 'bench-key');
+    await plane.waitServersReady(servers.map((s) => s.name), 120_000);
+  }
+
+  async idle(): Promise<void> {
+    await sleep(2000);
+    const window = await this.window(this.opts.idleSeconds);
+    this.row({ section: 'control plane', what: `idle CPU (servers connected, nothing declared, ${this.opts.idleSeconds} s)`, tool: 'holdfast', unit: '%', samples: window.cpuPercent });
+    this.row({ section: 'control plane', what: 'idle RSS', tool: 'holdfast', unit: 'MB', samples: window.rssMb, target: { text: '< 300 MB', met: window.rssMb < 300 } });
+  }
+
+  /** Scrapes /metrics every 2 s for `seconds`; CPU share, median RSS, counter differences, resync burst. */
+  private async window(seconds: number) {
+    const snaps: MetricsSnapshot[] = [await this.holdfast.scrape()];
+    const end = performance.now() + seconds * 1000;
+    while (performance.now() < end) {
+      await sleep(Math.min(2000, Math.max(0, end - performance.now())));
+      snaps.push(await this.holdfast.scrape());
+    }
+    const first = snaps[0]!;
+    const last = snaps.at(-1)!;
+    const delta = counterDelta(first, last);
+    const rss = snaps.map((s) => sumOf(s.samples, 'holdfast_process_resident_memory_bytes') / MB);
+    // The resync burst: from the first to the last scrape interval in which reconciles happened.
+    const busy: number[] = [];
+    for (let i = 1; i < snaps.length; i++) {
+      if (counterDelta(snaps[i - 1]!, snaps[i]!).reconciles > 0) busy.push(i);
+    }
+    const burstSeconds = busy.length ? (snaps[busy.at(-1)!]!.at - snaps[busy[0]! - 1]!.at) / 1000 : 0;
+    return { delta, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds };
+  }
+
+  // ---- converge, no-op, repair, steady state --------------------------------------------------
+
+  private contender(tool: Tool, size: number): Contender {
+    const engine = this.engine(this.opts.host);
+    const dir = join(this.workDir, `size-${size}`);
+    if (tool === 'holdfast') {
+      const w: Workload = { project: HOLDFAST_PROJECT, environment: ENVIRONMENT, servers: [serverName(engine.host)], count: size, firstHostPort: CONVERGE_FIRST_PORT, driftMode: 'heal' };
+      return new HoldfastContender(this.holdfast, engine, w, dir);
+    }
+    const w: Workload = { project: COMPOSE_PROJECT, environment: ENVIRONMENT, servers: [], count: size, firstHostPort: CONVERGE_FIRST_PORT };
+    return new ComposeContender(tool.replace('compose-', '') as ComposeMode, engine, w, dir);
+  }
+
+  async size(size: number): Promise<void> {
+    const { opts } = this;
+    const cold = new Map<Tool, number[]>();
+    const noop = new Map<Tool, number[]>();
+    const restart = new Map<Tool, number[]>();
+    const reported = new Map<Tool, number[]>();
+    const noopCost = { reconciles: [] as number[], execs: [] as number[], apiCalls: [] as number[], requests: [] as number[] };
+    const push = (m: Map<Tool, number[]>, t: Tool, v: number) => m.set(t, [...(m.get(t) ?? []), v]);
+    const contenders = new Map(opts.tools.map((t) => [t, this.contender(t, size)] as const));
+    try {
+      for (let rep = 1; rep <= opts.repeats; rep++) {
+        for (const [tool, c] of contenders) {
+          if (isSsh(tool) && rep > opts.sshRepeats) continue;
+          const label = `${size} services, ${c.label}, run ${rep}`;
+          await c.teardown();
+          progress(`${label}: cold converge`);
+          push(cold, tool, await c.coldConverge());
+          progress(`${label}: cold converge ${(cold.get(tool)!.at(-1)! / 1000).toFixed(2)} s`);
+          const fullPhases = !isSsh(tool) || size <= opts.sshPhasesMaxSize;
+          if (fullPhases && !opts.skip.has('noop')) {
+            await sleep(1000);
+            const before = tool === 'holdfast' ? await this.holdfast.scrape() : undefined;
+            push(noop, tool, await c.noop());
+            if (before) {
+              await sleep(1000);
+              const after = await this.holdfast.scrape();
+              const d = counterDelta(before, after);
+              noopCost.reconciles.push(d.reconciles);
+              noopCost.execs.push(d.sshExecs);
+              noopCost.apiCalls.push(d.dockerApiCalls);
+              noopCost.requests.push(sumOf(after.samples, 'holdfast_api_requests_total') - sumOf(before.samples, 'holdfast_api_requests_total'));
+            }
+            progress(`${label}: no-op ${(noop.get(tool)!.at(-1)! / 1000).toFixed(2)} s`);
+          }
+          if (fullPhases && !opts.skip.has('repair')) {
+            // Let a heal controller see the converged state first, so the stop is the only change.
+            await sleep(tool === 'holdfast' ? 3000 : 500);
+            const r = await c.repair(1);
+            push(restart, tool, r.restartMs);
+            push(reported, tool, r.reportedMs);
+            progress(`${label}: repair ${(r.restartMs / 1000).toFixed(2)} s`);
+          }
+          if (tool === 'holdfast' && rep === opts.repeats && opts.steadySeconds > 0) await this.steady(size);
+          await c.teardown();
+        }
+      }
+    } finally {
+      for (const c of contenders.values()) if (c instanceof ComposeContender) await c.close();
+    }
+    const section = `${size} services`;
+    const local = toolLabel('compose-local');
+    const ssh = toolLabel('compose-ssh');
+    for (const [tool, samples] of cold) {
+      this.row({ section, what: 'cold converge (apply until all run/Ready)', tool: toolLabel(tool), unit: 'ms', samples, ...(isSsh(tool) ? { note: `COMPOSE_PARALLEL_LIMIT=${COMPOSE_SSH_PARALLEL_LIMIT}` } : {}) });
+    }
+    for (const [tool, samples] of noop) this.row({ section, what: 'no-op re-apply (command time)', tool: toolLabel(tool), unit: 'ms', samples });
+    if (noopCost.execs.length) {
+      this.row({ section, what: 'no-op re-apply: SSH execs caused', tool: 'holdfast', unit: 'count', samples: noopCost.execs, target: { text: '0', met: noopCost.execs.every((n) => n === 0) } });
+      this.row({ section, what: 'no-op re-apply: reconciles / Docker API calls caused', tool: 'holdfast', unit: 'count', samples: noopCost.reconciles, note: `Docker API calls: ${noopCost.apiCalls.join(', ')}; API requests of the CLI: ${noopCost.requests.join(', ')}` });
+    }
+    for (const [tool, samples] of restart) this.row({ section, what: 'repair: stopped container running again', tool: toolLabel(tool), unit: 'ms', samples });
+    for (const [tool, samples] of reported) {
+      this.row({ section, what: tool === 'holdfast' ? 'repair: until Ready with no drift in the API' : 'repair: until `up -d` returned', tool: toolLabel(tool), unit: 'ms', samples });
+    }
+    // Targets, now that the compose medians are known.
+    const sectionRows = this.rows.filter((r) => r.section === section);
+    addRatios(sectionRows, { local, ssh });
+    for (const r of sectionRows) {
+      if (r.tool !== 'holdfast') continue;
+      if (r.what.startsWith('cold converge')) {
+        const parts = [r.vsLocal !== undefined ? r.vsLocal <= 1.5 : undefined, r.vsSsh !== undefined ? r.vsSsh <= 0.1 : undefined].filter((x) => x !== undefined);
+        if (parts.length) r.target = { text: '≤ 1.5× local, ≤ 0.1× ssh', met: parts.every(Boolean) };
+      } else if (r.what.startsWith('no-op re-apply (') && r.vsLocal !== undefined) {
+        r.target = { text: '≤ 0.1× local', met: r.vsLocal <= 0.1 };
+      } else if (r.what.startsWith('repair: stopped')) {
+        r.target = { text: '< 2 s', met: (valueOf(r) ?? Infinity) < 2000 };
+      }
+    }
+  }
+
+  /** One steady-state window over the converged services: what reconciling them costs with nothing to do. */
+  private async steady(size: number): Promise<void> {
+    progress(`${size} services: steady-state window of ${this.opts.steadySeconds} s`);
+    await this.holdfast.waitAllReady(HOLDFAST_PROJECT, size, { timeoutMs: 120_000 });
+    await sleep(3000);
+    const w = await this.window(this.opts.steadySeconds);
+    this.steadyRows(`${size} services`, w, size);
+  }
+
+  private steadyRows(section: string, w: Awaited<ReturnType<Bench['window']>>, declared: number): void {
+    const { delta } = w;
+    const per = (n: number) => (delta.reconciles > 0 ? n / delta.reconciles : NaN);
+    const seconds = this.opts.steadySeconds;
+    this.row({ section, what: `steady state: reconciles in ${seconds} s (service + drift controllers)`, tool: 'holdfast', unit: 'count', samples: delta.reconciles, note: `${declared} Services declared; resync burst ${w.burstSeconds.toFixed(1)} s` });
+    this.row({ section, what: 'steady state: mean reconcile time', tool: 'holdfast', unit: 'ms', samples: per(delta.reconcileSeconds * 1000) });
+    this.row({ section, what: 'steady state: Docker API calls per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.dockerApiCalls), note: `${delta.dockerApiCalls} calls in the window` });
+    this.row({ section, what: 'steady state: SSH execs per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.sshExecs), note: `${delta.sshExecs} execs in the window (Server readiness polls included)` });
+    this.row({ section, what: 'steady state: control-plane CPU', tool: 'holdfast', unit: '%', samples: w.cpuPercent });
+    this.row({ section, what: 'steady state: control-plane RSS', tool: 'holdfast', unit: 'MB', samples: w.rssMb, target: { text: '< 300 MB', met: w.rssMb < 300 } });
+  }
+
+  // ---- drift detection latency (bench/drift-latency.ts) ----------------------------------------
+
+  async driftLatency(): Promise<void> {
+    const script = join(packageRoot(), 'bench', 'drift-latency.ts');
+    if (!existsSync(script)) {
+      this.notes.push('drift detection latency: not measured, bench/drift-latency.ts does not exist in this checkout');
+      this.row({ section: 'drift', what: 'drift detection latency p99 (50 changes)', tool: 'holdfast', unit: 'ms', samples: [], target: { text: '< 1 s', met: false }, note: 'not measured: bench/drift-latency.ts is missing' });
+      return;
+    }
+    const output = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', script], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000, killSignal: 'SIGKILL' });
+      let text = '';
+      child.stdout.on('data', (d) => (text += d));
+      child.stderr.on('data', (d) => process.stderr.write(d));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, text }));
+    });
+    if (output.code !== 0) throw new Error(`bench/drift-latency.ts exited with ${output.code}: ${output.text.trim().split('\n').slice(-3).join(' | ')}`);
+    const figures = parseDriftLatencyOutput(output.text);
+    const n = figures.samples !== undefined ? ` (${figures.samples} changes)` : '';
+    if (figures.medianMs === undefined || figures.p99Ms === undefined) {
+      this.notes.push(`drift detection latency: bench/drift-latency.ts printed no median/p99 this runner could read:\n${output.text.trim()}`);
+      return;
+    }
+    this.row({ section: 'drift', what: `drift detection latency, median${n}`, tool: 'holdfast', unit: 'ms', samples: [], value: figures.medianMs });
+    this.row({ section: 'drift', what: `drift detection latency, p99${n}`, tool: 'holdfast', unit: 'ms', samples: [], value: figures.p99Ms, target: { text: '< 1 s', met: figures.p99Ms < 1000 } });
+  }
+
+  // ---- many declared Services -------------------------------------------------------------------
+
+  async scale(): Promise<void> {
+    const { scale, scaleRunning, scaleHosts } = this.opts;
+    const plane = this.holdfast;
+    const w: Workload = {
+      project: SCALE_PROJECT,
+      environment: ENVIRONMENT,
+      servers: scaleHosts.map((i) => serverName(this.engine(i).host)),
+      count: scale,
+      running: scaleRunning,
+      firstHostPort: SCALE_FIRST_PORT,
+      driftMode: 'report',
+    };
+    const section = `${scale} declared services`;
+    plane.resetPeakMemory();
+    const started = performance.now();
+    await plane.api('POST', '/apis/holdfast.dev/v1alpha1/projects', projectManifest(w));
+    const indexes = Array.from({ length: scale }, (_, i) => i + 1);
+    await parallel(indexes, 8, (i) => plane.api('POST', `/apis/holdfast.dev/v1alpha1/namespaces/${SCALE_PROJECT}/services`, serviceManifest(w, i)));
+    const declared = performance.now();
+    progress(`${scale} Services declared in ${((declared - started) / 1000).toFixed(1)} s; waiting for all to be Ready`);
+    const readyAt = await plane.waitAllReady(SCALE_PROJECT, scale, { timeoutMs: 20 * 60_000, pollMs: 2000 });
+    const peak = plane.memory().peakRssBytes / MB;
+    this.row({ section, what: `declare through the API (8 requests at a time)`, tool: 'holdfast', unit: 'ms', samples: declared - started });
+    this.row({ section, what: `until all Ready (${scaleRunning} run a container, ${scale - scaleRunning} replicas 0)`, tool: 'holdfast', unit: 'ms', samples: readyAt - started });
+    this.row({ section, what: 'peak RSS while converging', tool: 'holdfast', unit: 'MB', samples: peak, target: { text: '< 300 MB', met: peak < 300 } });
+    if (this.opts.steadySeconds > 0) {
+      await sleep(3000);
+      const win = await this.window(this.opts.steadySeconds);
+      this.steadyRows(section, win, scale);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.plane) await this.plane.stop().catch(() => undefined);
+    this.plane = undefined;
+    if (this.dataDir) rmSync(this.dataDir, { recursive: true, force: true });
+    await this.cleanHosts().catch((err) => progress(`cleanup on the hosts failed: ${(err as Error).message}`));
+    for (const e of this.engines.values()) await e.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions();
+  const startedAt = new Date().toISOString();
+  const hostIndexes = [opts.host, ...(opts.scale > 0 ? opts.scaleHosts : [])];
+  progress(`test hosts ${[...new Set(hostIndexes)].join(', ')}: starting if needed`);
+  const described = await loadTestHosts({ count: Math.max(...hostIndexes) });
+  const hosts = [...new Set(hostIndexes)].map((i) => testHost(described, i));
+  const composeVersion = opts.tools.some((t) => t !== 'holdfast') ? await ensureDockerCompose(progress) : 'not used';
+  const workDir = mkdtempSync(join(tmpdir(), 'bench-run-'));
+  const bench = new Bench(opts, hosts, workDir);
+  let machine: Record<string, string> = {};
+  const stopSignals = () => {
+    progress('interrupted: cleaning up');
+    void bench.close().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', stopSignals);
+  process.once('SIGTERM', stopSignals);
+  try {
+    machine = await describeMachine(bench.engine(opts.host).docker, composeVersion);
+    await bench.cleanHosts();
+    await bench.phase('control plane start', () => bench.startControlPlane());
+    if (opts.idleSeconds > 0) await bench.phase('idle', () => bench.idle());
+    for (const size of opts.sizes) await bench.phase(`${size} services`, () => bench.size(size));
+    if (!opts.skip.has('drift-latency')) await bench.phase('drift detection latency', () => bench.driftLatency());
+    if (opts.scale > 0) await bench.phase(`${opts.scale} declared services`, () => bench.scale());
+  } finally {
+    await bench.close();
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  machine['load average at end'] = loadAverage();
+  const report: Report = {
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    machine,
+    options: { ...opts, skip: [...opts.skip] },
+    rows: bench.rows,
+    notes: bench.notes,
+  };
+  const header = Object.entries(machine).map(([k, v]) => `${k}: ${v}`).join('\n');
+  process.stdout.write(`${header}\n\n${renderText(report.rows)}`);
+  if (report.notes.length) process.stdout.write(`\n${report.notes.map((n) => `! ${n}`).join('\n')}\n`);
+  if (opts.json) writeFileSync(opts.json, JSON.stringify(report, null, 2) + '\n');
+  if (opts.markdown) writeFileSync(opts.markdown, `${Object.entries(machine).map(([k, v]) => `- ${k}: ${v}`).join('\n')}\n\n${renderMarkdown(report.rows)}${report.notes.map((n) => `\n> ${n}`).join('')}\n`);
+  progress(`finished in ${((performance.now() - began) / 1000 / 60).toFixed(1)} min`);
+  const failedPhases = report.notes.filter((n) => / failed: /.test(n));
+  process.exitCode = failedPhases.length ? 1 : 0;
+}
+
+await main();
