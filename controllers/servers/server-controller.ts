@@ -114,7 +114,8 @@ export class ServerController implements Reconciler {
         cond('ComposeAvailable', true, facts.compose.variant === 'plugin' ? 'PluginFound' : 'StandaloneFound', facts.compose.version);
       } else {
         delete status.compose;
-        check('compose', 'Warn', 'neither docker compose (v2) nor docker-compose (v1) was found; Holdfast does not need it, but operators may');
+        // Holdfast deploys compose files through the Engine API itself: a missing Compose is a fact, not a problem.
+        check('compose', 'Pass', 'not installed (neither docker compose v2 nor docker-compose v1); Holdfast does not need it');
         cond('ComposeAvailable', false, 'NotFound', 'no Docker Compose on the host');
       }
       if (spec.kind === 'docker-swarm-manager') {
@@ -188,7 +189,8 @@ export class ServerController implements Reconciler {
         await this.events.record(server, 'Warning', 'HostKeyMismatch', c.message);
       }
       if (c.type === 'Ready' && before?.status !== c.status) {
-        await this.events.record(server, c.status === 'True' ? 'Normal' : 'Warning', c.status === 'True' ? 'ServerReady' : c.reason, c.message);
+        // A stable message for the ready case (no latency in it), so repeats fold into one Event.
+        await this.events.record(server, c.status === 'True' ? 'Normal' : 'Warning', c.status === 'True' ? 'ServerReady' : c.reason, c.status === 'True' ? 'all readiness checks pass' : c.message);
       }
     }
     try {

@@ -201,6 +201,7 @@ export class Rollout {
         await docker.empty({ method: 'POST', path: `/containers/${encodeURIComponent(action.containerId)}/unpause` } as never, opts);
         return;
       case 'stop':
+        await this.leaveNetworks(action.containerId ?? action.target, signal);
         await ignoreNotFound(docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, opts));
         return;
       case 'remove':
@@ -246,10 +247,12 @@ export class Rollout {
     }
     await this.log('clone', `build context: ${Math.round(context.length / 1024)} KiB`);
     await this.enterStep('build');
+    // OCI annotations only: a container inherits its image's labels, and ownership labels there would
+    // make every container of the image look like Holdfast's own.
     try {
       await this.deps.host.docker.buildImage(
         context,
-        { tags: [action.image], dockerfile: action.build.dockerfile, buildArgs: action.build.args, target: action.build.target, labels: { 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/source-commit': commit } },
+        { tags: [action.image], dockerfile: action.build.dockerfile, buildArgs: action.build.args, target: action.build.target, labels: { 'org.opencontainers.image.source': git.url, 'org.opencontainers.image.revision': commit } },
         {
           onProgress: (p) => {
             const text = (p.stream ?? p.status ?? '').trimEnd();
@@ -262,6 +265,19 @@ export class Rollout {
       throw new RolloutFailure('BuildFailed', (err as Error).message);
     }
     await this.log('build', `built ${action.image}`);
+  }
+
+  /**
+   * Takes a container off its user-defined networks before it stops, so their DNS stops naming it at
+   * once: during a start-first replacement new requests go only to the new container, instead of
+   * to one that is shutting down.
+   */
+  private async leaveNetworks(container: string, signal: AbortSignal) {
+    const docker = this.deps.host.docker;
+    const inspect = await docker.inspectContainer(container, { signal }).catch(() => undefined);
+    if (!inspect?.State?.Running) return;
+    const networks = Object.keys(inspect.NetworkSettings?.Networks ?? {}).filter((n) => !['bridge', 'host', 'none'].includes(n));
+    for (const network of networks) await ignoreNotFound(docker.disconnectNetwork(network, container, false, { signal }));
   }
 
   /** Files a container mounts (compose secrets and configs) go to a content-addressed path on the host. */

@@ -90,6 +90,10 @@ export class ServiceController implements Reconciler, DeploymentActions {
     // spec change (declared vs frozen shows the difference meanwhile).
     const generation = service.metadata.generation ?? 1;
     if (!latest || (generation > latest.generation && latest.specHash !== frozen.specHash)) {
+      // A rollout waits for its server to be ready instead of failing against it; the Server's own
+      // status change wakes this Service again.
+      const blocked = await this.serverNotReady(frozen.target.server);
+      if (blocked) return this.writeStatus(service, { latest, waiting: blocked });
       const actor = (await this.lastWriter(service)) ?? CONTROLLER_ACTOR;
       const record = await this.start(service, frozen, 'api', actor);
       return this.writeStatus(service, { latest: record });
@@ -102,7 +106,9 @@ export class ServiceController implements Reconciler, DeploymentActions {
   async sync(service: Resource, actor: string): Promise<DeploymentRecord> {
     const svc = service as unknown as Service;
     this.refuseWhileRunning(svc);
-    return this.start(svc, await this.render(svc), 'user', actor);
+    const frozen = await this.render(svc);
+    await this.requireServerReady(svc, frozen);
+    return this.start(svc, frozen, 'user', actor);
   }
 
   /**
@@ -129,6 +135,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
       throw new HoldfastError('NotFound', toRevision !== undefined ? `service ${svc.metadata.namespace}/${svc.metadata.name} has no revision ${toRevision}` : `service ${svc.metadata.namespace}/${svc.metadata.name} has no earlier completed revision to roll back to`);
     }
     const frozen = target.frozen as FrozenInput;
+    await this.requireServerReady(svc, frozen);
     return this.start(svc, frozen, 'user', actor, target.revision);
   }
 
@@ -144,6 +151,20 @@ export class ServiceController implements Reconciler, DeploymentActions {
   }
 
   // ---- internals ------------------------------------------------------------------------------
+
+  /** Why the server cannot take a rollout now, or undefined when it is Ready. */
+  private async serverNotReady(name: string): Promise<string | undefined> {
+    const server = await this.deps.store.get('Server', undefined, name);
+    if (!server) return `server ${name} does not exist`;
+    const ready = server.status?.conditions?.find((c) => c.type === 'Ready');
+    if (ready?.status === 'True') return undefined;
+    return ready ? `server ${name} is not ready: ${ready.message}` : `server ${name} has not been checked yet`;
+  }
+
+  private async requireServerReady(service: Service, frozen: FrozenInput) {
+    const blocked = await this.serverNotReady(frozen.target.server);
+    if (blocked) throw new HoldfastError('ServiceUnavailable', `cannot deploy ${service.metadata.namespace}/${service.metadata.name} now: ${blocked}`);
+  }
 
   private refuseWhileRunning(service: Service) {
     const running = this.running.get(service.metadata.uid!);
@@ -285,7 +306,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
     return this.deps.store.lastWriter('Service', service.metadata.namespace, service.metadata.name);
   }
 
-  private async writeStatus(service: Service, facts: { latest?: DeploymentRecord; invalid?: HoldfastError }): Promise<ReconcileResult> {
+  private async writeStatus(service: Service, facts: { latest?: DeploymentRecord; invalid?: HoldfastError; waiting?: string }): Promise<ReconcileResult> {
     const now = this.clock();
     const previous = (service.status ?? {}) as ServiceStatus;
     const gen = service.metadata.generation ?? 1;
@@ -299,6 +320,10 @@ export class ServiceController implements Reconciler, DeploymentActions {
     if (facts.invalid) {
       set('Ready', false, 'InvalidSpec', facts.invalid.message);
       set('Progressing', false, 'InvalidSpec', 'nothing is rolled out until the spec is fixed');
+    } else if (facts.waiting) {
+      set('Progressing', false, 'WaitingForServer', `generation ${gen} waits to roll out: ${facts.waiting}`);
+      if (!latest) set('Ready', false, 'WaitingForServer', facts.waiting);
+      requeueAfterMs = 30_000;
     } else if (latest && !isTerminal(latest.phase)) {
       set('Progressing', true, 'DeploymentRunning', `deployment ${latest.id} (revision ${latest.revision}) is in phase ${latest.phase}`);
     } else if (latest?.phase === 'completed') {

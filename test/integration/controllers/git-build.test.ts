@@ -90,4 +90,16 @@ describe('Dockerfile build from a git repository', () => {
     assert.equal(d.steps.find((s) => s.name === 'build')?.status, 'skipped');
     assert.ok(svc.metadata.uid);
   });
+  it('deletes the built service from the host', async () => {
+    const before = (await cp.call('GET', svcPath)).body as Resource;
+    assert.deepEqual(before.metadata.finalizers, ['holdfast.dev/cleanup']);
+    assert.equal((await cp.call('DELETE', svcPath)).status, 202);
+    await until('the Service to be gone', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined), 60_000).catch(async (err) => {
+      const events = (await cp.call('GET', `${G}/namespaces/site/events`)).body.items.map((e: { reason: string; message: string }) => `${e.reason}: ${e.message}`);
+      throw new Error(`${(err as Error).message}; events: ${events.join(' | ')}`);
+    });
+    const left = execFileSync('docker', ['-H', `unix://${host.dockerSocket}`, 'ps', '-a', '--filter', 'label=holdfast.dev/project=site', '--format', '{{.Names}}'], { encoding: 'utf8' }).trim();
+    assert.equal(left, '');
+  });
+
 });

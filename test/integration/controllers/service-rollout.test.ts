@@ -18,6 +18,12 @@ async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
   return stdout.trim();
 }
 
+/** An unconditional update: the controller writes status meanwhile, which moves resourceVersion. */
+function withoutVersion(obj: Resource) {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return metadata;
+}
+
 async function httpGet(url: string): Promise<{ status: number; body: string }> {
   const res = await fetch(url, { signal: AbortSignal.timeout(3000) });
   return { status: res.status, body: await res.text() };
@@ -69,7 +75,7 @@ describe('service rollout on a real Docker host', () => {
       const d = (await deploymentsOf()).find((x) => x.revision === revision);
       return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
     });
-  const managed = async () => (await hostDocker(host, 'ps', '-a', '--filter', 'label=holdfast.dev/service=web', '--format', '{{.Names}}')).split('\n').filter(Boolean);
+  const managed = async () => (await hostDocker(host, 'ps', '-a', '--filter', 'label=holdfast.dev/service=web', '--filter', 'label=holdfast.dev/project=shop', '--format', '{{.Names}}')).split('\n').filter(Boolean);
 
   before(async () => {
     const hosts = await loadTestHosts({ count: 2 });
@@ -116,7 +122,7 @@ describe('service rollout on a real Docker host', () => {
 
   it('rolls an env change out as a new revision', async () => {
     const current = (await cp.call('GET', svcPath)).body as Resource;
-    const res = await cp.call('PUT', svcPath, { ...service('bonjour'), metadata: { ...current.metadata } });
+    const res = await cp.call('PUT', svcPath, { ...service('bonjour'), metadata: withoutVersion(current) });
     assert.equal(res.status, 200, JSON.stringify(res.body));
     const d = await waitDeployment(2);
     assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
@@ -129,7 +135,7 @@ describe('service rollout on a real Docker host', () => {
   it('rolls back automatically when the new version never becomes healthy, and the old one keeps serving', async () => {
     const current = (await cp.call('GET', svcPath)).body as Resource;
     const broken = service('broken', { healthcheck: { http: { path: '/', port: 9999 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 2 }, update: { order: 'stop-first', healthDeadlineSeconds: 5, autoRollback: true } });
-    assert.equal((await cp.call('PUT', svcPath, { ...broken, metadata: { ...current.metadata } })).status, 200);
+    assert.equal((await cp.call('PUT', svcPath, { ...broken, metadata: withoutVersion(current) })).status, 200);
     const d = await waitDeployment(3);
     assert.equal(d.phase, 'failed');
     assert.equal(d.reason, 'HealthCheckFailed');
@@ -212,7 +218,7 @@ describe('start-first rollout with a client polling throughout', () => {
     });
     const since = new Date().toISOString();
     const current = (await cp.call('GET', svcPath)).body as Resource;
-    assert.equal((await cp.call('PUT', svcPath, { ...service('two'), metadata: current.metadata })).status, 200);
+    assert.equal((await cp.call('PUT', svcPath, { ...service('two'), metadata: withoutVersion(current) })).status, 200);
     const d = await deployment(2);
     assert.equal(d.phase, 'completed', d.message);
     const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
