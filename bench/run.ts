@@ -150,6 +150,8 @@ class Bench {
   readonly notes: string[] = [];
   private readonly engines = new Map<number, HostEngine>();
   private plane?: HoldfastControlPlane;
+  /** Docker API calls per minute with servers connected and nothing declared (other tenants' events, polls). */
+  private idleApiCallsPerMinute?: number;
   private dataDir?: string;
 
   constructor(
@@ -220,7 +222,9 @@ class Bench {
   async idle(): Promise<void> {
     await sleep(2000);
     const window = await this.window(this.opts.idleSeconds);
+    this.idleApiCallsPerMinute = (window.delta.dockerApiCalls / window.delta.seconds) * 60;
     this.row({ section: 'control plane', what: `idle CPU (servers connected, nothing declared, ${this.opts.idleSeconds} s)`, tool: 'holdfast', unit: '%', samples: window.cpuPercent });
+    this.row({ section: 'control plane', what: 'idle Docker API calls per minute', tool: 'holdfast', unit: 'count', samples: this.idleApiCallsPerMinute, note: 'live-state re-reads on Docker events (the hosts are shared with other runs) and Server readiness polls' });
     this.row({ section: 'control plane', what: 'idle RSS', tool: 'holdfast', unit: 'MB', samples: window.rssMb, target: { text: '< 300 MB', met: window.rssMb < 300 } });
   }
 
@@ -242,7 +246,7 @@ class Bench {
       if (counterDelta(snaps[i - 1]!, snaps[i]!).reconciles > 0) busy.push(i);
     }
     const burstSeconds = busy.length ? (snaps[busy.at(-1)!]!.at - snaps[busy[0]! - 1]!.at) / 1000 : 0;
-    return { delta, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds };
+    return { delta, last, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds };
   }
 
   // ---- converge, no-op, repair, steady state --------------------------------------------------
@@ -350,13 +354,36 @@ class Bench {
   private steadyRows(section: string, w: Awaited<ReturnType<Bench['window']>>, declared: number): void {
     const { delta } = w;
     const per = (n: number) => (delta.reconciles > 0 ? n / delta.reconciles : NaN);
-    const seconds = this.opts.steadySeconds;
-    this.row({ section, what: `steady state: reconciles in ${seconds} s (service + drift controllers)`, tool: 'holdfast', unit: 'count', samples: delta.reconciles, note: `${declared} Services declared; resync burst ${w.burstSeconds.toFixed(1)} s` });
+    const seconds = Math.round(delta.seconds);
+    const heap = (name: string) => sumOf(w.last.samples, name) / MB;
+    this.row({
+      section,
+      what: `steady state: reconciles in ${seconds} s (service + drift controllers)`,
+      tool: 'holdfast',
+      unit: 'count',
+      samples: delta.reconciles,
+      note: `${declared} Services declared; ${delta.requeued} asked to requeue, ${delta.failed} failed; reconciles spread over ${w.burstSeconds.toFixed(0)} s of the window`,
+    });
     this.row({ section, what: 'steady state: mean reconcile time', tool: 'holdfast', unit: 'ms', samples: per(delta.reconcileSeconds * 1000) });
-    this.row({ section, what: 'steady state: Docker API calls per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.dockerApiCalls), note: `${delta.dockerApiCalls} calls in the window` });
-    this.row({ section, what: 'steady state: SSH execs per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.sshExecs), note: `${delta.sshExecs} execs in the window (Server readiness polls included)` });
-    this.row({ section, what: 'steady state: control-plane CPU', tool: 'holdfast', unit: '%', samples: w.cpuPercent });
-    this.row({ section, what: 'steady state: control-plane RSS', tool: 'holdfast', unit: 'MB', samples: w.rssMb, target: { text: '< 300 MB', met: w.rssMb < 300 } });
+    this.row({
+      section,
+      what: 'steady state: Docker API calls per reconcile',
+      tool: 'holdfast',
+      unit: 'count',
+      samples: per(delta.dockerApiCalls),
+      note: `all ${delta.dockerApiCalls} calls of the window over its reconciles; idle rate ${this.idleApiCallsPerMinute?.toFixed(0) ?? '?'} per minute with nothing declared`,
+    });
+    this.row({ section, what: 'steady state: SSH execs per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.sshExecs), note: `${delta.sshExecs} execs in the window, Server readiness polls included` });
+    this.row({ section, what: 'steady state: control-plane CPU (share of one core)', tool: 'holdfast', unit: '%', samples: w.cpuPercent });
+    this.row({
+      section,
+      what: 'steady state: control-plane RSS',
+      tool: 'holdfast',
+      unit: 'MB',
+      samples: w.rssMb,
+      target: { text: '< 300 MB', met: w.rssMb < 300 },
+      note: `JS heap used ${heap('holdfast_nodejs_heap_size_used_bytes').toFixed(0)} MB; external memory (PGlite's WebAssembly memory among it) ${heap('holdfast_nodejs_external_memory_bytes').toFixed(0)} MB`,
+    });
   }
 
   // ---- drift detection latency (bench/drift-latency.ts) ----------------------------------------

@@ -35,9 +35,8 @@ export function parseDriftLatencyOutput(text: string): DriftLatencyFigures {
       // not a JSON line
     }
   }
-  if (found.medianMs !== undefined && found.p99Ms !== undefined) return found;
   const figure = (name: RegExp): number | undefined => {
-    const m = new RegExp(`${name.source}[^\\d\\n]{0,40}?(\\d+(?:\\.\\d+)?)\\s*(ms|s)\\b`, 'i').exec(text);
+    const m = new RegExp(`(?:${name.source})[^\\d\\n]{0,40}?(\\d+(?:\\.\\d+)?)\\s*(ms|s)\\b`, 'i').exec(text);
     if (!m) return undefined;
     return m[2]!.toLowerCase() === 's' ? Number(m[1]) * 1000 : Number(m[1]);
   };

@@ -210,6 +210,9 @@ export interface CounterDelta {
   dockerApiCalls: number;
   sshExecs: number;
   reconciles: number;
+  /** Of those, how many asked to be looked at again later (requeueAfter) or failed. */
+  requeued: number;
+  failed: number;
   reconcileSeconds: number;
   cpuSeconds: number;
 }
@@ -221,6 +224,8 @@ export function counterDelta(from: MetricsSnapshot, to: MetricsSnapshot, reconci
     dockerApiCalls: d('holdfast_docker_api_calls_total'),
     sshExecs: d('holdfast_ssh_execs_total'),
     reconciles: d('holdfast_reconcile_duration_seconds_count', { kind: reconcileKind }),
+    requeued: d('holdfast_reconcile_duration_seconds_count', { kind: reconcileKind, outcome: 'requeue' }),
+    failed: d('holdfast_reconcile_duration_seconds_count', { kind: reconcileKind, outcome: 'error' }),
     reconcileSeconds: d('holdfast_reconcile_duration_seconds_sum', { kind: reconcileKind }),
     cpuSeconds: d('holdfast_process_cpu_seconds_total'),
   };
