@@ -5,7 +5,7 @@
 // checking) through an `ssh` shim first on PATH, because OpenSSH reads ~/.ssh from the user's
 // passwd entry, not from $HOME.
 import { execFile, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { TestHost } from '../../test/support/testhosts.js';
 
@@ -18,12 +18,17 @@ export const COMPOSE_MODES: Record<ComposeMode, string> = {
 };
 
 /**
- * Over SSH each Engine API request of compose opens its own ssh connection (`ssh host docker
- * system dial-stdio`); compose's default parallelism (64) then exceeds sshd's default MaxStartups
- * (10 unauthenticated connections) and sshd drops connections, failing the run. Users lower the
- * parallelism; this is the value the benchmark uses over SSH.
+ * Over SSH each Engine API request of compose 1.29 opens its own ssh connection (`ssh host docker
+ * system dial-stdio`), as many at once as services are created in parallel. Past sshd's default
+ * MaxStartups (10 connections still authenticating) sshd drops connections and compose dies
+ * (SIGPIPE) without creating anything. The usual remedies fail too: COMPOSE_PARALLEL_LIMIT below
+ * the number of services deadlocks compose 1.x (docker/compose#5864), and COMPOSE_PARAMIKO_SSH=1
+ * multiplexes sessions over one connection until sshd's MaxSessions (10) refuses them. What works
+ * is bringing the services up a few at a time: `up -d` with at most this many service names.
  */
-export const COMPOSE_SSH_PARALLEL_LIMIT = 8;
+export const SSH_SERVICES_PER_UP = 8;
+/** Up to this many services, one `up -d` over SSH stays under MaxStartups and succeeds. */
+export const SSH_SINGLE_UP_MAX_SERVICES = 10;
 
 export interface RunResult {
   code: number | null;
@@ -87,6 +92,7 @@ export class ComposeTool {
   private readonly env: NodeJS.ProcessEnv;
   private readonly composeFile: string;
   private readonly sshConfig?: string;
+  private readonly controlDir?: string;
 
   constructor(
     readonly mode: ComposeMode,
@@ -119,7 +125,11 @@ export class ComposeTool {
         '  LogLevel ERROR',
       ];
       // The usual remedy for many short SSH connections: one master connection, sessions multiplexed.
-      if (mode === 'ssh-mux') lines.push(`  ControlMaster auto`, `  ControlPath ${join(sshDir, 'cm-%C')}`, '  ControlPersist 120');
+      if (mode === 'ssh-mux') {
+        // A short directory: the socket path must fit a sockaddr_un (108 bytes) with ssh's suffix.
+        this.controlDir = mkdtempSync('/tmp/bench-cm-');
+        lines.push(`  ControlMaster auto`, `  ControlPath ${join(this.controlDir, '%C')}`, '  ControlPersist 120');
+      }
       writeFileSync(this.sshConfig, lines.join('\n') + '\n', { mode: 0o600 });
       const binDir = join(workDir, 'bin');
       mkdirSync(binDir, { recursive: true });
@@ -128,7 +138,6 @@ export class ComposeTool {
       chmodSync(shim, 0o755);
       env.PATH = `${binDir}${delimiter}${env.PATH}`;
       env.DOCKER_HOST = `ssh://${host.user}@${host.address}${host.port === 22 ? '' : `:${host.port}`}`;
-      env.COMPOSE_PARALLEL_LIMIT = String(COMPOSE_SSH_PARALLEL_LIMIT);
     }
     this.env = env;
   }
@@ -141,9 +150,14 @@ export class ComposeTool {
     writeFileSync(this.composeFile, document);
   }
 
-  /** `docker-compose up -d`; throws with compose's own words when it fails. */
-  async up(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<number> {
-    const res = await runProcess('docker-compose', ['-f', this.composeFile, '-p', this.project, 'up', '-d'], { env: this.env, cwd: this.workDir, timeoutMs: opts.timeoutMs, signal: opts.signal });
+  get overSsh(): boolean {
+    return this.mode !== 'local';
+  }
+
+  /** `docker-compose up -d [SERVICE…]`; throws with compose's own words when it fails. */
+  async up(opts: { timeoutMs: number; services?: string[]; signal?: AbortSignal }): Promise<number> {
+    const args = ['-f', this.composeFile, '-p', this.project, 'up', '-d', ...(opts.services ?? [])];
+    const res = await runProcess('docker-compose', args, { env: this.env, cwd: this.workDir, timeoutMs: opts.timeoutMs, signal: opts.signal });
     if (res.code !== 0) {
       const tail = (res.stderr + res.stdout).trim().split('\n').filter((l) => !/ done$|^Creating|^Starting|^Recreating/.test(l)).slice(-4).join(' | ');
       throw new Error(`docker-compose up -d (${this.label}) failed with exit ${res.code ?? 'signal'} after ${(res.ms / 1000).toFixed(1)} s: ${tail}`);
@@ -155,5 +169,6 @@ export class ComposeTool {
   async close(): Promise<void> {
     if (this.mode !== 'ssh-mux' || !this.sshConfig) return;
     await runProcess(findOnPath('ssh', ''), ['-F', this.sshConfig, '-O', 'exit', this.host.address], { timeoutMs: 10_000 }).catch(() => undefined);
+    if (this.controlDir) rmSync(this.controlDir, { recursive: true, force: true });
   }
 }

@@ -4,7 +4,7 @@
 // stopped) and ends when the tool's own answer says the services run; the repair ends at the
 // engine's `start` event of the container, the same clock for every tool.
 import { join } from 'node:path';
-import { ComposeTool, type ComposeMode } from './compose-tool.js';
+import { ComposeTool, SSH_SERVICES_PER_UP, SSH_SINGLE_UP_MAX_SERVICES, type ComposeMode } from './compose-tool.js';
 import type { HoldfastControlPlane } from './holdfast-tool.js';
 import { type HostEngine } from './host-engine.js';
 import { composeDocument, serviceName, writeHoldfastManifests, type Workload } from './workload.js';
@@ -25,7 +25,7 @@ export interface Contender {
   repair(index: number): Promise<RepairTiming>;
 }
 
-const CONVERGE_TIMEOUT_MS = 10 * 60_000;
+const CONVERGE_TIMEOUT_MS = 6 * 60_000;
 
 async function expectRunning(engine: HostEngine, label: string, value: string, count: number, who: string): Promise<void> {
   const containers = await engine.containersLabelled(label, value);
@@ -72,8 +72,21 @@ export class ComposeContender implements Contender {
     await this.engine.removeAll('com.docker.compose.project', this.workload.project, `${this.workload.project}_`);
   }
 
+  /** Over SSH, more services than one `up -d` can take go up in batches (see SSH_SERVICES_PER_UP). */
+  get batched(): boolean {
+    return this.tool.overSsh && this.workload.count > SSH_SINGLE_UP_MAX_SERVICES;
+  }
+
   async coldConverge(): Promise<number> {
-    const ms = await this.tool.up({ timeoutMs: CONVERGE_TIMEOUT_MS });
+    let ms = 0;
+    if (this.batched) {
+      const names = Array.from({ length: this.workload.count }, (_, i) => serviceName(i + 1));
+      for (let i = 0; i < names.length; i += SSH_SERVICES_PER_UP) {
+        ms += await this.tool.up({ timeoutMs: CONVERGE_TIMEOUT_MS, services: names.slice(i, i + SSH_SERVICES_PER_UP) });
+      }
+    } else {
+      ms = await this.tool.up({ timeoutMs: CONVERGE_TIMEOUT_MS });
+    }
     await expectRunning(this.engine, 'com.docker.compose.project', this.workload.project, this.workload.count, this.label);
     return ms;
   }
