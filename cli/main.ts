@@ -87,6 +87,16 @@ const filenameOption = () => new Option('-f, --filename <path>', 'file, director
 const dryRunOption = () =>
   new Option('--dry-run [mode]', 'none, server (the server checks, nothing is stored) or client (checked locally, nothing sent)').preset('server');
 
+/**
+ * `access-assets ssh-key attach|detach --server NAME` names a Server, while the global `--server`
+ * is the API URL (kubectl's flag): after those two verbs, `--server` means the Server's name.
+ */
+function serverNameAfterAttach(argv: string[]): string[] {
+  const verb = argv.findIndex((a, i) => (a === 'attach' || a === 'detach') && argv[i - 1] === 'ssh-key' && argv[i - 2] === 'access-assets');
+  if (verb < 0) return argv;
+  return argv.map((a, i) => (i > verb && a === '--server' ? '--server-name' : i > verb && a.startsWith('--server=') ? `--server-name=${a.slice(9)}` : a));
+}
+
 const program = new Command('holdfast')
   .description('Holdfast keeps Docker hosts and Swarm clusters in the state your manifests declare.')
   .option('-s, --server <url>', 'Holdfast API URL (env HOLDFAST_URL; default http://127.0.0.1:7420)')
@@ -279,13 +289,13 @@ sshKeyCmd
   .command('attach')
   .description('Make a server log in with this key')
   .requiredOption('--key <name>', 'SSHKey name')
-  .requiredOption('--server <name>', 'Server name')
-  .action(action((ctx, opts: { key: string; server: string }) => runSshKeyAttach(ctx, opts)));
+  .requiredOption('--server-name <name>', 'Server name (written --server NAME after attach/detach)')
+  .action(action((ctx, opts: { key: string; serverName: string }) => runSshKeyAttach(ctx, { key: opts.key, server: opts.serverName })));
 sshKeyCmd
   .command('detach')
   .description("Remove a server's key (the server stays, unreachable until a key is attached)")
-  .requiredOption('--server <name>', 'Server name')
-  .action(action((ctx, opts: { server: string }) => runSshKeyDetach(ctx, opts)));
+  .requiredOption('--server-name <name>', 'Server name (written --server NAME after attach/detach)')
+  .action(action((ctx, opts: { serverName: string }) => runSshKeyDetach(ctx, { server: opts.serverName })));
 sshKeyCmd
   .command('rotate')
   .description('Replace the private key of an SSHKey (servers using it switch on their next connection)')
@@ -364,7 +374,7 @@ program
 for (const command of program.commands) command.showHelpAfterError(`See 'holdfast ${command.name()} --help' for usage.`);
 
 try {
-  await program.parseAsync(process.argv);
+  await program.parseAsync(serverNameAfterAttach(process.argv));
 } catch (err) {
   if (err instanceof CommanderError) process.exitCode = err.exitCode;
   else {
