@@ -21,6 +21,8 @@ export interface RolloutDeps {
   secretValue(ref: SecretKeyRef): Promise<string>;
   /** The keyed hash secret values are frozen with, so live secret env compares by hash. */
   hashSecret(value: string): string;
+  /** The Service's driftPolicy.ignoreDifferences paths: differences there never force a replacement. */
+  ignorePaths?: readonly string[];
   clock?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -116,7 +118,7 @@ export class Rollout {
     const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
     const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
     const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
-    const actions = planRollout(frozen, live, { ignorePaths: [] });
+    const actions = planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [] });
     await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
     return actions;
   }

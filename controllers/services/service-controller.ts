@@ -193,8 +193,17 @@ export class ServiceController implements Reconciler, DeploymentActions {
   }
 
   private async start(service: Service, frozen: FrozenInput, trigger: DeploymentTrigger, actor: string, rollbackOf?: number): Promise<DeploymentRecord> {
+    const uid = service.metadata.uid!;
+    // Claim the service before the first await: two starts in the same tick (a heal and a new
+    // generation, say) must not both create a deployment.
+    this.refuseWhileRunning(service);
+    let release!: () => void;
+    const claimed: Running = { id: '(queued)', abort: new AbortController(), done: new Promise<void>((ok) => (release = ok)) };
+    this.running.set(uid, claimed);
     const healthMs = frozen.update.healthDeadlineSeconds * 1000 * Math.max(1, frozen.containers.length);
-    const record = await this.deps.deployments.create({
+    let record: DeploymentRecord;
+    try {
+      record = await this.deps.deployments.create({
       service: { uid: service.metadata.uid!, namespace: service.metadata.namespace!, name: service.metadata.name },
       generation: service.metadata.generation ?? 1,
       trigger,
@@ -205,7 +214,13 @@ export class ServiceController implements Reconciler, DeploymentActions {
       specHash: frozen.specHash,
       rollbackOf,
       deadlineMs: healthMs + DEPLOYMENT_SLACK_MS,
-    });
+      });
+    } catch (err) {
+      this.running.delete(uid);
+      throw err;
+    } finally {
+      release();
+    }
     await this.deps.events.record(service, 'Normal', 'DeploymentQueued', `deployment ${record.id} (revision ${record.revision}${rollbackOf ? `, rolling back to revision ${rollbackOf}` : ''}) queued by ${actor}`);
     this.launch(service, record);
     return record;
@@ -235,6 +250,8 @@ export class ServiceController implements Reconciler, DeploymentActions {
           host,
           secretValue: (ref: SecretKeyRef) => resolveSecretValue(this.deps.store, this.deps.sealer, service.metadata.namespace!, ref.name, ref.key),
           hashSecret: (v) => this.deps.sealer.hash(v),
+          // Fields the Service says to ignore never force a replacement.
+          ignorePaths: (service.spec?.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
         }, previous).run(abort.signal);
         this.deps.metrics?.deployments.inc({ outcome: outcome.phase });
         const type = outcome.phase === 'completed' ? 'Normal' : 'Warning';
