@@ -47,6 +47,8 @@ export interface ServeConfig {
   driftResyncIntervalMs: number;
   /** HOLDFAST_LIVE_RESYNC_INTERVAL_MS: each server's live state is listed in full this often (Docker events keep it current in between). */
   liveResyncIntervalMs: number;
+  /** HOLDFAST_CONTROLLERS=false: serve the API only (a replica that does not reconcile). */
+  runControllers: boolean;
   /** Failed authentications a client may make per minute before it is answered 429. */
   authFailuresPerMinute: number;
   tls?: { certFile: string; keyFile: string };
@@ -78,6 +80,7 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
     logLevel: opts.logLevel ?? env.LOG_LEVEL ?? 'info',
     databaseUrl: opts.databaseUrl ?? env.DATABASE_URL ?? undefined,
     eventTtlSeconds: ttl,
+    runControllers: env.HOLDFAST_CONTROLLERS !== 'false',
     serverPollIntervalMs: positiveInt(env.SERVER_READINESS_POLL_INTERVAL_MS, 60_000, 'SERVER_READINESS_POLL_INTERVAL_MS'),
     driftResyncIntervalMs: positiveInt(env.HOLDFAST_DRIFT_RESYNC_INTERVAL_MS, 60_000, 'HOLDFAST_DRIFT_RESYNC_INTERVAL_MS'),
     liveResyncIntervalMs: positiveInt(env.HOLDFAST_LIVE_RESYNC_INTERVAL_MS, 5 * 60_000, 'HOLDFAST_LIVE_RESYNC_INTERVAL_MS'),
@@ -87,8 +90,6 @@ export function resolveConfig(opts: ServeOptions, env: NodeJS.ProcessEnv = proce
 
 /** Parts a control plane can be started with instead of its defaults. */
 export interface ControlPlaneParts {
-  /** Run the controllers (the default). API-only tests turn them off to watch the API alone. */
-  controllers?: boolean;
   /** What the deployment routes call for sync, rollback and cancel (the service controller by default). */
   deploymentActions?: (plane: { store: ResourceStore; deployments: DeploymentStore }) => DeploymentActions;
   /** false: the controllers are built but do not reconcile (API tests that drive deployments themselves). */
@@ -179,7 +180,7 @@ export async function startControlPlane(
   const addr = http.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
   const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
-  if (parts.startControllers !== false) await controllers.start();
+  if (parts.startControllers !== false && config.runControllers) await controllers.start();
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
   let stopped = false;

@@ -7,6 +7,7 @@ import type { Sealer } from '../security/sealing.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { StoreEventRecorder } from './events.js';
 import { ControllerManager } from './manager.js';
+import { InUseFinalizer, lifecycleKeys, ProjectController, serverUsers, sshKeyUsers } from './lifecycle.js';
 import { ServerConnector } from './servers/server-connector.js';
 import { ServerController } from './servers/server-controller.js';
 import { ServiceController } from './services/service-controller.js';
@@ -95,6 +96,11 @@ export function createControllers(deps: {
         .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
     },
   });
+
+  const lifecycleEvents = new StoreEventRecorder(store, 'lifecycle-controller');
+  manager.register(new InUseFinalizer('Server', store, lifecycleEvents, serverUsers(store)), { workers: 1, mapOthers: (e) => lifecycleKeys('Server', e) });
+  manager.register(new InUseFinalizer('SSHKey', store, lifecycleEvents, sshKeyUsers(store)), { workers: 1, mapOthers: (e) => lifecycleKeys('SSHKey', e) });
+  manager.register(new ProjectController(store, lifecycleEvents), { workers: 1, mapOthers: (e) => lifecycleKeys('Project', e) });
 
   let driftQueue: ReturnType<ControllerManager['register']> | undefined;
   const drift = new DriftController({
