@@ -158,3 +158,33 @@ for (const driver of DRIVERS) {
     });
   });
 }
+
+describe('event expiry', () => {
+  it('removes Events whose last timestamp is older than the TTL, and keeps the rest', async () => {
+    const { openDatabase } = await import('../../../store/database.js');
+    const { expireEvents } = await import('../../../api/housekeeping.js');
+    const database = await openDatabase({ inMemory: true });
+    try {
+      const store = new ResourceStore(database.db);
+      const event = (name: string, lastTimestamp: string): Resource => ({
+        apiVersion: 'holdfast.dev/v1alpha1',
+        kind: 'Event',
+        metadata: { name, namespace: 'shop' },
+        involvedObject: { kind: 'Service', name: 'web', namespace: 'shop' },
+        reason: 'Test',
+        message: name,
+        type: 'Normal',
+        count: 1,
+        firstTimestamp: lastTimestamp,
+        lastTimestamp,
+      });
+      await store.create(event('old', '2026-01-01T00:00:00Z'), { actor: 'test' });
+      await store.create(event('fresh', new Date().toISOString()), { actor: 'test' });
+      const removed = await expireEvents(store, new Date(Date.now() - 3600_000));
+      assert.equal(removed, 1);
+      assert.deepEqual((await store.list('Event')).items.map((e) => e.metadata.name), ['fresh']);
+    } finally {
+      await database.close();
+    }
+  });
+});
