@@ -1,21 +1,11 @@
-// The audit log outside the resource store: writing a row inside the caller's transaction (so the
-// write and its audit row commit or fail together) and reading the log page by page.
+// The audit log outside the resource store: rows are written by store/audit.ts (inside the caller's
+// transaction); this reads the log page by page.
 import { and, asc, eq, gt, gte, type SQL } from 'drizzle-orm';
 import { HoldfastError } from '../core/errors.js';
 import type { Db } from '../store/database.js';
 import { auditLog } from '../store/schema.js';
 
-export interface AuditEntry {
-  actor: string;
-  tokenId?: string;
-  verb: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  dryRun?: boolean;
-  outcome: 'Success' | 'Failure';
-  message?: string;
-}
+export { writeAudit, type AuditEntry, type RedactText } from '../store/audit.js';
 
 /** One audit row as the API returns it. */
 export interface AuditEvent {
@@ -42,27 +32,6 @@ export interface AuditQuery {
   kind?: string;
   namespace?: string;
   name?: string;
-}
-
-export type RedactText = (text: string) => string;
-
-/**
- * Writes one audit row with `db`, which should be the transaction of the write it records. The
- * message passes through `redact` first: audit rows leave the process (API, dumps, backups).
- */
-export async function writeAudit(db: Db, entry: AuditEntry, at: Date, redact: RedactText = (t) => t): Promise<void> {
-  await db.insert(auditLog).values({
-    at,
-    actor: entry.actor,
-    tokenId: entry.tokenId ?? null,
-    verb: entry.verb,
-    kind: entry.kind,
-    namespace: entry.namespace ?? '',
-    name: entry.name,
-    dryRun: entry.dryRun ?? false,
-    outcome: entry.outcome,
-    message: entry.message === undefined ? null : redact(entry.message),
-  });
 }
 
 /** The log in the order it was written, from `since`, one page of at most `limit` rows. */

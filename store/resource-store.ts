@@ -7,6 +7,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { conflict, alreadyExists, notFound, HoldfastError } from '../core/errors.js';
 import { API_VERSION, kindInfo, type ObjectMeta, type Resource } from '../core/resource.js';
 import { matchesFields, matchesLabels, type FieldRequirement, type Requirement } from '../core/selectors.js';
+import { writeAudit } from './audit.js';
 import type { Db } from './database.js';
 import { auditLog, resourceChanges, resources, sealedValues } from './schema.js';
 
@@ -284,19 +285,7 @@ export class ResourceStore {
 
   /** Records an audit row for a call that is not a resource write (e.g. a deployment sync, rollback or cancel). */
   async audit(ctx: WriteContext, entry: AuditRecord): Promise<void> {
-    await this.db.insert(auditLog).values({
-      at: this.clock(),
-      actor: ctx.actor,
-      tokenId: ctx.tokenId ?? null,
-      verb: entry.verb,
-      kind: entry.kind,
-      namespace: entry.namespace ?? '',
-      name: entry.name,
-      generation: entry.generation ?? null,
-      dryRun: ctx.dryRun ?? false,
-      outcome: entry.outcome,
-      message: entry.message === undefined ? null : this.redact(entry.message),
-    });
+    await writeAudit(this.db, { ...entry, actor: ctx.actor, tokenId: ctx.tokenId, dryRun: ctx.dryRun }, this.clock(), this.redact);
   }
 
   /** The actor of the newest successful API write to an object (controllers' own writes excluded). */
@@ -358,6 +347,7 @@ export class ResourceStore {
     apply: (tx: Db, current: Row | undefined, rv: number) => Promise<{ type: WatchEventType | null; row: Row }>,
   ): Promise<Resource> {
     let event: ChangeEvent | undefined;
+    const audit = { actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? verb, kind, namespace, name, outcome: 'Success' as const };
     const run = async () =>
       this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
@@ -382,19 +372,7 @@ export class ResourceStore {
           });
         }
         if (!ctx.skipAudit) {
-          await tx.insert(auditLog).values({
-            at: this.clock(),
-            actor: ctx.actor,
-            tokenId: ctx.tokenId ?? null,
-            verb: ctx.verb ?? verb,
-            kind,
-            namespace,
-            name,
-            generation: row.generation,
-            resourceVersion: row.resourceVersion,
-            dryRun: ctx.dryRun ?? false,
-            outcome: 'Success',
-          });
+          await writeAudit(tx, { ...audit, generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun }, this.clock());
         }
         if (ctx.dryRun) throw new DryRunRollback(object);
         return object;
@@ -405,26 +383,14 @@ export class ResourceStore {
       return object;
     } catch (err) {
       if (err instanceof DryRunRollback) {
-        if (!ctx.skipAudit) await this.auditDryRun(ctx, verb, kind, namespace, name, err.result as Resource);
+        // The dry run's own transaction rolled back with its audit row: record that it was asked.
+        if (!ctx.skipAudit) {
+          await writeAudit(this.db, { ...audit, generation: (err.result as Resource).metadata.generation, dryRun: true }, this.clock());
+        }
         return err.result as Resource;
       }
       throw translateDbError(err, kind, name);
     }
-  }
-
-  private async auditDryRun(ctx: WriteContext, verb: string, kind: string, namespace: string, name: string, obj: Resource) {
-    await this.db.insert(auditLog).values({
-      at: this.clock(),
-      actor: ctx.actor,
-      tokenId: ctx.tokenId ?? null,
-      verb: ctx.verb ?? verb,
-      kind,
-      namespace,
-      name,
-      generation: obj.metadata.generation ?? null,
-      dryRun: true,
-      outcome: 'Success',
-    });
   }
 
   private async writeSealed(tx: Db, ownerUid: string, values: SealedWrite[], now: Date, fresh: boolean) {

@@ -1,0 +1,37 @@
+// The one writer of audit rows. Callers pass the transaction of the write being recorded, so the
+// write and its row commit or fail together; messages pass the redactor (audit rows leave the process).
+import type { Db } from './database.js';
+import { auditLog } from './schema.js';
+
+export interface AuditEntry {
+  actor: string;
+  tokenId?: string;
+  verb: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+  generation?: number;
+  resourceVersion?: number;
+  dryRun?: boolean;
+  outcome: 'Success' | 'Failure';
+  message?: string;
+}
+
+export type RedactText = (text: string) => string;
+
+export async function writeAudit(db: Db, entry: AuditEntry, at: Date, redact: RedactText = (t) => t): Promise<void> {
+  await db.insert(auditLog).values({
+    at,
+    actor: entry.actor,
+    tokenId: entry.tokenId ?? null,
+    verb: entry.verb,
+    kind: entry.kind,
+    namespace: entry.namespace ?? '',
+    name: entry.name,
+    generation: entry.generation ?? null,
+    resourceVersion: entry.resourceVersion ?? null,
+    dryRun: entry.dryRun ?? false,
+    outcome: entry.outcome,
+    message: entry.message === undefined ? null : redact(entry.message),
+  });
+}
