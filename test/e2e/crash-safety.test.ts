@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../support/testhosts.js';
+import { createFleet } from '../support/fleet.js';
+import { loadTestHosts, testHost, type TestHost } from '../support/testhosts.js';
+import { until } from '../support/until.js';
 
 const run = promisify(execFile);
 const G = '/apis/holdfast.dev/v1alpha1';
@@ -39,15 +41,6 @@ describe('crash safety: kill -9 during a rollout', () => {
   const hostDocker = async (...args: string[]) => (await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 })).stdout.trim();
   const containers = async () => (await hostDocker('ps', '-a', '--filter', 'label=holdfast.dev/project=crash', '--format', '{{.Names}}')).split('\n').filter(Boolean).sort();
   const deployments = async () => (await call('GET', `${G}/namespaces/crash/services/slow/deployments`)).body.items as Deployment[];
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
-      const v = await fn().catch(() => undefined);
-      if (v !== undefined) return v;
-      await new Promise((ok) => setTimeout(ok, 100));
-    }
-    throw new Error(`timed out waiting for ${what}`);
-  };
   const service = (greeting: string) => ({
     apiVersion: 'holdfast.dev/v1alpha1',
     kind: 'Service',
@@ -69,10 +62,7 @@ describe('crash safety: kill -9 during a rollout', () => {
     host = testHost(await loadTestHosts({ count: 2 }), 2);
     dataDir = mkdtempSync(join(tmpdir(), 'holdfast-crash-'));
     serve = await startServeProcess({ dataDir });
-    const post = async (path: string, body: unknown) => assert.equal((await call('POST', path, body)).status, 201);
-    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'crash' }, spec: { environments: [{ name: 'production' }] } });
-    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
-    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+    await createFleet({ call }, host, { project: 'crash' });
   });
   after(async () => {
     if (serve) {

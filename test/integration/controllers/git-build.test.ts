@@ -8,20 +8,13 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../../../core/resource.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../../support/testhosts.js';
+import { createFleet } from '../../support/fleet.js';
+import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { until } from '../../support/until.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 const PORT = 18490;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('Dockerfile build from a git repository', () => {
   let cp: TestControlPlane;
@@ -40,10 +33,7 @@ describe('Dockerfile build from a git repository', () => {
     git('add', '.');
     git('-c', 'user.name=t', '-c', 'user.email=t@example.invalid', 'commit', '--quiet', '-m', 'first');
     cp = await startTestControlPlane('pglite');
-    const post = async (path: string, body: unknown) => assert.equal((await cp.call('POST', path, body)).status, 201);
-    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'site' }, spec: { environments: [{ name: 'production' }] } });
-    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
-    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+    await createFleet(cp, host, { project: 'site' });
   });
   after(async () => {
     await cp?.call('DELETE', svcPath).catch(() => undefined);

@@ -7,7 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Resource } from '../../../core/resource.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../../support/testhosts.js';
+import { createFleet } from '../../support/fleet.js';
+import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 const G = '/apis/holdfast.dev/v1alpha1';
@@ -29,20 +31,6 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((ok) => setTimeout(ok, 250));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 describe('service rollout on a real Docker host', () => {
   let cp: TestControlPlane;
@@ -81,13 +69,11 @@ describe('service rollout on a real Docker host', () => {
     const hosts = await loadTestHosts({ count: 2 });
     host = testHost(hosts, 2);
     cp = await startTestControlPlane('pglite');
+    await createFleet(cp, host, { project: 'shop' });
     const create = async (path: string, body: unknown) => {
       const res = await cp.call('POST', path, body);
       assert.equal(res.status, 201, JSON.stringify(res.body));
     };
-    await create(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'shop' }, spec: { environments: [{ name: 'production' }] } });
-    await create(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
-    await create(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
     await create(`${G}/namespaces/shop/secrets`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, spec: { stringData: { password: 's3cret-value-1' } } });
   });
   after(async () => {
@@ -198,10 +184,7 @@ describe('start-first rollout with a client polling throughout', () => {
   before(async () => {
     host = testHost(await loadTestHosts({ count: 2 }), 2);
     cp = await startTestControlPlane('pglite');
-    const post = async (path: string, body: unknown) => assert.equal((await cp.call('POST', path, body)).status, 201);
-    await post(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: 'live' }, spec: { environments: [{ name: 'production' }] } });
-    await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'k' }, spec: { privateKey: readPrivateKey(host) } });
-    await post(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'k' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+    await createFleet(cp, host, { project: 'live' });
   });
   after(async () => {
     await cp?.call('DELETE', svcPath).catch(() => undefined);
