@@ -114,6 +114,10 @@ export class DockerClient {
     return this.empty(rq.containerStart(container), options);
   }
 
+  unpauseContainer(container: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerUnpause(container), options);
+  }
+
   /** `timeoutSeconds` is Docker's grace period before SIGKILL; the call's own timeout should exceed it. */
   stopContainer(container: string, stop: { timeoutSeconds?: number; signal?: string } = {}, options: CallOptions = {}): Promise<void> {
     const graceMs = (stop.timeoutSeconds ?? 10) * 1000;

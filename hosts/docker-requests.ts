@@ -120,6 +120,7 @@ export const dockerRequests = {
     path: `/containers/${id(container)}`,
     query: { force: flag(opts.force), v: flag(opts.volumes) },
   }),
+  containerUnpause: (container: string): DockerRequest => ({ method: 'POST', path: `/containers/${id(container)}/unpause` }),
   containerRename: (container: string, name: string): DockerRequest => ({
     method: 'POST',
     path: `/containers/${id(container)}/rename`,

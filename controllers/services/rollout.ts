@@ -200,7 +200,7 @@ export class Rollout {
         await docker.startContainer(action.containerId ?? action.target, opts);
         return;
       case 'unpause':
-        await docker.empty({ method: 'POST', path: `/containers/${encodeURIComponent(action.containerId)}/unpause` } as never, opts);
+        await docker.unpauseContainer(action.containerId, opts);
         return;
       case 'stop':
         await this.leaveNetworks(action.containerId ?? action.target, signal);
