@@ -1,36 +1,48 @@
-// Reads the figures out of bench/drift-latency.ts's output, which the runner calls as it is: a line
-// of JSON with median and p99 fields if it prints one, else "median … ms" / "p99 … ms" in its text.
+// Reads the figures out of bench/drift-latency.ts's output, which the runner calls as it is. Its last
+// line is JSON: named series `{ medianMs, p99Ms, samples }` (driftDetection first, the headline) and
+// the heal times. Without such a line, "median … ms" / "p99 … ms" in its text are read instead.
 
-export interface DriftLatencyFigures {
+export interface LatencySeries {
+  /** The JSON key (e.g. driftDetection), or "text" when read from prose. */
+  name: string;
   medianMs?: number;
   p99Ms?: number;
   samples?: number;
 }
 
-function toMs(value: number, key: string): number {
-  return /seconds|_s$|Sec$/i.test(key) && !/ms/i.test(key) ? value * 1000 : value;
+export interface DriftLatencyFigures {
+  series: LatencySeries[];
+  /** Kill → running again, per heal run (ms). */
+  healRunningMs?: number[];
+  /** Kill → no drift left in the API, per heal run (ms). */
+  healResolvedMs?: number[];
 }
 
-function fromJson(node: unknown, found: DriftLatencyFigures): void {
-  if (!node || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node as Record<string, unknown>)) {
-    if (typeof value === 'number') {
-      if (/median|p50/i.test(key) && found.medianMs === undefined) found.medianMs = toMs(value, key);
-      else if (/p99/i.test(key) && found.p99Ms === undefined) found.p99Ms = toMs(value, key);
-      else if (/^(samples|changes|count|n)$/i.test(key) && found.samples === undefined) found.samples = value;
-    } else if (typeof value === 'object') {
-      fromJson(value, found);
-    }
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const nums = (v: unknown): number[] | undefined => (Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined);
+
+function fromJson(doc: Record<string, unknown>): DriftLatencyFigures | undefined {
+  const series: LatencySeries[] = [];
+  for (const [name, value] of Object.entries(doc)) {
+    if (!value || typeof value !== 'object' || Array.isArray(value)) continue;
+    const v = value as Record<string, unknown>;
+    const medianMs = num(v.medianMs);
+    const p99Ms = num(v.p99Ms);
+    if (medianMs !== undefined || p99Ms !== undefined) series.push({ name, medianMs, p99Ms, samples: num(v.samples) });
   }
+  const heal = doc.heal as Record<string, unknown> | undefined;
+  const healRunningMs = nums(heal?.runningAgainMs);
+  const healResolvedMs = nums(heal?.resolvedInApiMs);
+  if (series.length === 0 && !healRunningMs) return undefined;
+  return { series, ...(healRunningMs ? { healRunningMs } : {}), ...(healResolvedMs ? { healResolvedMs } : {}) };
 }
 
 export function parseDriftLatencyOutput(text: string): DriftLatencyFigures {
-  const found: DriftLatencyFigures = {};
-  for (const line of text.split('\n')) {
-    const trimmed = line.trim();
-    if (!trimmed.startsWith('{')) continue;
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
+  for (const line of lines.reverse()) {
     try {
-      fromJson(JSON.parse(trimmed), found);
+      const found = fromJson(JSON.parse(line) as Record<string, unknown>);
+      if (found) return found;
     } catch {
       // not a JSON line
     }
@@ -40,5 +52,7 @@ export function parseDriftLatencyOutput(text: string): DriftLatencyFigures {
     if (!m) return undefined;
     return m[2]!.toLowerCase() === 's' ? Number(m[1]) * 1000 : Number(m[1]);
   };
-  return { medianMs: found.medianMs ?? figure(/median|p50/), p99Ms: found.p99Ms ?? figure(/p99/), samples: found.samples };
+  const medianMs = figure(/median|p50/);
+  const p99Ms = figure(/p99/);
+  return { series: medianMs !== undefined || p99Ms !== undefined ? [{ name: 'text', medianMs, p99Ms }] : [] };
 }

@@ -69,6 +69,13 @@ export class HoldfastControlPlane {
     return this.serve.url;
   }
 
+  /** Undefined while the server runs; else how it ended and the end of its log. */
+  exitInfo(): string | undefined {
+    const { exitCode, signalCode } = this.serve.child;
+    if (exitCode === null && signalCode === null) return undefined;
+    return `holdfast serve exited (${exitCode !== null ? `code ${exitCode}` : signalCode}); its last output:\n${this.serve.output().trim().split('\n').slice(-25).join('\n')}`;
+  }
+
   /** The server's log so far (warnings and errors; it runs with --log-level warn). */
   log(): string {
     return this.serve.output();
@@ -104,16 +111,36 @@ export class HoldfastControlPlane {
     return res;
   }
 
-  async api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
-    const res = await fetch(this.serve.url + path, {
-      method,
-      headers: { authorization: `Bearer ${this.serve.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: signal ?? AbortSignal.timeout(60_000),
-    });
-    const text = await res.text();
-    if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-    return (text ? JSON.parse(text) : undefined) as T;
+  /** Requests that failed on the connection (reset or closed by the server) and were sent again. */
+  connectionFailures = 0;
+
+  /**
+   * One API request. A request that fails on the connection itself (the server reset or closed it)
+   * is sent again, up to 3 times, and counted: a GET is safe to repeat; a POST that was applied
+   * before the reset comes back 409, which `tolerateConflict` accepts.
+   */
+  async api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, opts: { tolerateConflict?: boolean } = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let res: Response;
+      try {
+        res = await fetch(this.serve.url + path, {
+          method,
+          headers: { authorization: `Bearer ${this.serve.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+          body: body === undefined ? undefined : JSON.stringify(body),
+          signal: signal ?? AbortSignal.timeout(60_000),
+        });
+      } catch (err) {
+        const code = (err as { cause?: { code?: string } }).cause?.code;
+        const onConnection = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /other side closed/.test(String((err as { cause?: Error }).cause?.message));
+        if (!onConnection || attempt >= 3 || this.serve.child.exitCode !== null) throw new Error(`${method} ${path}: ${(err as Error).message}${code ? ` (${code})` : ''}`);
+        this.connectionFailures++;
+        continue;
+      }
+      const text = await res.text();
+      if (res.status === 409 && attempt > 1 && opts.tolerateConflict) return undefined as T;
+      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    }
   }
 
   async services(project: string, signal?: AbortSignal): Promise<ServiceObject[]> {

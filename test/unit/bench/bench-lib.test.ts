@@ -106,11 +106,28 @@ describe('workload', () => {
 });
 
 describe('drift-latency output', () => {
-  const cases: Array<[string, string, { medianMs?: number; p99Ms?: number; samples?: number }]> = [
-    ['a JSON line in milliseconds', 'measuring...\n{"changes":50,"latencyMs":{"median":180.5,"p99":640}}\n', { medianMs: 180.5, p99Ms: 640, samples: 50 }],
-    ['a JSON line in seconds', '{"medianSeconds":0.2,"p99Seconds":0.9}', { medianMs: 200, p99Ms: 900, samples: undefined }],
-    ['a text table', 'changes  median  p99\n50  median 212 ms, p99 0.87 s\n', { medianMs: 212, p99Ms: 870, samples: undefined }],
-    ['nothing readable', 'all done\n', { medianMs: undefined, p99Ms: undefined, samples: undefined }],
+  const last = JSON.stringify({
+    driftDetection: { medianMs: 180, p99Ms: 640, samples: 50 },
+    driftRecorded: { medianMs: 200, p99Ms: 700, samples: 50 },
+    dockerEvent: { medianMs: 12, p99Ms: 40, samples: 49 },
+    heal: { runningAgainMs: [900, 1100, 950], resolvedInApiMs: [1500, 1700, 1600] },
+  });
+  const cases: Array<[string, string, ReturnType<typeof parseDriftLatencyOutput>]> = [
+    [
+      'its closing JSON line, series in order, heal times',
+      `Drift detection latency ... median 999 ms, p99 999 ms\n{"not":"this one"}\n${last}\n`,
+      {
+        series: [
+          { name: 'driftDetection', medianMs: 180, p99Ms: 640, samples: 50 },
+          { name: 'driftRecorded', medianMs: 200, p99Ms: 700, samples: 50 },
+          { name: 'dockerEvent', medianMs: 12, p99Ms: 40, samples: 49 },
+        ],
+        healRunningMs: [900, 1100, 950],
+        healResolvedMs: [1500, 1700, 1600],
+      },
+    ],
+    ['prose only: median and p99 with units', 'changes  median  p99\n50  median 212 ms, p99 0.87 s\n', { series: [{ name: 'text', medianMs: 212, p99Ms: 870 }] }],
+    ['nothing readable', 'all done\n{broken json\n', { series: [] }],
   ];
   for (const [name, text, expected] of cases) {
     it(name, () => assert.deepEqual(parseDriftLatencyOutput(text), expected));
