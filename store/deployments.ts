@@ -98,8 +98,9 @@ export class DeploymentStore {
     const now = this.clock();
     const record = await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
-      // Serialise revision numbering per service: lock the service's existing rows.
-      await tx.execute(sql`select 1 from ${deployments} where ${deployments.serviceUid} = ${input.service.uid} for update`);
+      // Serialise revision numbering per service, also before its first row exists: a transaction
+      // advisory lock on the service's uid (row locks cannot lock rows that are not there yet).
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'deployments/' + input.service.uid}))`);
       const [{ max }] = await tx
         .select({ max: sql<number>`coalesce(max(${deployments.revision}), 0)` })
         .from(deployments)

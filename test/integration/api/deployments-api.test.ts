@@ -22,6 +22,7 @@ import { silentLogger } from '../../../observability/logger.js';
 import type { DeploymentStore } from '../../../store/deployments.js';
 import { auditLog } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { until } from '../../support/until.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 const SECRET_VALUE = 'pw-Zq8!rT4#deploy';
@@ -412,21 +413,21 @@ describe('deployment actions of the service controller', () => {
   });
   after(async () => cp.stop());
 
-  it('syncs through the routes: one deployment with trigger user, one audit row', async () => {
-    // The controller's own first rollout of the new Service ends at once: its server does not exist.
-    const deadline = Date.now() + 20_000;
-    let history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
-    while (!(history.body.items.length === 1 && ['failed', 'completed'].includes(history.body.items[0].phase))) {
-      assert.ok(Date.now() < deadline, `the first rollout did not end: ${JSON.stringify(history.body.items)}`);
-      await new Promise((ok) => setTimeout(ok, 200));
-      history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
-    }
+  it('refuses a sync while the server is missing: a clear 503, one failure audit row, no deployment', async () => {
+    // The controller does not roll out to a server that does not exist: it waits for it.
+    const status = await until('the Service to wait for its server', async () => {
+      const svc = (await cp.call('GET', `${G}/namespaces/shop/services/web`)).body;
+      const progressing = svc.status?.conditions?.find((c: { type: string }) => c.type === 'Progressing');
+      return progressing?.reason === 'WaitingForServer' ? progressing : undefined;
+    }, 20_000);
+    assert.match(status.message, /server edge-1 does not exist/);
     const sync = await cp.call('POST', `${G}/namespaces/shop/services/web/sync`);
-    assert.equal(sync.status, 201, JSON.stringify(sync.body));
-    assert.equal(sync.body.trigger, 'user');
-    assert.equal(sync.body.revision, 2);
-    assert.equal(sync.body.actor, 'token:admin');
+    assert.equal(sync.status, 503, JSON.stringify(sync.body));
+    assert.equal(sync.body.kind, 'Status');
+    assert.match(sync.body.message, /cannot deploy shop\/web now: server edge-1 does not exist/);
     const rows = await cp.plane.database.db.select().from(auditLog).where(and(eq(auditLog.verb, 'sync'), eq(auditLog.name, 'web')));
-    assert.deepEqual(rows.map((r) => [r.outcome, r.message]), [['Success', `deployment ${sync.body.id} (revision 2)`]]);
+    assert.deepEqual(rows.map((r) => r.outcome), ['Failure']);
+    const history = await cp.call('GET', `${G}/namespaces/shop/services/web/deployments`);
+    assert.deepEqual(history.body.items, []);
   });
 });

@@ -71,7 +71,9 @@ describe('Dockerfile build from a git repository', () => {
   it('does not rebuild an unchanged commit', async () => {
     const svc = (await cp.call('GET', svcPath)).body as Resource;
     const sync = await cp.call('POST', `${svcPath}/sync`, {});
-    assert.ok(sync.status === 200 || sync.status === 201, JSON.stringify(sync.body));
+    assert.equal(sync.status, 201, JSON.stringify(sync.body));
+    assert.equal(sync.body.trigger, 'user');
+    assert.equal(sync.body.actor, 'token:admin');
     const d = await until('the sync deployment', async () => {
       const items = (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; revision: number; phase: string; steps: Array<{ name: string; status: string }> }>;
       return items[0]?.revision === 2 && ['completed', 'failed'].includes(items[0].phase) ? items[0] : undefined;
