@@ -172,7 +172,9 @@ export class Rollout {
               void this.log('pull', line);
             }
           },
-        }, opts);
+        }, opts).catch((err: Error) => {
+          throw new RolloutFailure('PullFailed', `cannot pull ${action.image}: ${err.message}`);
+        });
         return;
       }
       case 'build':

@@ -1,8 +1,7 @@
 // The built `holdfast` CLI against the built `holdfast serve`, both as child processes: rollouts,
-// logs, cancel and drift as far as they go without a reachable Docker host. Services name a server
-// that does not exist (their deployment fails ServerUnavailable) or a secret key that does not
-// exist (nothing can be deployed: no deployment at all). Rollouts on real hosts are tested with
-// the service controller.
+// logs, cancel and drift. The server is a real test host; one Service names an image no registry
+// has (its deployment fails PullFailed), the other a secret key that does not exist (nothing can be
+// deployed: no deployment at all). Successful rollouts are tested with the service controller.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { packageRoot } from '../../core/package-root.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { loadTestHosts, readPrivateKey, testHost } from '../support/testhosts.js';
 
 interface Run {
   code: number | null;
@@ -50,15 +50,15 @@ kind: Service
 metadata: { name: web, namespace: shop }
 spec:
   environment: production
-  server: nowhere-1
-  source: { image: holdfast-test/busybox:1 }
+  server: edge
+  source: { image: holdfast-test/absent:1 }
 ---
 apiVersion: holdfast.dev/v1alpha1
 kind: Service
 metadata: { name: api, namespace: shop }
 spec:
   environment: production
-  server: nowhere-1
+  server: edge
   source: { image: holdfast-test/busybox:1 }
   env: [ { name: DB_PASSWORD, valueFrom: { secretKeyRef: { name: db, key: password } } } ]
 `;
@@ -73,6 +73,14 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
   before(async () => {
     serve = await startServeProcess();
     env = { HOLDFAST_URL: serve.url, HOLDFAST_DATA_DIR: serve.dataDir };
+    const host = testHost(await loadTestHosts({ count: 2 }), 2);
+    for (const [path, body] of [
+      ['sshkeys', { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'edge-key' }, spec: { privateKey: readPrivateKey(host) } }],
+      ['servers', { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'edge-key' }, hostKeyFingerprint: host.hostKeyFingerprint } }],
+    ] as const) {
+      const res = await fetch(`${serve.url}/apis/holdfast.dev/v1alpha1/${path}`, { method: 'POST', headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      assert.equal(res.status, 201, await res.text());
+    }
     dir = mkdtempSync(join(tmpdir(), 'holdfast-rollout-e2e-'));
     writeFileSync(join(dir, 'shop.yaml'), MANIFESTS);
   });
@@ -89,7 +97,7 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
     assert.deepEqual(lines.slice(0, 3), ['project.holdfast.dev/shop created', 'service.holdfast.dev/web created', 'service.holdfast.dev/api created']);
     const web = lines.filter((l) => l.startsWith('service/web: '));
     assert.match(web[0], /^service\/web: deployment (d-[0-9a-f]+) \(revision 1, generation 1, trigger api\)$/);
-    assert.match(web.at(-1)!, /^service\/web: failed: ServerUnavailable: server "nowhere-1" not found/);
+    assert.match(web.at(-1)!, /^service\/web: failed: PullFailed: step pull: cannot pull holdfast-test\/absent:1/);
     assert.deepEqual(
       lines.filter((l) => l.startsWith('service/api: ')),
       ['service/api: failed: InvalidSpec: Service shop/api cannot be deployed: spec.env[0].valueFrom.secretKeyRef: Secret "db" in namespace shop has no key "password"'],
@@ -102,7 +110,7 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
     assert.equal(table.code, 0, table.stderr);
     const [header, row, ...rest] = table.stdout.trimEnd().split('\n');
     assert.match(header, /^REVISION +DEPLOYMENT +PHASE +TRIGGER +ACTOR +GENERATION +STARTED +DURATION +REASON$/);
-    assert.match(row, /^1 +d-[0-9a-f]+ +failed +api +token:admin +1 +\S+ ago +\S+ +ServerUnavailable$/);
+    assert.match(row, /^1 +d-[0-9a-f]+ +failed +api +token:admin +1 +\S+ ago +\S+ +PullFailed$/);
     assert.deepEqual(rest, []);
 
     const json = await holdfast('rollout', 'history', 'service/web', '-n', 'shop', '-o', 'json');
@@ -123,7 +131,7 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
     const res = await holdfast('rollout', 'status', 'service/web', '-n', 'shop', '--timeout', '20s');
     assert.equal(res.code, 1, res.stderr);
     assert.equal(res.stdout.split('\n')[0], `service/web: deployment ${webDeployment} (revision 1, generation 1, trigger api)`);
-    assert.match(res.stdout, /^service\/web: failed: ServerUnavailable: server "nowhere-1" not found/m);
+    assert.match(res.stdout, /^service\/web: failed: PullFailed: step pull: cannot pull holdfast-test\/absent:1/m);
   });
 
   it('logs and cancel of a deployment that ended', async () => {
@@ -148,7 +156,7 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
       [['sync', 'service/ghost', '-n', 'shop'], 'Error from server (NotFound): services.holdfast.dev "ghost" not found\n'],
       [['rollout', 'undo', 'service/web', '-n', 'shop'], 'Error from server (NotFound): service shop/web has no earlier completed revision to roll back to\n'],
       [['rollout', 'history', 'service/web'], 'error: service "web" is namespaced: pass -n PROJECT to name its project\n'],
-      [['rollout', 'history', 'server/nowhere-1'], 'error: rollout history works on services only, not servers\n'],
+      [['rollout', 'history', 'server/edge'], 'error: rollout history works on services only, not servers\n'],
       [['apply', '-f', 'x.yaml', '--wait', '--dry-run'], 'error: --wait waits for rollouts, which a dry run does not start: drop one of them\n'],
     ];
     for (const [args, stderr] of cases) {
@@ -173,7 +181,7 @@ describe('holdfast rollout, logs, cancel and drift against holdfast serve', () =
   it('describe service shows the current deployment', async () => {
     const res = await holdfast('describe', 'service/web', '-n', 'shop');
     assert.equal(res.code, 0, res.stderr);
-    assert.match(res.stdout, new RegExp(`^Deployment:\\n  Current: +${webDeployment} \\(revision 1, generation 1, trigger api\\): failed .*ServerUnavailable: server "nowhere-1" not found`, 'm'));
+    assert.match(res.stdout, new RegExp(`^Deployment:\\n  Current: +${webDeployment} \\(revision 1, generation 1, trigger api\\): failed .*PullFailed: step pull: cannot pull holdfast-test/absent:1`, 'm'));
     assert.doesNotMatch(res.stdout, /Current Deployment:/);
   });
 });
