@@ -55,7 +55,7 @@ const USAGE = `usage: node --import tsx bench/run.ts [options]
   --steady-seconds S       steady-state window at the largest size and at scale, one resync interval
                            and a bit (default 62)
   --idle-seconds S         idle window (default 20)
-  --scale-wait S           how long the scale phase waits for all Services to be Ready (default 300)
+  --scale-wait S           how long the scale phase waits for all Services to be Ready (default 240)
   --skip LIST              phases to leave out: ${PHASES.join(',')}
   --host N                 test host for the converge comparisons (default 2)
   --scale-hosts LIST       test hosts the scale phase spreads Services over (default 1,2)
@@ -125,7 +125,7 @@ function parseOptions() {
     scaleRunning: one('--scale-running', v['scale-running'], 100),
     steadySeconds: skip.has('steady') ? 0 : one('--steady-seconds', v['steady-seconds'], 62),
     idleSeconds: skip.has('idle') ? 0 : one('--idle-seconds', v['idle-seconds'], quick ? 5 : 20),
-    scaleWaitSeconds: one('--scale-wait', v['scale-wait'], 300),
+    scaleWaitSeconds: one('--scale-wait', v['scale-wait'], 240),
     skip,
     host: one('--host', v.host, 2),
     scaleHosts: v['scale-hosts'] ? positiveInts('--scale-hosts', v['scale-hosts']) : [1, 2],
@@ -268,10 +268,15 @@ class Bench {
   private async window(seconds: number) {
     const snaps: MetricsSnapshot[] = [await this.holdfast.scrape()];
     const end = performance.now() + seconds * 1000;
+    let failedScrapes = 0;
     while (performance.now() < end) {
       await sleep(Math.min(2000, Math.max(0, end - performance.now())));
-      snaps.push(await this.holdfast.scrape());
+      // A scrape lost to a stalled server leaves a gap; the differences span the scrapes that worked.
+      const snap = await this.holdfast.scrape().catch(() => undefined);
+      if (snap) snaps.push(snap);
+      else failedScrapes++;
     }
+    if (snaps.length < 2) throw new Error(`no /metrics scrape succeeded in the ${seconds} s window`);
     const first = snaps[0]!;
     const last = snaps.at(-1)!;
     const delta = counterDelta(first, last);
@@ -283,7 +288,7 @@ class Bench {
       if (counterDelta(snaps[i - 1]!, snaps[i]!).reconciles > 0) busy.push(i);
     }
     const burstSeconds = busy.length ? (snaps[busy.at(-1)!]!.at - snaps[busy[0]! - 1]!.at) / 1000 : 0;
-    return { delta, last, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds, maxLagMs };
+    return { delta, last, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds, maxLagMs, failedScrapes };
   }
 
   // ---- converge, no-op, repair, steady state --------------------------------------------------
@@ -448,7 +453,7 @@ class Bench {
     });
     this.row({ section, what: 'steady state: SSH execs per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.sshExecs), note: `${delta.sshExecs} execs in the window, Server readiness polls included` });
     this.row({ section, what: 'steady state: control-plane CPU (share of one core)', tool: 'holdfast', unit: '%', samples: w.cpuPercent });
-    this.row({ section, what: 'steady state: longest event-loop stall', tool: 'holdfast', unit: 'ms', samples: w.maxLagMs });
+    this.row({ section, what: 'steady state: longest event-loop stall', tool: 'holdfast', unit: 'ms', samples: w.maxLagMs, ...(w.failedScrapes ? { note: `${w.failedScrapes} scrapes of /metrics failed in the window` } : {}) });
     this.row({
       section,
       what: 'steady state: control-plane RSS',
@@ -527,6 +532,7 @@ class Bench {
     const started = performance.now();
     let declared = started;
     let readyAt = started;
+    let notReady = false;
     try {
       await plane.api('POST', '/apis/holdfast.dev/v1alpha1/projects', projectManifest(w));
       const indexes = Array.from({ length: scale }, (_, i) => i + 1);
@@ -537,9 +543,10 @@ class Bench {
         readyAt = await plane.waitAllReady(SCALE_PROJECT, scale, { timeoutMs: this.opts.scaleWaitSeconds * 1000, pollMs: 2000 });
       } catch (err) {
         if (plane.exitInfo()) throw err;
-        // Not all Ready within the budget: say how far it got, and measure the steady state anyway.
-        const ready = (await plane.services(SCALE_PROJECT)).filter(isReady).length;
+        // Not all Ready within the budget: say how far it got, and measure CPU and memory anyway.
+        const ready = await plane.services(SCALE_PROJECT).then((items) => items.filter(isReady).length, () => NaN);
         this.row({ section, what: `Ready after ${this.opts.scaleWaitSeconds} s`, tool: 'holdfast', unit: 'count', samples: ready, target: { text: `${scale}`, met: false }, note: (err as Error).message });
+        notReady = true;
       }
     } finally {
       const stats = await sampler.stop();
@@ -554,7 +561,7 @@ class Bench {
     if (this.opts.steadySeconds > 0) {
       await sleep(3000);
       const win = await this.window(this.opts.steadySeconds);
-      this.steadyRows(section, win, scale);
+      this.steadyRows(notReady ? `${section} (still converging)` : section, win, scale);
     }
   }
 

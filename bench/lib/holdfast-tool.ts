@@ -115,32 +115,34 @@ export class HoldfastControlPlane {
   connectionFailures = 0;
 
   /**
-   * One API request. A request that fails on the connection itself (the server reset or closed it)
-   * is sent again, up to 3 times, and counted: a GET is safe to repeat; a POST that was applied
-   * before the reset comes back 409, which `tolerateConflict` accepts.
+   * One HTTP request with the admin token. A request that fails on the connection itself (the
+   * server reset or closed it) is sent again, up to 3 times, and counted.
    */
-  async api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, opts: { tolerateConflict?: boolean } = {}): Promise<T> {
+  private async send(method: string, path: string, body: unknown, signal: AbortSignal | undefined): Promise<{ status: number; text: string; attempt: number }> {
     for (let attempt = 1; ; attempt++) {
-      let res: Response;
       try {
-        res = await fetch(this.serve.url + path, {
+        const res = await fetch(this.serve.url + path, {
           method,
           headers: { authorization: `Bearer ${this.serve.token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
           body: body === undefined ? undefined : JSON.stringify(body),
           signal: signal ?? AbortSignal.timeout(60_000),
         });
+        return { status: res.status, text: await res.text(), attempt };
       } catch (err) {
-        const code = (err as { cause?: { code?: string } }).cause?.code;
-        const onConnection = code === 'ECONNRESET' || code === 'UND_ERR_SOCKET' || /other side closed/.test(String((err as { cause?: Error }).cause?.message));
-        if (!onConnection || attempt >= 3 || this.serve.child.exitCode !== null) throw new Error(`${method} ${path}: ${(err as Error).message}${code ? ` (${code})` : ''}`);
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        const onConnection = cause?.code === 'ECONNRESET' || cause?.code === 'UND_ERR_SOCKET' || /other side closed/.test(String(cause?.message));
+        if (!onConnection || attempt >= 3 || this.serve.child.exitCode !== null) throw new Error(`${method} ${path}: ${(err as Error).message}${cause?.code ? ` (${cause.code})` : ''}`);
         this.connectionFailures++;
-        continue;
       }
-      const text = await res.text();
-      if (res.status === 409 && attempt > 1 && opts.tolerateConflict) return undefined as T;
-      if (!res.ok) throw new Error(`${method} ${path}: HTTP ${res.status}: ${text.slice(0, 300)}`);
-      return (text ? JSON.parse(text) : undefined) as T;
     }
+  }
+
+  /** An API call; a GET is safe to repeat, a POST applied before a reset comes back 409, which `tolerateConflict` accepts. */
+  async api<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, opts: { tolerateConflict?: boolean } = {}): Promise<T> {
+    const res = await this.send(method, path, body, signal);
+    if (res.status === 409 && res.attempt > 1 && opts.tolerateConflict) return undefined as T;
+    if (res.status < 200 || res.status >= 300) throw new Error(`${method} ${path}: HTTP ${res.status}: ${res.text.slice(0, 300)}`);
+    return (res.text ? JSON.parse(res.text) : undefined) as T;
   }
 
   async services(project: string, signal?: AbortSignal): Promise<ServiceObject[]> {
@@ -148,9 +150,9 @@ export class HoldfastControlPlane {
   }
 
   async scrape(signal?: AbortSignal): Promise<MetricsSnapshot> {
-    const res = await fetch(this.serve.url + '/metrics', { headers: { authorization: `Bearer ${this.serve.token}` }, signal: signal ?? AbortSignal.timeout(30_000) });
-    if (!res.ok) throw new Error(`GET /metrics: HTTP ${res.status}`);
-    return { at: performance.now(), samples: parsePrometheusText(await res.text()) };
+    const res = await this.send('GET', '/metrics', undefined, signal ?? AbortSignal.timeout(60_000));
+    if (res.status !== 200) throw new Error(`GET /metrics: HTTP ${res.status}`);
+    return { at: performance.now(), samples: parsePrometheusText(res.text) };
   }
 
   memory(): ProcessMemory {
