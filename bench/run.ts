@@ -497,11 +497,12 @@ class Bench {
       text: 'change on the host → drift visible',
     };
     for (const s of figures.series) {
-      const what = `${described[s.name] ?? s.name}${s.samples !== undefined ? ` (${s.samples} changes)` : ''}`;
-      if (s.medianMs !== undefined) this.row({ section, what: `${what}, median`, tool: 'holdfast', unit: 'ms', samples: [], value: s.medianMs });
+      const what = described[s.name] ?? s.name;
+      const n = s.samples !== undefined ? { n: s.samples } : {};
+      if (s.medianMs !== undefined) this.row({ section, what: `${what}, median`, tool: 'holdfast', unit: 'ms', samples: [], value: s.medianMs, ...n });
       if (s.p99Ms !== undefined) {
         const headline = s.name === 'driftDetection' || s.name === 'text';
-        this.row({ section, what: `${what}, p99`, tool: 'holdfast', unit: 'ms', samples: [], value: s.p99Ms, ...(headline ? { target: { text: '< 1 s', met: s.p99Ms < 1000 } } : {}) });
+        this.row({ section, what: `${what}, p99`, tool: 'holdfast', unit: 'ms', samples: [], value: s.p99Ms, ...n, ...(headline ? { target: { text: '< 1 s', met: s.p99Ms < 1000 } } : {}) });
       }
     }
     if (figures.healRunningMs?.length) {

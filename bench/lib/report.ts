@@ -18,8 +18,10 @@ export interface Row {
   tool: string;
   unit: Unit;
   samples: number[];
-  /** Shown instead of the median when set (e.g. a p99). */
+  /** Shown instead of the median when set (e.g. a p99 another script computed). */
   value?: number;
+  /** How many measurements `value` stands for, when it is not the median of `samples`. */
+  n?: number;
   /** Median ratio against compose on the host socket / over SSH, when the same figure exists for it. */
   vsLocal?: number;
   vsSsh?: number;
@@ -87,7 +89,7 @@ function cells(row: Row): string[] {
     row.section,
     row.what,
     row.tool,
-    String(row.samples.length),
+    String(row.n ?? row.samples.length),
     formatValue(valueOf(row), row.unit),
     spread(row),
     formatRatio(row.vsLocal),
