@@ -171,6 +171,8 @@ describe('report', () => {
     assert.match(lines[0]!, /^section +figure +tool +n +median +range +vs compose local +vs compose ssh +target +met$/);
     assert.match(lines[2]!, /^10 services +cold converge +holdfast +3 +3\.00 s +2\.00 s – 4\.00 s +3\.00× +0\.075×$/);
     assert.match(lines[5]!, /^10 services +idle RSS +holdfast +1 +250 MB +< 300 MB +yes$/);
+    const fromScript = renderText([{ section: 'drift', what: 'p99', tool: 'holdfast', unit: 'ms', samples: [], value: 245, n: 50 }]).split('\n');
+    assert.match(fromScript[2]!, /^drift +p99 +holdfast +50 +245 ms$/, 'a figure computed elsewhere shows its own count and value');
     const md = renderMarkdown(rows).split('\n');
     assert.equal(md[0], '| section | figure | tool | n | median | range | vs compose local | vs compose ssh | target | met |');
     assert.equal(md[2], '| 10 services | cold converge | holdfast | 3 | 3.00 s | 2.00 s – 4.00 s | 3.00× | 0.075× |  |  |');
