@@ -20,7 +20,7 @@ import { packageRoot } from '../core/package-root.js';
 import { loadTestHosts, testHost, type TestHost } from '../test/support/testhosts.js';
 import { COMPOSE_MODES, ensureDockerCompose, SSH_SERVICES_PER_UP, type ComposeMode } from './lib/compose-tool.js';
 import { ComposeContender, HoldfastContender, type Contender } from './lib/contenders.js';
-import { parseDriftLatencyOutput } from './lib/drift-latency-output.js';
+import { parseDriftLatencyOutput, parseObserveCostOutput } from './lib/script-output.js';
 import { counterDelta, HoldfastControlPlane, isReady, sleep, type MetricsSnapshot } from './lib/holdfast-tool.js';
 import { HostEngine, parallel } from './lib/host-engine.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
@@ -29,7 +29,7 @@ import { addRatios, renderMarkdown, renderText, valueOf, type Report, type Row }
 import { median } from './lib/stats.js';
 import { projectManifest, serviceManifest, type Workload } from './lib/workload.js';
 
-const PHASES = ['restart', 'idle', 'noop', 'repair', 'steady', 'drift-latency', 'scale'] as const;
+const PHASES = ['restart', 'idle', 'noop', 'repair', 'steady', 'drift-latency', 'observe-cost', 'scale'] as const;
 type Phase = (typeof PHASES)[number];
 const TOOLS = ['holdfast', 'compose-local', 'compose-ssh', 'compose-ssh-mux'] as const;
 type Tool = (typeof TOOLS)[number];
@@ -45,7 +45,8 @@ const MB = 2 ** 20;
 const USAGE = `usage: node --import tsx bench/run.ts [options]
   --sizes 10,50            services per cold-converge size (default 10,50)
   --quick                  smallest run: size 5, one repeat, compose over SSH cold converge only,
-                           no restart/steady/drift-latency/scale phases (the smoke test's run)
+                           no restart/steady/drift-latency/observe-cost/scale phases (the smoke
+                           test's run)
   --repeats N              repeats per measurement for medians (default 3)
   --ssh-repeats N          repeats for compose over SSH, whose runs take minutes (default 1)
   --ssh-phases-max-size N  compose over SSH does no-op and repair up to this size only (default 10)
@@ -113,7 +114,7 @@ function parseOptions() {
   }
   const quick = v.quick ?? false;
   const one = (flag: string, value: string | undefined, fallback: number) => (value === undefined ? fallback : positiveInts(flag, value)[0]!);
-  const skip = new Set<Phase>(v.skip ? oneOf('--skip', v.skip, PHASES) : quick ? ['restart', 'steady', 'drift-latency', 'scale'] : []);
+  const skip = new Set<Phase>(v.skip ? oneOf('--skip', v.skip, PHASES) : quick ? ['restart', 'steady', 'drift-latency', 'observe-cost', 'scale'] : []);
   const options = {
     quick,
     sizes: v.sizes ? positiveInts('--sizes', v.sizes).filter((n) => n > 0) : quick ? [5] : [10, 50],
@@ -474,14 +475,7 @@ class Bench {
       this.notes.push('drift detection latency: not measured, bench/drift-latency.ts does not exist in this checkout');
       return;
     }
-    const output = await new Promise<{ code: number | null; text: string }>((resolve, reject) => {
-      const child = spawn(process.execPath, ['--import', 'tsx', script, String(changes)], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'], timeout: 15 * 60_000, killSignal: 'SIGKILL' });
-      let text = '';
-      child.stdout.on('data', (d) => (text += d));
-      child.stderr.on('data', (d) => process.stderr.write(d));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, text }));
-    });
+    const output = await runScript(script, [String(changes)], 15 * 60_000);
     if (output.code !== 0) throw new Error(`bench/drift-latency.ts exited with ${output.code}: ${output.text.trim().split('\n').slice(-3).join(' | ')}`);
     const figures = parseDriftLatencyOutput(output.text);
     if (figures.series.length === 0) {
@@ -510,6 +504,22 @@ class Bench {
       this.row({ section, what: 'heal: killed container running again (no restart policy)', tool: 'holdfast', unit: 'ms', samples: figures.healRunningMs, target: { text: '< 2 s', met: heal < 2000 } });
     }
     if (figures.healResolvedMs?.length) this.row({ section, what: 'heal: until no drift in the API', tool: 'holdfast', unit: 'ms', samples: figures.healResolvedMs });
+  }
+
+  /** What one observation of a host costs: bench/observe-cost.ts on the converge host, its medians. */
+  async observeCost(): Promise<void> {
+    const script = join(packageRoot(), 'bench', 'observe-cost.ts');
+    if (!existsSync(script)) {
+      this.notes.push('observe cost: not measured, bench/observe-cost.ts does not exist in this checkout');
+      return;
+    }
+    const output = await runScript(script, ['--hosts', String(this.opts.host)], 5 * 60_000);
+    if (output.code !== 0) throw new Error(`bench/observe-cost.ts exited with ${output.code}: ${output.text.trim().split('\n').slice(-3).join(' | ')}`);
+    const rows = parseObserveCostOutput(output.text);
+    if (rows.length === 0) throw new Error(`bench/observe-cost.ts printed no table this runner could read:\n${output.text.trim()}`);
+    for (const r of rows) {
+      this.row({ section: 'observe cost (bench/observe-cost.ts)', what: `${r.method} (${r.host})`, tool: 'transport', unit: 'ms', samples: [], value: r.medianMs, n: r.calls, note: `p90 ${r.p90Ms} ms` });
+    }
   }
 
   // ---- many declared Services -------------------------------------------------------------------
@@ -575,6 +585,18 @@ class Bench {
   }
 }
 
+/** Runs another bench script under tsx; its stdout is returned, its stderr passed through. */
+function runScript(script: string, args: string[], timeoutMs: number): Promise<{ code: number | null; text: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs, killSignal: 'SIGKILL' });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    child.stderr.on('data', (d) => process.stderr.write(d));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, text }));
+  });
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions();
   const startedAt = new Date().toISOString();
@@ -599,6 +621,7 @@ async function main(): Promise<void> {
     if (opts.idleSeconds > 0) await bench.phase('idle', () => bench.idle());
     for (const size of opts.sizes) await bench.phase(`${size} services`, () => bench.size(size));
     if (!opts.skip.has('drift-latency')) await bench.phase('drift detection latency', () => bench.driftLatency());
+    if (!opts.skip.has('observe-cost')) await bench.phase('observe cost', () => bench.observeCost());
     if (opts.scale > 0) await bench.phase(`${opts.scale} declared services`, () => bench.scale());
   } finally {
     await bench.close();

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { validateObject } from '../../../core/schema/validate.js';
-import { parseDriftLatencyOutput } from '../../../bench/lib/drift-latency-output.js';
+import { parseDriftLatencyOutput, parseObserveCostOutput } from '../../../bench/lib/script-output.js';
 import { parsePrometheusText, sumOf } from '../../../bench/lib/prometheus-text.js';
 import { addRatios, formatValue, renderMarkdown, renderText, type Row } from '../../../bench/lib/report.js';
 import { median, quantile, ratio } from '../../../bench/lib/stats.js';
@@ -132,6 +132,23 @@ describe('drift-latency output', () => {
   for (const [name, text, expected] of cases) {
     it(name, () => assert.deepEqual(parseDriftLatencyOutput(text), expected));
   }
+});
+
+describe('observe-cost output', () => {
+  it('reads each row of its table', () => {
+    const text = [
+      'host                  method                                        calls  median ms  p90 ms  x API',
+      '--------------------  --------------------------------------------  -----  ---------  ------  -----',
+      'hf-h2 (3 containers)  API GET /containers/json, kept session          200       0.54    0.75     1x',
+      'hf-h2 (3 containers)  `ssh host docker ps -a`, new connection each     20     221.75  252.49   414x',
+      '',
+    ].join('\n');
+    assert.deepEqual(parseObserveCostOutput(text), [
+      { host: 'hf-h2 (3 containers)', method: 'API GET /containers/json, kept session', calls: 200, medianMs: 0.54, p90Ms: 0.75 },
+      { host: 'hf-h2 (3 containers)', method: '`ssh host docker ps -a`, new connection each', calls: 20, medianMs: 221.75, p90Ms: 252.49 },
+    ]);
+    assert.deepEqual(parseObserveCostOutput('no table here\n'), []);
+  });
 });
 
 describe('report', () => {

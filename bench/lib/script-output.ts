@@ -1,6 +1,7 @@
-// Reads the figures out of bench/drift-latency.ts's output, which the runner calls as it is. Its last
-// line is JSON: named series `{ medianMs, p99Ms, samples }` (driftDetection first, the headline) and
-// the heal times. Without such a line, "median … ms" / "p99 … ms" in its text are read instead.
+// Reads the figures out of the other bench scripts' output; the runner calls them as they are.
+// bench/drift-latency.ts: its last line is JSON, named series `{ medianMs, p99Ms, samples }`
+// (driftDetection first, the headline) and the heal times; without such a line, "median … ms" /
+// "p99 … ms" in its text are read instead. bench/observe-cost.ts: its table.
 
 export interface LatencySeries {
   /** The JSON key (e.g. driftDetection), or "text" when read from prose. */
@@ -55,4 +56,29 @@ export function parseDriftLatencyOutput(text: string): DriftLatencyFigures {
   const medianMs = figure(/median|p50/);
   const p99Ms = figure(/p99/);
   return { series: medianMs !== undefined || p99Ms !== undefined ? [{ name: 'text', medianMs, p99Ms }] : [] };
+}
+
+export interface ObserveCostRow {
+  host: string;
+  method: string;
+  calls: number;
+  medianMs: number;
+  p90Ms: number;
+}
+
+/** The rows of bench/observe-cost.ts's table (columns separated by two or more spaces). */
+export function parseObserveCostOutput(text: string): ObserveCostRow[] {
+  const lines = text.split('\n');
+  const header = lines.findIndex((l) => /^host\s{2,}method\s{2,}calls\s{2,}median ms/.test(l));
+  if (header < 0) return [];
+  const rows: ObserveCostRow[] = [];
+  for (const line of lines.slice(header + 2)) {
+    const cells = line.trim().split(/\s{2,}/);
+    if (cells.length < 5) continue;
+    const [host, method, calls, median, p90] = cells;
+    const numbers = [Number(calls), Number(median), Number(p90)];
+    if (numbers.some((n) => !Number.isFinite(n))) continue;
+    rows.push({ host: host!, method: method!, calls: numbers[0]!, medianMs: numbers[1]!, p90Ms: numbers[2]! });
+  }
+  return rows;
 }
