@@ -204,6 +204,11 @@ export async function serve(opts: ServeOptions): Promise<void> {
   const config = resolveConfig(opts);
   const redactor = new Redactor();
   const log = createLogger(config.logLevel, undefined, redactor);
+  // A rejection nobody handled is a bug, but one stray promise must not take down every host's
+  // reconciliation with it: log it loudly (through the redacting logger) and keep serving.
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason }, 'unhandled promise rejection (a Holdfast bug; the control plane keeps running)');
+  });
   const plane = await startControlPlane(config, log, redactor);
   const shutdown = (signal: string) => {
     log.info({ signal }, 'shutting down');

@@ -451,7 +451,11 @@ function deferredRejection(): { promise: Promise<never>; reject: (err: HostError
 /** Settles with `promise`, or rejects with `reason()` as soon as `signal` aborts. */
 export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined, reason: () => unknown): Promise<T> {
   if (!signal) return promise;
-  if (signal.aborted) return Promise.reject(reason());
+  if (signal.aborted) {
+    // The work was already started: its own failure (likely caused by the same abort) is not news.
+    promise.catch(() => undefined);
+    return Promise.reject(reason());
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(reason());
     signal.addEventListener('abort', onAbort, { once: true });
