@@ -119,7 +119,7 @@ async function findDeployment(reader: RolloutReader, namespace: string, name: st
   if (made) return { kind: 'deployment', id: made.id };
   // The controller holds the rollout until its server is ready (first contact, or back from an outage).
   const progressing = service.status?.conditions?.find((c) => c.type === 'Progressing');
-  if (progressing?.reason === 'WaitingForServer') return { kind: 'waiting', why: progressing.message || 'the server to be ready' };
+  if (progressing?.reason === 'WaitingForServer') return { kind: 'waiting', why: `the server${progressing.message ? `: ${progressing.message}` : ' to be ready'}` };
   if (current?.name) return { kind: 'deployment', id: current.name };
   // Observed, yet never deployed: the controller stopped before it could queue a deployment.
   const ready = service.status?.conditions?.find((c) => c.type === 'Ready' && c.status !== 'True');

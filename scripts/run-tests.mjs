@@ -186,9 +186,11 @@ async function runGroup(group, files) {
   currentChild = child;
 
   const summaryLines = [];
+  const tapLines = [];
   if (!interactive) {
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => {
+      tapLines.push(line);
       if (SUMMARY_LINE.test(line)) summaryLines.push(line);
       else process.stdout.write(`${line}\n`);
     });
@@ -201,7 +203,8 @@ async function runGroup(group, files) {
 
   if (interactive) {
     try {
-      summaryLines.push(...readFileSync(tapFile, 'utf8').split('\n'));
+      tapLines.push(...readFileSync(tapFile, 'utf8').split('\n'));
+      summaryLines.push(...tapLines);
     } catch {
       // No report file: node ended before reporting; handled as a missing summary below.
     }
@@ -218,7 +221,38 @@ async function runGroup(group, files) {
   } else {
     note(`group ${group.name}: node's test runner ended without a summary (${describeExit(exit)})`);
   }
-  return { summary: summary ?? emptySummary(), ok, wallMs };
+  return { summary: summary ?? emptySummary(), ok, wallMs, failures: parseFailures(tapLines) };
+}
+
+/**
+ * The failed tests of a TAP stream, each with its error: what a reader of a long CI log needs at
+ * the end. Suites that failed only because a subtest did are left out (the subtest is listed).
+ */
+function parseFailures(lines) {
+  const failures = [];
+  for (let i = 0; i < lines.length; i++) {
+    // Activity after a test ended (an unhandled rejection, say) is reported as a comment only.
+    if (/^# Error: /.test(lines[i])) failures.push({ name: 'reported by the test runner', details: [lines[i].slice(2, 1000)] });
+    const head = /^(\s*)not ok \d+ - (.*)$/.exec(lines[i]);
+    if (!head) continue;
+    const indent = head[1].length;
+    const details = [];
+    let failureType;
+    let inError = false;
+    for (let j = i + 1; j < lines.length; j++) {
+      const line = lines[j];
+      if (line.trim() === '...' && line.length - line.trimStart().length === indent + 2) break;
+      const field = /^\s*(\w+): ?(.*)$/.exec(line);
+      const fieldIndent = line.length - line.trimStart().length;
+      if (field && fieldIndent === indent + 2) {
+        inError = field[1] === 'error' || field[1] === 'location';
+        if (field[1] === 'failureType') failureType = field[2].replace(/'/g, '');
+        if (inError && field[2] && field[2] !== '|-') details.push(`${field[1]}: ${field[2]}`);
+      } else if (inError && line.trim()) details.push(line.trim());
+    }
+    if (failureType !== 'subtestsFailed') failures.push({ name: head[2], details: details.slice(0, 12) });
+  }
+  return failures;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -247,6 +281,7 @@ async function main() {
   }
 
   const total = emptySummary();
+  const failures = [];
   let allOk = true;
   let hosts;
   const started = Date.now();
@@ -263,6 +298,7 @@ async function main() {
       }
       const result = await runGroup(group, files);
       for (const key of SUMMARY_KEYS) total[key] += result.summary[key];
+      failures.push(...result.failures.map((failure) => ({ ...failure, group: group.name })));
       if (!result.ok) allOk = false;
     }
   } finally {
@@ -277,6 +313,14 @@ async function main() {
   const failed = total.fail + total.cancelled;
   for (const key of SUMMARY_KEYS) process.stdout.write(`# ${key} ${total[key]}\n`);
   process.stdout.write(`${total.pass} passed, ${failed} failed${total.skipped ? `, ${total.skipped} skipped` : ''}\n`);
+  // Last, because a long CI log is read from its end.
+  if (failures.length > 0) {
+    process.stdout.write(`# failed tests (${failures.length}), with their errors:\n`);
+    for (const failure of failures) {
+      process.stdout.write(`# [${failure.group}] ${failure.name}\n`);
+      for (const line of failure.details) process.stdout.write(`#     ${line}\n`);
+    }
+  }
   process.exitCode = allOk && failed === 0 ? 0 : 1;
 }
 

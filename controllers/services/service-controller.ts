@@ -338,7 +338,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
       set('Ready', false, 'InvalidSpec', facts.invalid.message);
       set('Progressing', false, 'InvalidSpec', 'nothing is rolled out until the spec is fixed');
     } else if (facts.waiting) {
-      set('Progressing', false, 'WaitingForServer', `generation ${gen} waits to roll out: ${facts.waiting}`);
+      set('Progressing', false, 'WaitingForServer', `${facts.waiting}; generation ${gen} rolls out once it is ready`);
       if (!latest) set('Ready', false, 'WaitingForServer', facts.waiting);
       requeueAfterMs = 30_000;
     } else if (latest && !isTerminal(latest.phase)) {

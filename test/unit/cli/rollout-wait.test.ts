@@ -112,6 +112,20 @@ describe('waiting for a rollout', () => {
     ]);
   });
 
+  it('says it waits for the server while the controller holds the rollout for it, then follows the deployment', async () => {
+    const waiting = { type: 'Progressing', status: 'False', reason: 'WaitingForServer', message: 'server edge has not been checked yet; generation 1 rolls out once it is ready' };
+    const { reader } = scripted({
+      services: [svc(1, 1, undefined, [waiting]), svc(1, 1, undefined, [waiting]), svc(1, 1, { name: 'd-1', generation: 1, phase: 'queued' })],
+      deployments: { 'd-1': [d('d-1', 'completed', { generation: 1 })] },
+    });
+    const { result, lines } = await run(reader);
+    assert.equal(result.outcome, 'completed');
+    assert.deepEqual(lines.slice(0, 2), [
+      'service/web: waiting for the server: server edge has not been checked yet; generation 1 rolls out once it is ready\n',
+      'service/web: deployment d-1 (revision 1, generation 1, trigger api)\n',
+    ]);
+  });
+
   it('reports a failed deployment with its reason', async () => {
     const { reader } = scripted({
       services: [svc(2, 2, { name: 'd-new', generation: 2, phase: 'deploy' })],
