@@ -40,6 +40,9 @@ describe('crash safety: kill -9 during a rollout', () => {
   };
   const hostDocker = async (...args: string[]) => (await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 })).stdout.trim();
   const containers = async () => (await hostDocker('ps', '-a', '--filter', 'label=holdfast.dev/project=crash', '--format', '{{.Names}}')).split('\n').filter(Boolean).sort();
+  // The deployment's log, for failure messages: what the rollout did before and after the restart.
+  const deploymentLog = async (id: string) =>
+    fetch(`${serve!.url}${G}/deployments/${id}/logs`, { headers: { authorization: `Bearer ${serve!.token}` } }).then((r) => r.text(), (err: Error) => `(no log: ${err.message})`);
   const deployments = async () => (await call('GET', `${G}/namespaces/crash/services/slow/deployments`)).body.items as Deployment[];
   const service = (greeting: string) => ({
     apiVersion: 'holdfast.dev/v1alpha1',
@@ -89,18 +92,20 @@ describe('crash safety: kill -9 during a rollout', () => {
       serve!.child.kill('SIGKILL');
       await new Promise((ok) => serve!.child.once('exit', ok));
       serve = await startServeProcess({ dataDir });
+      let seen: Deployment | undefined;
       const ended = await until(`revision ${round} to end after the restart`, async () => {
-        const d = (await deployments()).find((x) => x.id === inFlight.id);
-        return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
+        seen = (await deployments()).find((x) => x.id === inFlight.id);
+        return seen && ['completed', 'failed', 'canceled'].includes(seen.phase) ? seen : undefined;
+      }).catch(async (err: Error) => {
+        throw new Error(`${err.message}; last seen: ${JSON.stringify(seen)}\n${await deploymentLog(inFlight.id)}`);
       });
-      assert.equal(ended.phase, 'completed', `${ended.reason}: ${ended.message}`);
-      assert.deepEqual(await containers(), ['hf_crash_production_slow_1'], 'exactly one container: no duplicate');
+      assert.equal(ended.phase, 'completed', `${ended.reason}: ${ended.message}\n${await deploymentLog(inFlight.id)}`);
+      assert.deepEqual(await containers(), ['hf_crash_production_slow_1'], `exactly one container: no duplicate\n${await deploymentLog(inFlight.id)}`);
       const env = await hostDocker('inspect', '--format', '{{json .Config.Env}}', 'hf_crash_production_slow_1');
       assert.match(env, new RegExp(`GREETING=${round === 1 ? 'one' : 'two'}`));
       const stillRunning = (await deployments()).filter((d) => !['completed', 'failed', 'canceled'].includes(d.phase));
       assert.deepEqual(stillRunning, [], 'no record is left running');
-      const logs = await fetch(`${serve!.url}${G}/deployments/${inFlight.id}/logs`, { headers: { authorization: `Bearer ${serve!.token}` } });
-      assert.match(await logs.text(), /resumed after a control plane restart/);
+      assert.match(await deploymentLog(inFlight.id), /resumed after a control plane restart/);
     });
   }
 });
