@@ -100,14 +100,19 @@ describe('server inventory from the CLI', () => {
 
   it('checks a local server through its socket, without SSH', async () => {
     // The control plane's "own" engine: here a test host's daemon, reached through its socket file.
-    const res = await cli('apply', '-f', '-');
-    assert.notEqual(res.code, 0, 'no input: a clear error');
+    const applyStdin = (input: string) =>
+      new Promise<{ code: number; stderr: string }>((resolve) => {
+        const child = execFile(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'apply', '-f', '-'], { env: { ...process.env, HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token }, timeout: 60_000 }, (err, _stdout, stderr) =>
+          resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr }),
+        );
+        child.stdin!.end(input);
+      });
+    const empty = await applyStdin('');
+    assert.equal(empty.code, 1, 'no input: a clear error');
+    assert.match(empty.stderr, /^error: .*no objects/m);
     const manifest = `apiVersion: holdfast.dev/v1alpha1\nkind: Server\nmetadata: {name: control}\nspec: {kind: local, dockerSocket: ${host.dockerSocket}}\n`;
-    const applied = await new Promise<{ code: number }>((resolve) => {
-      const child = execFile(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'apply', '-f', '-'], { env: { ...process.env, HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token } }, (err) => resolve({ code: err ? 1 : 0 }));
-      child.stdin!.end(manifest);
-    });
-    assert.equal(applied.code, 0);
+    const applied = await applyStdin(manifest);
+    assert.equal(applied.code, 0, applied.stderr);
     const deadline = Date.now() + 30_000;
     let row: { readiness: string; sshReachable: boolean | null; dockerVersion: string | null } | undefined;
     while (Date.now() < deadline) {
