@@ -225,16 +225,18 @@ export class LocalDockerTransport implements DockerTransport {
     if (this.#closed) throw new SessionClosed(this.server);
     const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
     const controller = new AbortController();
-    const timer = Number.isFinite(timeoutMs)
-      ? this.#clock.setTimeout(() => controller.abort(new OperationTimeout(this.server, options.operation, timeoutMs)), timeoutMs)
-      : undefined;
     const onCallerAbort = () => controller.abort(new OperationAborted(this.server, options.operation));
     if (options.signal?.aborted) onCallerAbort();
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const signal = controller.signal;
     let release: (() => void) | undefined;
+    let timer: unknown;
     try {
+      // As over SSH: the timeout counts from when the exchange gets a slot, not while it queues.
       if (!options.unbounded) release = await this.#slots.acquire(signal);
+      if (Number.isFinite(timeoutMs)) {
+        timer = this.#clock.setTimeout(() => controller.abort(new OperationTimeout(this.server, options.operation, timeoutMs)), timeoutMs);
+      }
       this.#observer?.dockerApiCall?.(this.server);
       const response = await sendHttp(this.server, { agent: this.#agent, socketPath: this.#socketPath, host: 'docker' }, request, target, body, signal);
       return await consumeWithin(response, signal, consume);
@@ -247,7 +249,7 @@ export class LocalDockerTransport implements DockerTransport {
       if (err instanceof HostError) throw err;
       throw new DockerUnavailable(this.server, `${options.operation}: ${describe(err)}`, err);
     } finally {
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
       release?.();
     }

@@ -203,17 +203,20 @@ export class SshSession {
     if (this.#state === 'closed') throw new SessionClosed(this.server);
     const timeoutMs = options.timeoutMs ?? this.#options.operationTimeoutMs;
     const controller = new AbortController();
-    // Watches pass an infinite timeout: they live as long as their caller's signal.
-    const timer = Number.isFinite(timeoutMs)
-      ? this.#clock.setTimeout(() => controller.abort(new OperationTimeout(this.server, operation, timeoutMs)), timeoutMs)
-      : undefined;
     const onCallerAbort = () => controller.abort(new OperationAborted(this.server, operation));
     if (options.signal?.aborted) onCallerAbort();
     else options.signal?.addEventListener('abort', onCallerAbort, { once: true });
     const signal = controller.signal;
     let release: (() => void) | undefined;
+    let timer: unknown;
     try {
+      // Waiting for a slot is bounded by the caller's signal only: the operation's own timeout starts
+      // when it runs, or a busy host would time out work that never got to start.
       if (!options.unbounded) release = await this.#slots.acquire(signal);
+      // Watches pass an infinite timeout: they live as long as their caller's signal.
+      if (Number.isFinite(timeoutMs)) {
+        timer = this.#clock.setTimeout(() => controller.abort(new OperationTimeout(this.server, operation, timeoutMs)), timeoutMs);
+      }
       const client = await this.#clientFor(signal);
       const lost = this.#lost!.promise;
       try {
@@ -232,7 +235,7 @@ export class SshSession {
       if (signal.aborted && !(err instanceof HostError)) throw signal.reason;
       throw err;
     } finally {
-      if (timer !== undefined) this.#clock.clearTimeout(timer);
+      this.#clock.clearTimeout(timer);
       options.signal?.removeEventListener('abort', onCallerAbort);
       release?.();
     }

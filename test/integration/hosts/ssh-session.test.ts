@@ -171,6 +171,24 @@ describe('operations on a kept session', () => {
     assert.ok(Date.now() - started >= 550, 'six 200 ms operations two at a time take three rounds');
   });
 
+  it('counts an operation\'s timeout from when it gets a slot, not while it waits for one', async () => {
+    const session = track(sessionFor(host, { maxConcurrentOperations: 1, operationTimeoutMs: 1200 }));
+    const sleepOnHost = (seconds: string) => async (client: Parameters<Parameters<typeof session.run>[1]>[0]) => {
+      const channel = await openExec(client, `sleep ${seconds}`);
+      await new Promise((resolve) => channel.on('close', resolve).resume());
+      return seconds;
+    };
+    // Four 500 ms operations, one at a time: the last waits 1.5 s for its slot, longer than the
+    // 1.2 s timeout, yet each runs well within it.
+    const results = await Promise.all(['0.5', '0.5', '0.5', '0.5'].map((s) => session.run('sleep', sleepOnHost(s))));
+    assert.deepEqual(results, ['0.5', '0.5', '0.5', '0.5']);
+    // A caller's own signal still bounds the wait.
+    const blocker = session.run('sleep', sleepOnHost('0.5'));
+    const queued = session.run('sleep', sleepOnHost('0.01'), { signal: AbortSignal.timeout(100) }).catch((err: unknown) => err);
+    assert.ok((await queued) instanceof OperationAborted, `got ${String(await queued)}`);
+    await blocker;
+  });
+
   it('fails an operation past its timeout with OperationTimeout, kills the remote command, and stays usable', async () => {
     const session = track(sessionFor(host));
     const commands = new SshCommandRunner(session);
