@@ -76,6 +76,10 @@ export interface LiveStateCacheOptions {
 const DEFAULT_RESYNC_MS = 5 * 60_000;
 const DEFAULT_RETRY: BackoffPolicy = { baseMs: 500, capMs: 30_000 };
 const DEFAULT_CALL_TIMEOUT_MS = 30_000;
+// A re-read an event asked for that fails (a timeout on a busy host, a channel cut) is tried again
+// after 1 s, 2 s, 4 s, …: dropping it would leave the object stale until the next full resync.
+const REREAD_RETRY_BASE_MS = 1000;
+const REREAD_RETRY_ATTEMPTS = 5;
 // Container events that do not change what inspect returns.
 const IGNORED_CONTAINER_ACTIONS = /^(exec_|attach|resize|top|archive-path|extract-to-dir|export|commit|copy)/;
 const TASK_ID_LABEL = 'com.docker.swarm.task.id';
@@ -140,6 +144,8 @@ export class LiveStateCache {
     node: new Map(),
   };
   readonly #refreshes = new Map<string, Refresh>();
+  /** Re-reads waiting to be tried again, by `kind/id`. */
+  readonly #retries = new Map<string, unknown>();
   readonly #listeners = new Set<Listener>();
   readonly #statusListeners = new Set<StatusListener>();
   #status: LiveCacheStatus = { synced: false, watching: false, swarmManager: false };
@@ -182,6 +188,8 @@ export class LiveStateCache {
     this.#wake?.();
     this.#clock.clearTimeout(this.#taskSettleTimer);
     this.#taskSettleTimer = undefined;
+    for (const timer of this.#retries.values()) this.#clock.clearTimeout(timer);
+    this.#retries.clear();
     await this.#running;
     this.#setStatus({ watching: false });
   }
@@ -333,7 +341,7 @@ export class LiveStateCache {
     this.#status.lastEventAt = this.#clock.now();
     const id = event.Actor?.ID;
     if (!id) return;
-    const refresh = (kind: LiveKind, objectId: string) => this.#refresh(kind, objectId).catch((err) => this.#report(err));
+    const refresh = (kind: LiveKind, objectId: string) => this.#refreshRetrying(kind, objectId, 0);
     switch (event.Type) {
       case 'container':
         if (IGNORED_CONTAINER_ACTIONS.test(event.Action)) return;
@@ -352,6 +360,22 @@ export class LiveStateCache {
       case 'node':
         if (swarmManager) void refresh('node', id);
         return;
+    }
+  }
+
+  /** Re-reads one object for an event; a failed read is reported and tried again a few times. */
+  async #refreshRetrying(kind: LiveKind, id: string, attempt: number): Promise<void> {
+    const key = `${kind}/${id}`;
+    try {
+      await this.#refresh(kind, id);
+    } catch (err) {
+      this.#report(err);
+      if (this.#stopping.signal.aborted || attempt + 1 >= REREAD_RETRY_ATTEMPTS || this.#retries.has(key)) return;
+      const timer = this.#clock.setTimeout(() => {
+        this.#retries.delete(key);
+        void this.#refreshRetrying(kind, id, attempt + 1);
+      }, REREAD_RETRY_BASE_MS * 2 ** attempt);
+      this.#retries.set(key, timer);
     }
   }
 
