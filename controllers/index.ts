@@ -6,13 +6,13 @@ import type { Metrics } from '../observability/metrics.js';
 import type { Sealer } from '../security/sealing.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import { StoreEventRecorder } from './events.js';
+import { servicesAffectedBy } from './services-affected.js';
 import { ControllerManager } from './manager.js';
 import { InUseFinalizer, lifecycleKeys, ProjectController, serverUsers, sshKeyUsers } from './lifecycle.js';
 import { ServerConnector } from './servers/server-connector.js';
 import { ServerController } from './servers/server-controller.js';
 import { ServiceController } from './services/service-controller.js';
 import { DriftController } from './drift/drift-controller.js';
-import { servicesAffectedBy } from './drift/affected.js';
 import type { DriftStore } from '../store/drift.js';
 import type { DeploymentStore } from '../store/deployments.js';
 
@@ -88,13 +88,7 @@ export function createControllers(deps: {
     workers: 4,
     resyncMs: 60_000,
     // A Secret a Service refers to, or the Server it runs on, changed: look at those Services again.
-    mapOthers: async (e) => {
-      if (e.object.kind !== 'Server' && e.object.kind !== 'Secret') return [];
-      const { items } = await store.list('Service', e.object.kind === 'Secret' ? { namespace: e.object.metadata.namespace } : {});
-      return items
-        .filter((s) => e.object.kind === 'Secret' || (s.spec as { server?: string })?.server === e.object.metadata.name)
-        .map((s) => `${s.metadata.namespace}/${s.metadata.name}`);
-    },
+    mapOthers: servicesAffectedBy(store),
   });
 
   const lifecycleEvents = new StoreEventRecorder(store, 'lifecycle-controller');
@@ -119,7 +113,7 @@ export function createControllers(deps: {
     workers: 2,
     resyncMs: config.driftResyncIntervalMs ?? 60_000,
     // A rotated Secret changes the declared view; a changed Server, where the Services run.
-    mapOthers: (e) => servicesAffectedBy(store, e),
+    mapOthers: servicesAffectedBy(store),
   });
 
   return {
