@@ -97,9 +97,15 @@ export interface ApiRequest {
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Record<string, string | number | boolean | undefined>;
+  /** JSON-encoded, unless bytes (sent as they are, with contentType). */
   body?: unknown;
   contentType?: string;
+  /** Overrides the configured request timeout (uploads). */
+  timeoutMs?: number;
 }
+
+/** Build context uploads may be large: they get at least this long. */
+const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
 export class HoldfastClient {
   constructor(private readonly config: ClientConfig) {}
@@ -186,6 +192,33 @@ export class HoldfastClient {
     return (await this.request({ method: 'DELETE', path: this.resourcePath(kind, namespace, name), query: dryRunQuery(opts) })) as
       | Resource
       | StatusObject;
+  }
+
+  /** `…/namespaces/{ns}/buildcontexts/{digest}`: a build context tar the control plane keeps. */
+  buildContextPath(namespace: string, digest: string): string {
+    return `/apis/${API_VERSION}/namespaces/${encodeURIComponent(namespace)}/buildcontexts/${encodeURIComponent(digest)}`;
+  }
+
+  /** Whether the control plane already holds the build context with this digest. */
+  async hasBuildContext(namespace: string, digest: string): Promise<boolean> {
+    try {
+      await this.request({ method: 'GET', path: this.buildContextPath(namespace, digest) });
+      return true;
+    } catch (err) {
+      if (err instanceof ApiError && err.httpStatus === 404) return false;
+      throw err;
+    }
+  }
+
+  /** Uploads a build context tar; the server checks it against its digest. */
+  async uploadBuildContext(namespace: string, digest: string, tar: Uint8Array): Promise<void> {
+    await this.request({
+      method: 'PUT',
+      path: this.buildContextPath(namespace, digest),
+      body: tar,
+      contentType: 'application/x-tar',
+      timeoutMs: Math.max(this.config.requestTimeoutMs, UPLOAD_TIMEOUT_MS),
+    });
   }
 
   async discovery(): Promise<unknown> {
@@ -303,7 +336,8 @@ export class HoldfastClient {
   }
 
   async request(req: ApiRequest): Promise<unknown> {
-    const timeout = this.config.requestTimeoutMs > 0 ? AbortSignal.timeout(this.config.requestTimeoutMs) : undefined;
+    const timeoutMs = req.timeoutMs ?? this.config.requestTimeoutMs;
+    const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
     try {
       const res = await this.send(req, timeout);
       if (!res.ok) throw await this.errorFromResponse(res);
@@ -318,7 +352,7 @@ export class HoldfastClient {
       if (err instanceof HoldfastError) throw err;
       if (timeout?.aborted) {
         throw new ApiUnreachableError(
-          `the Holdfast API at ${this.config.server} did not answer ${req.method} ${req.path} within ${this.config.requestTimeoutMs / 1000}s`,
+          `the Holdfast API at ${this.config.server} did not answer ${req.method} ${req.path} within ${timeoutMs / 1000}s`,
         );
       }
       throw new ApiUnreachableError(`cannot reach the Holdfast API at ${this.config.server}: ${describeNetworkError(err)}`);
@@ -337,7 +371,7 @@ export class HoldfastClient {
       return await fetch(url, {
         method: req.method,
         headers,
-        body: req.body === undefined ? undefined : JSON.stringify(req.body),
+        body: req.body === undefined ? undefined : req.body instanceof Uint8Array ? (req.body as Uint8Array<ArrayBuffer>) : JSON.stringify(req.body),
         signal,
       });
     } catch (err) {

@@ -7,7 +7,7 @@ import { loadAll, YAMLException } from 'js-yaml';
 import { ValidationError } from '../core/errors.js';
 import { API_VERSION, DNS1123_LABEL, DNS1123_LABEL_MAX, KINDS, kindInfo, type KindInfo, type Resource } from '../core/resource.js';
 import { validateObject } from '../core/schema/validate.js';
-import { bundleComposeFiles } from './compose-bundle.js';
+import { bundleComposeFiles, type BundleOptions } from './compose-bundle.js';
 
 export const STDIN_PATH = '-';
 export const STDIN_NAME = '<stdin>';
@@ -29,6 +29,15 @@ export interface ManifestObject {
   document: number;
   /** Field path prefix when the object came from a `List` document, e.g. `items[2]`. */
   itemPath?: string;
+  /** Build context tars of a compose Service (see compose-bundle.ts): uploaded before the object is written. */
+  buildContexts?: ContextArchive[];
+}
+
+/** A packed build context directory: its path relative to the manifest's directory, digest and tar. */
+export interface ContextArchive {
+  context: string;
+  digest: string;
+  tar: Buffer;
 }
 
 export interface ManifestProblem {
@@ -423,9 +432,9 @@ export function parseManifests(sources: ManifestSource[], opts: CheckOptions = {
 }
 
 /** Reads, parses and checks everything `-f` names. */
-export async function loadManifests(paths: string[], opts: ReadOptions & CheckOptions = {}): Promise<ManifestObject[]> {
+export async function loadManifests(paths: string[], opts: ReadOptions & CheckOptions & BundleOptions = {}): Promise<ManifestObject[]> {
   const objects = parseManifests(await readManifestSources(paths, opts), opts);
-  const problems = bundleComposeFiles(objects);
+  const problems = bundleComposeFiles(objects, process.cwd(), { buildContexts: opts.buildContexts });
   if (problems.length) throw new ManifestError(problems);
   return objects;
 }

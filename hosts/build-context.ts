@@ -1,13 +1,22 @@
-// A build context for POST /build from files held in memory (an inline Dockerfile, generated config):
-// a plain ustar archive. Pure.
+// A build context for POST /build from entries held in memory (an inline Dockerfile, generated
+// config, a directory packed by `holdfast apply`): a plain ustar archive, the same bytes for the same
+// entries (owner root, fixed mtime). Pure.
 
 export interface ContextFile {
   /** Relative path inside the context, `/`-separated. */
   path: string;
+  /** A regular file's bytes; empty for directories and symbolic links. */
   content: string | Buffer;
-  /** Unix permission bits; 0o644 when omitted. */
+  /** Unix permission bits; 0o644 (0o755 for a directory, 0o777 for a link) when omitted. */
   mode?: number;
+  /** A regular file when omitted. */
+  type?: 'file' | 'directory' | 'symlink';
+  /** A symbolic link's target. */
+  linkTarget?: string;
 }
+
+const TYPE_FLAG = { file: '0', symlink: '2', directory: '5' } as const;
+const DEFAULT_MODE = { file: 0o644, symlink: 0o777, directory: 0o755 } as const;
 
 const BLOCK = 512;
 
@@ -15,11 +24,14 @@ export function buildContextTar(files: readonly ContextFile[], mtimeSeconds = 0)
   const blocks: Buffer[] = [];
   const seen = new Set<string>();
   for (const file of files) {
+    const type = file.type ?? 'file';
     const path = checkPath(file.path);
     if (seen.has(path)) throw new Error(`build context: ${path} given twice`);
     seen.add(path);
-    const data = typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content;
-    blocks.push(header(path, data.length, file.mode ?? 0o644, mtimeSeconds));
+    const data = type !== 'file' ? Buffer.alloc(0) : typeof file.content === 'string' ? Buffer.from(file.content, 'utf8') : file.content;
+    const link = type === 'symlink' ? (file.linkTarget ?? '') : '';
+    if (type === 'symlink' && (link === '' || Buffer.byteLength(link) > 100)) throw new Error(`build context: the link ${path} needs a target of 1 to 100 bytes`);
+    blocks.push(header(type === 'directory' && Buffer.byteLength(path) < 100 ? `${path}/` : path, data.length, file.mode ?? DEFAULT_MODE[type], mtimeSeconds, TYPE_FLAG[type], link));
     blocks.push(data);
     const padding = (BLOCK - (data.length % BLOCK)) % BLOCK;
     if (padding > 0) blocks.push(Buffer.alloc(padding));
@@ -37,7 +49,7 @@ function checkPath(path: string): string {
   return clean;
 }
 
-function header(path: string, size: number, mode: number, mtime: number): Buffer {
+function header(path: string, size: number, mode: number, mtime: number, typeFlag: string, linkTarget: string): Buffer {
   const block = Buffer.alloc(BLOCK);
   let name = path;
   let prefix = '';
@@ -57,7 +69,8 @@ function header(path: string, size: number, mode: number, mtime: number): Buffer
   writeOctal(block, size, 124, 12);
   writeOctal(block, mtime, 136, 12);
   block.fill(' ', 148, 156); // checksum counts as spaces while summing
-  block.write('0', 156, 1, 'ascii'); // regular file
+  block.write(typeFlag, 156, 1, 'ascii');
+  block.write(linkTarget, 157, 100, 'utf8');
   block.write('ustar\0', 257, 6, 'ascii');
   block.write('00', 263, 2, 'ascii');
   block.write('root', 265, 32, 'ascii');

@@ -5,6 +5,7 @@ import {
   bigint,
   bigserial,
   boolean,
+  customType,
   index,
   integer,
   jsonb,
@@ -194,3 +195,31 @@ export const driftRecords = pgTable(
     index('drift_records_unresolved').on(t.resolvedAt),
   ],
 );
+
+/** Raw bytes; node-postgres reads them as a Buffer, PGlite as a Uint8Array. */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({
+  dataType: () => 'bytea',
+});
+
+/**
+ * Build context tars `holdfast apply` uploaded (directories beside a compose file), addressed by
+ * their sha256 digest within a namespace. The bytes are in build_context_chunks; this row is written
+ * last, so a context is listed only once all of it is stored.
+ */
+export const buildContexts = pgTable('build_contexts', {
+  namespace: text('namespace').notNull(),
+  digest: text('digest').notNull(),
+  size: bigint('size', { mode: 'number' }).notNull(),
+  chunks: integer('chunks').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  /** The last upload or read: housekeeping keeps recently used contexts even when nothing names them. */
+  lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }).notNull(),
+}, (t) => [primaryKey({ columns: [t.namespace, t.digest] })]);
+
+/** The bytes of a build context, in pieces of at most 1 MiB (no single huge value to read or write). */
+export const buildContextChunks = pgTable('build_context_chunks', {
+  namespace: text('namespace').notNull(),
+  digest: text('digest').notNull(),
+  seq: integer('seq').notNull(),
+  data: bytea('data').notNull(),
+}, (t) => [primaryKey({ columns: [t.namespace, t.digest, t.seq] })]);

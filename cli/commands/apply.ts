@@ -35,7 +35,7 @@ export interface ApplyOutcome {
 /** A write that failed, with the step it failed in, for kubectl's `error when creating "file"`. */
 class ApplyStepError extends Error {
   constructor(
-    readonly step: 'retrieving the current state of' | 'creating' | 'updating',
+    readonly step: 'retrieving the current state of' | 'uploading the build contexts of' | 'creating' | 'updating',
     readonly cause: unknown,
   ) {
     super(step);
@@ -66,6 +66,7 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
       namespace: ctx.namespace,
       refuseKinds: ['Event'],
       validateSchema: true,
+      buildContexts: true,
       onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
     }),
   );
@@ -104,9 +105,20 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
   return failed ? EXIT_ERROR : EXIT_OK;
 }
 
-/** GET; 404 → POST; otherwise merge onto live and PUT unless nothing would change. */
+/**
+ * Build contexts first (each only if the server lacks it), so a rollout of the written Service finds
+ * them; then GET; 404 → POST; otherwise merge onto live and PUT unless nothing would change.
+ */
 export async function applyObject(client: HoldfastClient, manifest: ManifestObject, dryRun: boolean): Promise<ApplyOutcome> {
   const { kind, object } = manifest;
+  const namespace = object.metadata.namespace;
+  if (!dryRun && namespace && manifest.buildContexts?.length) {
+    await step('uploading the build contexts of', async () => {
+      for (const archive of manifest.buildContexts ?? []) {
+        if (!(await client.hasBuildContext(namespace, archive.digest))) await client.uploadBuildContext(namespace, archive.digest, archive.tar);
+      }
+    });
+  }
   for (let attempt = 1; ; attempt++) {
     const live = await step('retrieving the current state of', () => client.getIfExists(kind, object.metadata.name, object.metadata.namespace));
     try {

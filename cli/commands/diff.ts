@@ -29,6 +29,7 @@ export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<nu
       namespace: ctx.namespace,
       refuseKinds: ['Event'],
       validateSchema: true,
+      buildContexts: true,
       onSkippedFile: (name) => ctx.err(skippedFileWarning(name)),
     }),
   );

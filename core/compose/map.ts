@@ -44,8 +44,10 @@ export interface MapComposeContext {
   resolveSecretHash: (ref: SecretKeyRef) => string;
   /** Hash of file content that is secret (a compose secret's file). */
   hashContent: (bytes: Uint8Array) => string;
-  /** The image a compose `build` produces, given the component and the `image` the file declares. */
-  builtImage: (component: string, declaredImage: string | undefined) => string;
+  /** The image a compose `build` produces, given the component, the `image` the file declares and the build. */
+  builtImage: (component: string, declaredImage: string | undefined, build: BuildSpec) => string;
+  /** The digest of the uploaded tar of a build context (a path relative to the manifest's directory). */
+  buildContextDigest?: (context: string) => string | undefined;
 }
 
 export interface MappedComponent {
@@ -174,7 +176,7 @@ class Mapper {
     const problemsBefore = this.problems.length;
     if (!svc.image && !svc.build) this.problem(at, 'needs image or build');
     const build = svc.build !== undefined ? this.mapBuild(svc.build, `${at}.build`) : undefined;
-    const image = build ? this.ctx.builtImage(name, svc.image) : (svc.image ?? '');
+    const image = build ? this.ctx.builtImage(name, svc.image, build) : (svc.image ?? '');
     const t = emptyContainerTemplate(image);
 
     const command = this.command(svc.command, `${at}.command`);
@@ -280,6 +282,8 @@ class Mapper {
       args: dictOf(raw.args, this.loaded.variable),
     };
     if (raw.target !== undefined) spec.target = raw.target;
+    const digest = this.ctx.buildContextDigest?.(spec.context);
+    if (digest !== undefined) spec.contextDigest = digest;
     return spec;
   }
 

@@ -253,6 +253,8 @@ export interface BuildSpec {
   args: Record<string, string>;
   target?: string;
   git?: { url: string; ref?: string };
+  /** sha256:… of the context tar `holdfast apply` uploaded (a directory beside the manifest). */
+  contextDigest?: string;
 }
 
 /** One compose service (or the single container template of an image or build Service). */

@@ -20,6 +20,7 @@ import {
   ownershipLabels,
   sha256Hex,
   specHash,
+  type BuildSpec,
   type ComponentSpec,
   type ContainerSpec,
   type ContainerTemplate,
@@ -32,6 +33,7 @@ import {
   type VolumeSpec,
 } from './container-spec.js';
 import { freezeEnvText, malformedPlaceholder, secretPlaceholder, secretsOf } from './env-secrets.js';
+import { contextImageTag } from './build-context.js';
 import { parseImageRef } from './image-ref.js';
 import { parseServiceMemory } from './units.js';
 
@@ -162,12 +164,13 @@ class Renderer {
   }
 
   /** The image a build produces: a Holdfast repository, tagged with the context's hash or the commit. */
-  builtImage = (component: string | undefined, declared?: string): string => {
+  builtImage = (component: string | undefined, declared?: string, build?: BuildSpec): string => {
     const repository = declared
       ? parseImageRefRepository(declared)
       : `holdfast/${[this.project, this.environment, this.name, component].filter(Boolean).join('-').toLowerCase().replace(/[^a-z0-9.-]+/g, '-')}`;
     const key = component ?? this.name;
-    const tag = this.ctx.buildTags?.[key] ?? (this.ctx.sourceCommit ? this.ctx.sourceCommit.slice(0, 12) : 'latest');
+    const contextTag = build?.contextDigest ? contextImageTag({ ...build, contextDigest: build.contextDigest }) : undefined;
+    const tag = this.ctx.buildTags?.[key] ?? contextTag ?? (this.ctx.sourceCommit ? this.ctx.sourceCommit.slice(0, 12) : 'latest');
     return `${repository}:${tag}`;
   };
 
@@ -322,7 +325,8 @@ class Renderer {
       reader: this.ctx.composeFiles,
       resolveSecretHash: this.secretHasher(compose.file !== undefined ? `spec.source.compose.file (${compose.file})` : 'spec.source.compose.inline'),
       hashContent: this.hashContent,
-      builtImage: (component, declared) => this.builtImage(component, declared),
+      builtImage: (component, declared, build) => this.builtImage(component, declared, build),
+      buildContextDigest: (context) => compose.buildContexts?.[context],
     });
     if (this.causes.length > 0) throw this.error();
     // replicas: 0 on the Service stops the whole compose project; otherwise each compose service

@@ -189,6 +189,8 @@ export interface ServiceSourceCompose {
   inline?: Record<string, unknown>;
   /** Content of the Compose file and of the files it refers to (env_file, .env, secret and config files), by path relative to the manifest's directory. `holdfast apply` fills it from the files beside the manifest, so the control plane deploys exactly what was applied. */
   files?: Record<string, string>;
+  /** The build contexts of the Compose file's `build:` entries, by directory relative to the manifest's directory: the sha256 digest of the context's tar, which `holdfast apply` packs (honouring .dockerignore) and uploads to the control plane. Built images are tagged from it, so a changed context rolls out a new image and an unchanged one is not rebuilt. */
+  buildContexts?: Record<string, string>;
   /** Compose profiles to enable. */
   profiles?: string[];
 }
