@@ -1,43 +1,17 @@
 // The built `holdfast` CLI against a running `holdfast serve`, both as child processes, the way a
 // user runs them: apply / get / describe / diff / delete, and every kind of bad input.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load } from 'js-yaml';
-import { packageRoot } from '../../core/package-root.js';
+import { runCli } from '../support/cli-process.js';
 import { freePort, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-const CLI = join(packageRoot(), 'bin', 'holdfast.js');
 
-/** Runs the CLI with only the environment a user would set; stdin from `input`. */
-function runCli(args: string[], env: Record<string, string>, input = ''): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', fail);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-    child.stdin.end(input);
-  });
-}
 
 const project = (name: string) => `apiVersion: holdfast.dev/v1alpha1
 kind: Project
@@ -71,7 +45,7 @@ describe('holdfast CLI against holdfast serve', () => {
   let serve: ServeProcess;
   let dir: string;
   let env: Record<string, string>;
-  const holdfast = (args: string[], input?: string) => runCli(args, env, input);
+  const holdfast = (args: string[], input?: string) => runCli(args, env, { input });
   const file = (name: string, text: string) => {
     const path = join(dir, name);
     mkdirSync(join(path, '..'), { recursive: true });

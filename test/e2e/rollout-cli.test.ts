@@ -3,41 +3,16 @@
 // has (its deployment fails PullFailed), the other a secret key that does not exist (nothing can be
 // deployed: no deployment at all). Successful rollouts are tested with the service controller.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { packageRoot } from '../../core/package-root.js';
+import { runCli } from '../support/cli-process.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { loadTestHosts, readPrivateKey, testHost } from '../support/testhosts.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-const CLI = join(packageRoot(), 'bin', 'holdfast.js');
 
-function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', fail);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-  });
-}
 
 const MANIFESTS = `apiVersion: holdfast.dev/v1alpha1
 kind: Project

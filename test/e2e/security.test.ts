@@ -7,14 +7,14 @@
 //  - key rotation killed halfway (the server exits after N rows), then run again after a restart:
 //    every value opens under the new key, unchanged, with its hash unchanged.
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { load } from 'js-yaml';
-import { packageRoot } from '../../core/package-root.js';
+import { runCli } from '../support/cli-process.js';
 import { loadSealer, sealedValueAad } from '../../security/sealing.js';
 import { openDatabase } from '../../store/database.js';
 import { resources, sealedValues } from '../../store/schema.js';
@@ -22,35 +22,11 @@ import { eq } from 'drizzle-orm';
 import { createDatabase, startPostgres, type PostgresServer } from '../support/postgres.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
-const CLI = join(packageRoot(), 'bin', 'holdfast.js');
 const CANARY = `canary-${randomBytes(9).toString('base64url')}`;
 const FORMS = [CANARY, Buffer.from(CANARY).toString('base64').replace(/=+$/, ''), Buffer.from(CANARY).toString('base64url')];
 const leaks = (text: string) => FORMS.filter((f) => text.includes(f));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
-function runCli(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-    child.once('error', fail);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      ok({ code, stdout, stderr });
-    });
-  });
-}
 
 const manifests = (dir: string) => {
   writeFileSync(
