@@ -1,11 +1,10 @@
 // `holdfast sync service/NAME -n PROJECT [--wait]` (converge it now, once, whatever its drift policy)
 // and `holdfast cancel --deployment ID` (the deployment ends `canceled` at its next step boundary).
 import { HoldfastError } from '../../core/errors.js';
-import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
+import { EXIT_OK, type CommandContext } from '../context.js';
 import { cancelDeployment, syncService } from '../deployments-api.js';
-import { succeeded, waitForRollout } from '../rollout-wait.js';
 import { parseServiceArg } from '../service-arg.js';
-import { parseWaitTimeout, rolloutReader } from './rollout.js';
+import { parseWaitTimeout, waitForDeployment } from './rollout.js';
 
 export interface SyncFlags {
   wait?: boolean;
@@ -20,14 +19,7 @@ export async function runSync(ctx: CommandContext, args: string[], flags: SyncFl
   const d = await syncService(client, service.namespace, service.name);
   ctx.out(`${service.label} sync queued: deployment ${d.id} (revision ${d.revision})\n`);
   if (!flags.wait) return EXIT_OK;
-  const result = await waitForRollout(rolloutReader(client), {
-    ...service,
-    deploymentId: d.id,
-    deadline: started + timeoutMs,
-    print: (line) => ctx.out(line),
-    now: () => ctx.now().getTime(),
-  });
-  return succeeded(result) ? EXIT_OK : EXIT_ERROR;
+  return waitForDeployment(ctx, client, service, d.id, started + timeoutMs);
 }
 
 export interface CancelFlags {

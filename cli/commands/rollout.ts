@@ -50,10 +50,21 @@ export async function runRolloutUndo(ctx: CommandContext, args: string[], flags:
   const d = await rollbackService(client, service.namespace, service.name, toRevision);
   ctx.out(`${service.label} rolled back: deployment ${d.id} (revision ${d.revision}) redeploys revision ${d.rollbackOf ?? '?'}\n`);
   if (!flags.wait) return EXIT_OK;
+  return waitForDeployment(ctx, client, service, d.id, started + timeoutMs);
+}
+
+/** Follows one deployment (made by sync or undo) to its end: exit 1 unless it completed. */
+export async function waitForDeployment(
+  ctx: CommandContext,
+  client: HoldfastClient,
+  service: { namespace: string; name: string; label: string },
+  deploymentId: string,
+  deadline: number,
+): Promise<number> {
   const result = await waitForRollout(rolloutReader(client), {
     ...service,
-    deploymentId: d.id,
-    deadline: started + timeoutMs,
+    deploymentId,
+    deadline,
     print: (line) => ctx.out(line),
     now: () => ctx.now().getTime(),
   });
