@@ -3,6 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { parseDurationMs } from '../core/deploy/units.js';
 import { HoldfastError } from '../core/errors.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
@@ -31,12 +32,12 @@ export function defaultDataDir(env: Env = process.env): string {
   return env.HOLDFAST_DATA_DIR || join(homedir(), '.holdfast');
 }
 
-/** Parses kubectl-style durations: `30s`, `1m`, `500ms`, `2h`; a bare number is seconds; 0 means none. */
+/** Parses kubectl-style durations (Go's: `30s`, `500ms`, `1m30s`, `2h`); a bare number is seconds; 0 means none. */
 export function parseDuration(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
-  if (!m) throw new HoldfastError('BadRequest', `invalid duration "${text}": use a number with a unit, e.g. 30s, 2m`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 's') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  const trimmed = text.trim();
+  const ms = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : parseDurationMs(trimmed);
+  if (ms === undefined) throw new HoldfastError('BadRequest', `invalid duration "${text}": use a number with a unit, e.g. 30s, 2m, 1m30s`);
+  return Math.round(ms);
 }
 
 // Characters an HTTP header value may hold; anything else would make fetch throw an error that

@@ -58,7 +58,12 @@ test('durations', () => {
   assert.equal(parseDuration('250ms'), 250);
   assert.equal(parseDuration('10'), 10_000);
   assert.equal(parseDuration('0'), 0);
+  assert.equal(parseDuration('1m30s'), 90_000, 'Go durations, as kubectl takes them');
+  assert.equal(parseDuration('1.5h'), 5_400_000);
+  assert.equal(parseDuration(' 2h '), 7_200_000);
   assert.throws(() => parseDuration('soon'), /invalid duration "soon"/);
+  assert.throws(() => parseDuration('5d'), /invalid duration "5d"/);
+  assert.throws(() => parseDuration('-1s'), /invalid duration "-1s"/);
 });
 
 test('a refused connection says how to fix it', async () => {
