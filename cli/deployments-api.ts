@@ -1,6 +1,7 @@
 // The deployment and drift endpoints as the CLI calls them: a Service's history, one deployment,
 // its log, sync / rollback / cancel, and the Service's three views with their drift.
 import { API_VERSION, type Resource } from '../core/resource.js';
+import type { ObservedDriftEntry as DriftEntry } from '../core/drift/types.js';
 import type { DeploymentRecord } from '../store/deployments.js';
 import type { HoldfastClient } from './client.js';
 
@@ -12,18 +13,7 @@ export interface DeploymentList {
   items: DeploymentSummary[];
 }
 
-export type DriftKind = 'changed' | 'missing' | 'unexpected';
-export type DriftSource = 'live-vs-frozen' | 'declared-vs-frozen';
-
-export interface DriftEntry {
-  path: string;
-  expected?: unknown;
-  actual?: unknown;
-  kind: DriftKind;
-  firstSeen?: string;
-  lastSeen?: string;
-  source: DriftSource;
-}
+export type { ObservedDriftEntry as DriftEntry } from '../core/drift/types.js';
 
 /** `GET …/services/{name}/views`: declared, frozen and live, and the drift between them (secrets redacted). */
 export interface ServiceViews {

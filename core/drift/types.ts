@@ -25,6 +25,12 @@ export interface DriftEntry {
   source: DriftSource;
 }
 
+/** An entry as the API reports it: with when the drift was first and last seen. */
+export interface ObservedDriftEntry extends DriftEntry {
+  firstSeen?: string;
+  lastSeen?: string;
+}
+
 export interface DriftCounts {
   count: number;
   liveVsFrozen: number;

@@ -122,18 +122,8 @@ export interface KubeEvent {
   source?: { component?: string };
 }
 
-export type DriftKind = 'changed' | 'missing' | 'unexpected';
-export type DriftSource = 'live-vs-frozen' | 'declared-vs-frozen';
-
-export interface DriftEntry {
-  path: string;
-  expected?: unknown;
-  actual?: unknown;
-  kind: DriftKind;
-  firstSeen?: string;
-  lastSeen?: string;
-  source: DriftSource;
-}
+export type { DriftSource, ObservedDriftEntry as DriftEntry } from '../../../core/drift/types.js';
+import type { ObservedDriftEntry as DriftEntry } from '../../../core/drift/types.js';
 
 /** One row of `GET …/services/{name}/drift/history` (newest first). */
 export interface DriftHistoryEntry extends DriftEntry {
