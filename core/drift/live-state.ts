@@ -2,18 +2,28 @@
 // of the same name, and a container that carries the Service's labels under another name (started
 // by hand, left by an interrupted rollout) against a frozen container of its component, so its
 // secret env values are read as hashes too and image defaults are told apart the same way. Pure.
-import type { FrozenInput } from '../deploy/container-spec.js';
+import { NEXT_SUFFIX, ownerOf, type FrozenInput } from '../deploy/container-spec.js';
 import { normaliseInspect, type LiveContainer } from '../deploy/normalise-live.js';
-import { buildLiveState, type HostSnapshot, type LiveStateOptions } from '../plan/live-state.js';
+import { buildLiveState, containerNames, type HostSnapshot, type LiveStateOptions } from '../plan/live-state.js';
 import { belongsTo } from './live.js';
 
 export function serviceLiveContainers(snapshot: HostSnapshot, frozen: FrozenInput | undefined, options: LiveStateOptions = {}): LiveContainer[] {
-  const containers = buildLiveState(snapshot, frozen, options).containers;
-  if (!frozen || frozen.containers.length === 0) return containers;
+  if (!frozen) return buildLiveState(snapshot, frozen, options).containers;
+  // Only the containers that can concern this Service are normalised: the ones with its names and the
+  // ones with its labels. A host runs many Services; normalising all of its containers for each would
+  // cost the square of their number on every resync.
   const declared = new Set(frozen.containers.map((c) => c.name));
-  const inspects = new Map(snapshot.containers.map((c) => [c.Id, c]));
+  const names = containerNames(snapshot.containers);
+  const concerned = snapshot.containers.filter((inspect) => {
+    const name = (inspect.Name ?? '').replace(/^\//, '');
+    if (declared.has(name) || (name.endsWith(NEXT_SUFFIX) && declared.has(name.slice(0, -NEXT_SUFFIX.length)))) return true;
+    const owner = ownerOf(inspect.Config?.Labels);
+    return !!owner && owner.project === frozen.project && owner.environment === frozen.environment && owner.service === frozen.service.name;
+  });
+  const containers = buildLiveState({ ...snapshot, containers: concerned }, frozen, { ...options, containerNameById: names }).containers;
+  if (frozen.containers.length === 0) return containers;
+  const inspects = new Map(concerned.map((c) => [c.Id, c]));
   const images = new Map(snapshot.images.map((i) => [i.Id, i]));
-  const names = new Map(snapshot.containers.map((c) => [c.Id, (c.Name ?? '').replace(/^\//, '')]));
   return containers.map((live) => {
     if (declared.has(live.name) || !belongsTo(frozen, live)) return live;
     const like = frozen.containers.find((c) => c.component === live.component) ?? frozen.containers[0];
@@ -23,7 +33,7 @@ export function serviceLiveContainers(snapshot: HostSnapshot, frozen: FrozenInpu
       expected: like,
       hashSecret: options.hashSecret,
       daemon: options.daemon,
-      containerNameById: (id) => names.get(id) ?? [...names.entries()].find(([full]) => full.startsWith(id))?.[1],
+      containerNameById: names,
     });
   });
 }

@@ -35,6 +35,17 @@ export interface LiveStateOptions {
   /** The same hash function resolveSecret uses, so secret env values compare by hash. */
   hashSecret?: (value: string) => string;
   daemon?: NormaliseOptions['daemon'];
+  /**
+   * Names of containers by ID, for `network_mode: container:ID` — when `snapshot` holds only some of
+   * the host's containers, the names of the others.
+   */
+  containerNameById?: (id: string) => string | undefined;
+}
+
+/** Looks a container's name up by its full or abbreviated ID. */
+export function containerNames(containers: readonly DockerContainerInspect[]): (id: string) => string | undefined {
+  const byId = new Map(containers.map((c) => [c.Id, (c.Name ?? '').replace(/^\//, '')]));
+  return (id) => byId.get(id) ?? [...byId.entries()].find(([full]) => full.startsWith(id))?.[1];
 }
 
 /**
@@ -45,7 +56,7 @@ export interface LiveStateOptions {
 export function buildLiveState(snapshot: HostSnapshot, frozen: FrozenInput | undefined, options: LiveStateOptions = {}): LiveState {
   const images = new Map(snapshot.images.map((i) => [i.Id, i]));
   const expectedByName = new Map((frozen?.containers ?? []).map((c) => [c.name, c]));
-  const byId = new Map(snapshot.containers.map((c) => [c.Id, (c.Name ?? '').replace(/^\//, '')]));
+  const containerNameById = options.containerNameById ?? containerNames(snapshot.containers);
   const containers = snapshot.containers.map((inspect) => {
     const name = (inspect.Name ?? '').replace(/^\//, '');
     const expected = expectedByName.get(name) ?? (name.endsWith(NEXT_SUFFIX) ? expectedByName.get(name.slice(0, -NEXT_SUFFIX.length)) : undefined);
@@ -53,7 +64,7 @@ export function buildLiveState(snapshot: HostSnapshot, frozen: FrozenInput | und
       expected,
       hashSecret: options.hashSecret,
       daemon: options.daemon,
-      containerNameById: (id) => byId.get(id) ?? [...byId.entries()].find(([full]) => full.startsWith(id))?.[1],
+      containerNameById,
     });
   });
   return {

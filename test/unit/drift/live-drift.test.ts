@@ -40,6 +40,12 @@ describe('live vs frozen: containers as Holdfast made them show no drift', () =>
   ];
   for (const [what, frozen, fixtures] of cases) it(what, () => assert.deepEqual(drift(frozen, fixtures), []));
 
+  it("normalises only the Service's own containers (by name or labels), not every container of the host", () => {
+    const names = (frozen: FrozenInput, fixtures: string[]) => liveOf(frozen, fixtures).map((c) => c.name).sort();
+    assert.deepEqual(names(web, ['web-running', 'worker-1-running', 'worker-2-running']), [WEB]);
+    assert.deepEqual(names(workers, ['web-running', 'worker-1-running', 'worker-2-running']), [W1, W2].sort());
+  });
+
   it('the live view then equals the frozen input, field for field', () => {
     const view = buildLiveView('edge', web, liveOf(web, ['web-running']), web);
     assert.deepEqual(view, web);
