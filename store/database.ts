@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/package-root.js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { preparePgliteDataDir } from './pglite-data-dir.js';
 import * as schema from './schema.js';
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -40,8 +41,9 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   let dataDir: string | undefined;
   if (!opts.inMemory) {
     if (!opts.dataDir) throw new Error('openDatabase: dataDir is required for the embedded database');
-    dataDir = join(opts.dataDir, 'pgdata');
-    mkdirSync(dataDir, { recursive: true });
+    mkdirSync(opts.dataDir, { recursive: true });
+    // A new database is created in a child process: initdb's memory would otherwise stay with the server.
+    dataDir = (await preparePgliteDataDir(opts.dataDir, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
   }
   const client = new PGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
   await client.waitReady;
