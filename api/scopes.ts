@@ -105,6 +105,11 @@ export const ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: `${API_BASE}/deployments/:id/logs`, access: scopes('deploy:read') },
   { method: 'POST', path: `${API_BASE}/deployments/:id/cancel`, access: scopes('deploy:cancel') },
 
+  // Build context tars `holdfast apply` uploads for compose builds (api/build-contexts-routes.ts):
+  // part of writing a Service.
+  { method: 'GET', path: `${API_BASE}/namespaces/:namespace/buildcontexts/:digest`, access: scopes('service:read', 'service:write') },
+  { method: 'PUT', path: `${API_BASE}/namespaces/:namespace/buildcontexts/:digest`, access: scopes('service:write') },
+
   // The generic resource REST routes (api/resources.ts).
   ...resourceRoutes('', [
     ['GET', resource('read')],

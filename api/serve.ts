@@ -17,6 +17,7 @@ import { loadSealer, type AesGcmSealer } from '../security/sealing.js';
 import { TokenStore } from '../security/tokens.js';
 import type { DeploymentActions } from '../controllers/deployment-actions.js';
 import { openDatabase, type Database } from '../store/database.js';
+import { BuildContextStore } from '../store/build-contexts.js';
 import { DeploymentStore } from '../store/deployments.js';
 import { DriftStore } from '../store/drift.js';
 import { ResourceStore } from '../store/resource-store.js';
@@ -103,6 +104,8 @@ export interface ControlPlane {
   store: ResourceStore;
   /** The one deployment store of this process: its change notices drive followed logs. */
   deployments: DeploymentStore;
+  /** Build context tars uploaded for compose builds. */
+  buildContexts: BuildContextStore;
   tokens: TokenStore;
   sealer: AesGcmSealer;
   /** Knows every stored secret value; everything leaving the process passes it. */
@@ -133,10 +136,12 @@ export async function startControlPlane(
   const metrics = new Metrics();
   const deployments = new DeploymentStore(database.db, undefined, undefined, (text) => redactor.redactText(text));
   const drift = new DriftStore(database.db, { redact: (value) => redactor.redact(value) });
+  const buildContexts = new BuildContextStore(database.db);
   const controllers = createControllers({
     store,
     deployments,
     drift,
+    buildContexts,
     sealer,
     log,
     metrics,
@@ -154,6 +159,7 @@ export async function startControlPlane(
     redactor,
     deployments,
     deploymentActions,
+    buildContexts,
     drift,
     views: controllers.drift,
     keyRotation: new KeyRotation({
@@ -179,13 +185,13 @@ export async function startControlPlane(
   });
   const addr = http.address() as AddressInfo;
   const url = `${config.tls ? 'https' : 'http'}://${addr.address.includes(':') ? `[${addr.address}]` : addr.address}:${addr.port}`;
-  const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log });
+  const stopHousekeeping = startHousekeeping(store, { eventTtlSeconds: config.eventTtlSeconds, log, buildContexts });
   if (parts.startControllers !== false && config.runControllers) await controllers.start();
   log.info({ url, dataDir: config.dataDir, database: database.driver }, 'holdfast API listening');
 
   let stopped = false;
   return {
-    config, database, store, deployments, tokens, sealer, redactor, metrics, log, http, url,
+    config, database, store, deployments, buildContexts, tokens, sealer, redactor, metrics, log, http, url,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -14,6 +14,7 @@ import { ServerController } from './servers/server-controller.js';
 import { ServiceController } from './services/service-controller.js';
 import { DriftController } from './drift/drift-controller.js';
 import type { DriftStore } from '../store/drift.js';
+import type { BuildContextStore } from '../store/build-contexts.js';
 import type { DeploymentStore } from '../store/deployments.js';
 
 export interface ControllerConfig {
@@ -42,6 +43,8 @@ export function createControllers(deps: {
   store: ResourceStore;
   deployments: DeploymentStore;
   drift: DriftStore;
+  /** Build context tars uploaded for compose builds, read by rollouts that build from them. */
+  buildContexts?: BuildContextStore;
   sealer: Sealer;
   log: Logger;
   metrics: Metrics;
@@ -82,6 +85,7 @@ export function createControllers(deps: {
     events: new StoreEventRecorder(store, 'service-controller'),
     log: log.child({ controller: 'Service' }),
     metrics,
+    buildContexts: deps.buildContexts,
     enqueue: (key) => serviceQueue?.add(key),
   });
   serviceQueue = manager.register(services, {

@@ -2,6 +2,7 @@
 // the deployment's phases and steps, logs every decision, and ends the record completed, failed or
 // canceled. On a failed rollout with autoRollback, the previous completed input is put back. The
 // executor decides nothing itself: the planner did.
+import type { Readable } from 'node:stream';
 import { NEXT_SUFFIX, type SecretKeyRef, type FrozenInput } from '../../core/deploy/container-spec.js';
 import { containerCreateRequest, type CreateRequestContext } from '../../core/deploy/docker-request.js';
 import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
@@ -23,6 +24,8 @@ export interface RolloutDeps {
   hashSecret(value: string): string;
   /** The Service's driftPolicy.ignoreDifferences paths: differences there never force a replacement. */
   ignorePaths?: readonly string[];
+  /** A build context tar `holdfast apply` uploaded, as a stream; undefined when the store does not hold it. */
+  buildContext?(namespace: string, digest: string): Promise<{ size: number; stream: Readable } | undefined>;
   clock?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -120,6 +123,12 @@ export class Rollout {
     const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
     const actions = planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [] });
     await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
+    if (actions.some((a) => a.type === 'create')) {
+      const building = new Set(actions.flatMap((a) => (a.type === 'build' ? [a.image] : [])));
+      for (const c of frozen.components) {
+        if (c.build && c.replicas > 0 && !building.has(c.image)) await this.log('build', `${c.name}: image ${c.image} is already on the server; not rebuilt`);
+      }
+    }
     return actions;
   }
 
@@ -234,29 +243,45 @@ export class Rollout {
     }
   }
 
-  /** Clones the pinned commit here, streams the context to the server's engine, logs the build output. */
+  /**
+   * Gets the build context (the pinned commit cloned here, or the tar `holdfast apply` uploaded),
+   * streams it to the server's engine and logs the build output.
+   */
   private async build(action: Extract<Action, { type: 'build' }>, signal: AbortSignal) {
     const git = action.build.git;
     const commit = this.frozen.sourceCommit;
-    if (!git || !commit) {
-      throw new RolloutFailure('BuildContextUnavailable', `${action.component}: only git build contexts can be sent to the server; the context "${action.build.context}" is not in a git repository Holdfast can fetch`);
-    }
-    await this.enterStep('clone');
-    await this.log('clone', `fetching ${git.url} at ${commit.slice(0, 12)}`);
-    let context: Buffer;
-    try {
-      context = await contextTarAt(git.url, commit, action.build.context, signal);
-    } catch (err) {
-      throw new RolloutFailure('CloneFailed', (err as Error).message);
-    }
-    await this.log('clone', `build context: ${Math.round(context.length / 1024)} KiB`);
-    await this.enterStep('build');
+    const digest = action.build.contextDigest;
+    let context: Buffer | Readable;
     // OCI annotations only: a container inherits its image's labels, and ownership labels there would
     // make every container of the image look like Holdfast's own.
+    let labels: Record<string, string>;
+    await this.enterStep('clone');
+    if (digest) {
+      await this.log('clone', `reading the build context ${action.build.context} (${digest}) uploaded by holdfast apply`);
+      const stored = await this.deps.buildContext?.(this.frozen.service.namespace, digest);
+      if (!stored) {
+        throw new RolloutFailure('BuildContextUnavailable', `${action.component}: the control plane holds no build context ${digest} for "${action.build.context}"; apply the manifest again with holdfast apply to upload it`);
+      }
+      await this.log('clone', `build context: ${Math.round(stored.size / 1024)} KiB`);
+      context = stored.stream;
+      labels = {};
+    } else if (git && commit) {
+      await this.log('clone', `fetching ${git.url} at ${commit.slice(0, 12)}`);
+      try {
+        context = await contextTarAt(git.url, commit, action.build.context, signal);
+      } catch (err) {
+        throw new RolloutFailure('CloneFailed', (err as Error).message);
+      }
+      await this.log('clone', `build context: ${Math.round(context.length / 1024)} KiB`);
+      labels = { 'org.opencontainers.image.source': git.url, 'org.opencontainers.image.revision': commit };
+    } else {
+      throw new RolloutFailure('BuildContextUnavailable', `${action.component}: the build context "${action.build.context}" was not sent with the Service; apply the manifest with holdfast apply, which packs the directory beside the compose file and uploads it`);
+    }
+    await this.enterStep('build');
     try {
       await this.deps.host.docker.buildImage(
         context,
-        { tags: [action.image], dockerfile: action.build.dockerfile, buildArgs: action.build.args, target: action.build.target, labels: { 'org.opencontainers.image.source': git.url, 'org.opencontainers.image.revision': commit } },
+        { tags: [action.image], dockerfile: action.build.dockerfile, buildArgs: action.build.args, target: action.build.target, labels },
         {
           onProgress: (p) => {
             const text = (p.stream ?? p.status ?? '').trimEnd();

@@ -15,6 +15,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Sealer } from '../../security/sealing.js';
 import { resolveSecretValue } from '../../security/secret-values.js';
+import type { BuildContextStore } from '../../store/build-contexts.js';
 import { isTerminal, type DeploymentRecord, type DeploymentStore, type DeploymentTrigger } from '../../store/deployments.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { DeploymentActions } from '../deployment-actions.js';
@@ -45,6 +46,8 @@ export interface ServiceControllerDeps {
   events: EventRecorder;
   log: Logger;
   metrics?: Metrics;
+  /** Build context tars `holdfast apply` uploaded for compose builds. */
+  buildContexts?: BuildContextStore;
   /** Wakes this controller for a key (when a deployment ends). */
   enqueue(key: string): void;
   clock?: () => Date;
@@ -52,6 +55,7 @@ export interface ServiceControllerDeps {
 
 export class ServiceController implements Reconciler, DeploymentActions {
   readonly kind = 'Service';
+  readonly name = 'service';
   private readonly running = new Map<string, Running>();
   private readonly clock: () => Date;
 
@@ -252,6 +256,10 @@ export class ServiceController implements Reconciler, DeploymentActions {
           hashSecret: (v) => this.deps.sealer.hash(v),
           // Fields the Service says to ignore never force a replacement.
           ignorePaths: (service.spec?.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
+          buildContext: async (namespace, digest) => {
+            const opened = await this.deps.buildContexts?.open(namespace, digest);
+            return opened && { size: opened.info.size, stream: opened.stream };
+          },
         }, previous).run(abort.signal);
         this.deps.metrics?.deployments.inc({ outcome: outcome.phase });
         const type = outcome.phase === 'completed' ? 'Normal' : 'Warning';

@@ -32,6 +32,8 @@ describe('matchRoute + requiredAccess', () => {
     ['GET', `${B}/namespaces/shop/services/web/views`, {}, ['service:read']],
     ['GET', `${B}/namespaces/shop/backuppolicies/nightly/other`, {}, ['backup:read']],
     ['POST', `${B}/events`, {}, ['event:write']],
+    ['GET', `${B}/namespaces/shop/buildcontexts/sha256:${'a'.repeat(64)}`, {}, ['service:read', 'service:write']],
+    ['PUT', `${B}/namespaces/shop/buildcontexts/sha256:${'a'.repeat(64)}`, {}, ['service:write']],
     ['GET', '/nowhere', {}, undefined],
     ['GET', `${B}/namespaces/shop/services/web/views/extra`, {}, undefined],
     ['PUT', `${B}/namespaces/shop/services`, {}, undefined],
@@ -47,6 +49,12 @@ describe('matchRoute + requiredAccess', () => {
 
   it('answers NotFound for an unknown kind instead of guessing a scope', () => {
     const match = matchRoute('GET', `${B}/widgets`)!;
+    assert.throws(() => requiredAccess(match, {}), (err: unknown) => err instanceof HoldfastError && err.reason === 'NotFound');
+  });
+
+  it('has no DELETE for build contexts: the generic row takes it, and no kind is called buildcontexts', () => {
+    const match = matchRoute('DELETE', `${B}/namespaces/shop/buildcontexts/sha256:${'a'.repeat(64)}`)!;
+    assert.equal(match.rule.access.kind, 'resource');
     assert.throws(() => requiredAccess(match, {}), (err: unknown) => err instanceof HoldfastError && err.reason === 'NotFound');
   });
 
