@@ -25,6 +25,10 @@ async function setFinalizer(store: ResourceStore, obj: Resource, finalizer: stri
  * is being deleted and nothing uses it, the finalizer goes and the object with it.
  */
 export class InUseFinalizer implements Reconciler {
+  get name(): string {
+    return `${this.kind.toLowerCase()}-in-use`;
+  }
+
   constructor(
     readonly kind: 'Server' | 'SSHKey',
     private readonly store: ResourceStore,
@@ -59,6 +63,7 @@ export const sshKeyUsers = (store: ResourceStore) => async (key: string) =>
 /** A Project being deleted deletes its contents (Services first: their cleanup needs the rest). */
 export class ProjectController implements Reconciler {
   readonly kind = 'Project';
+  readonly name = 'project';
 
   constructor(
     private readonly store: ResourceStore,

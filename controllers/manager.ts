@@ -12,8 +12,10 @@ export interface ReconcileResult {
 }
 
 export interface Reconciler {
-  /** The kind whose keys this reconciler owns. */
+  /** The kind whose keys this reconciler works on (several reconcilers may share one). */
   readonly kind: string;
+  /** The controller's own name, unique in a manager: metrics and logs tell controllers apart by it. */
+  readonly name: string;
   reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult | void>;
 }
 
@@ -27,8 +29,8 @@ export interface ControllerOptions {
 }
 
 export interface ReconcileObserver {
-  onReconcile(kind: string, seconds: number, outcome: 'success' | 'error' | 'requeue'): void;
-  onQueueDepth(kind: string, depth: number): void;
+  onReconcile(controller: { name: string; kind: string }, seconds: number, outcome: 'success' | 'error' | 'requeue'): void;
+  onQueueDepth(controller: { name: string; kind: string }, depth: number): void;
 }
 
 interface Running {
@@ -61,9 +63,9 @@ export class ControllerManager {
     return queue;
   }
 
-  /** Enqueues a key by hand (CLI actions such as `sync`). */
+  /** Enqueues a key by hand for every controller of its kind. */
   enqueue(kind: string, key: string): void {
-    this.controllers.find((c) => c.reconciler.kind === kind)?.queue.add(key);
+    for (const c of this.controllers) if (c.reconciler.kind === kind) c.queue.add(key);
   }
 
   async start(): Promise<void> {
@@ -121,7 +123,7 @@ export class ControllerManager {
         try {
           for (const key of await c.opts.mapOthers(e)) c.queue.add(key);
         } catch (err) {
-          this.log.warn({ err, controller: c.reconciler.kind }, 'mapping a change to keys failed');
+          this.log.warn({ err, controller: c.reconciler.name }, 'mapping a change to keys failed');
         }
       }
     }
@@ -132,12 +134,12 @@ export class ControllerManager {
       const { items } = await this.store.list(c.reconciler.kind);
       for (const obj of items as Resource[]) c.queue.add(objectKey(obj.metadata));
     } catch (err) {
-      this.log.warn({ err, controller: c.reconciler.kind }, 'resync list failed; next interval retries');
+      this.log.warn({ err, controller: c.reconciler.name }, 'resync list failed; next interval retries');
     }
   }
 
   private async work(c: Running) {
-    const kind = c.reconciler.kind;
+    const { kind, name } = c.reconciler;
     for (;;) {
       const key = await c.queue.get();
       if (key === undefined) return;
@@ -149,18 +151,18 @@ export class ControllerManager {
         const result = await c.reconciler.reconcile(key, ac.signal);
         c.queue.forget(key);
         if (result?.requeueAfterMs !== undefined && !this.stopped) c.queue.addAfter(key, result.requeueAfterMs);
-        this.observer?.onReconcile(kind, (performance.now() - started) / 1000, result?.requeueAfterMs !== undefined ? 'requeue' : 'success');
+        this.observer?.onReconcile(c.reconciler, (performance.now() - started) / 1000, result?.requeueAfterMs !== undefined ? 'requeue' : 'success');
       } catch (err) {
-        this.observer?.onReconcile(kind, (performance.now() - started) / 1000, 'error');
+        this.observer?.onReconcile(c.reconciler, (performance.now() - started) / 1000, 'error');
         if (!this.stopped) {
           const delay = c.queue.addRateLimited(key);
-          this.log.warn({ err, controller: kind, key, retryInMs: delay, failures: c.queue.failuresOf(key) }, 'reconcile failed; requeued');
+          this.log.warn({ err, controller: name, key, retryInMs: delay, failures: c.queue.failuresOf(key) }, 'reconcile failed; requeued');
         }
       } finally {
         clearTimeout(timer);
         this.inflight.delete(ac);
         c.queue.done(key);
-        this.observer?.onQueueDepth(kind, c.queue.depth);
+        this.observer?.onQueueDepth(c.reconciler, c.queue.depth);
       }
     }
   }

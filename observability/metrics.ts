@@ -12,21 +12,21 @@ export class Metrics implements ReconcileObserver, HostObserver {
 
   readonly reconcileDuration = new Histogram({
     name: 'holdfast_reconcile_duration_seconds',
-    help: 'Time one reconcile(key) took, by kind and outcome.',
-    labelNames: ['kind', 'outcome'] as const,
+    help: 'Time one reconcile(key) took, by controller, kind and outcome.',
+    labelNames: ['controller', 'kind', 'outcome'] as const,
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
     registers: [this.registry],
   });
   readonly reconcileErrors = new Counter({
     name: 'holdfast_reconcile_errors_total',
-    help: 'Reconciles that failed and were requeued with backoff, by kind.',
-    labelNames: ['kind'] as const,
+    help: 'Reconciles that failed and were requeued with backoff, by controller and kind.',
+    labelNames: ['controller', 'kind'] as const,
     registers: [this.registry],
   });
   readonly workQueueDepth = new Gauge({
     name: 'holdfast_workqueue_depth',
     help: 'Keys waiting in a controller work queue.',
-    labelNames: ['kind'] as const,
+    labelNames: ['controller', 'kind'] as const,
     registers: [this.registry],
   });
   readonly sshSessions = new Gauge({
@@ -82,13 +82,13 @@ export class Metrics implements ReconcileObserver, HostObserver {
     if (opts.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'holdfast_' });
   }
 
-  onReconcile(kind: string, seconds: number, outcome: 'success' | 'error' | 'requeue'): void {
-    this.reconcileDuration.observe({ kind, outcome }, seconds);
-    if (outcome === 'error') this.reconcileErrors.inc({ kind });
+  onReconcile(controller: { name: string; kind: string }, seconds: number, outcome: 'success' | 'error' | 'requeue'): void {
+    this.reconcileDuration.observe({ controller: controller.name, kind: controller.kind, outcome }, seconds);
+    if (outcome === 'error') this.reconcileErrors.inc({ controller: controller.name, kind: controller.kind });
   }
 
-  onQueueDepth(kind: string, depth: number): void {
-    this.workQueueDepth.set({ kind }, depth);
+  onQueueDepth(controller: { name: string; kind: string }, depth: number): void {
+    this.workQueueDepth.set({ controller: controller.name, kind: controller.kind }, depth);
   }
 
   dockerApiCall(server: string): void {

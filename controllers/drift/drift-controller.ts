@@ -89,6 +89,7 @@ export interface ServiceViewsSource {
 
 export class DriftController implements Reconciler, ServiceViewsSource {
   readonly kind = 'Service';
+  readonly name = 'drift';
   private readonly feed: HostFeed;
   private readonly clock: () => Date;
   private readonly observeDeps: ObserveDeps;

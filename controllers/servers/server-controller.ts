@@ -28,6 +28,7 @@ const osFactsByConnection = new WeakMap<HostConnection, OsFacts>();
 
 export class ServerController implements Reconciler {
   readonly kind = 'Server';
+  readonly name = 'server';
   private readonly clock: () => Date;
 
   constructor(
