@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { and, eq } from 'drizzle-orm';
+import { pruneBuildContexts } from '../../../api/housekeeping.js';
 import { auditLog } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 
@@ -45,6 +46,25 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal(audit.length, 1, 'one audit row, for the upload that stored it');
       assert.equal(audit[0].verb, 'upload');
       assert.equal(audit[0].actor, 'token:admin');
+    });
+
+    it('housekeeping removes contexts no Service names once unused, and keeps the ones a Service names', async () => {
+      const named = Buffer.from('named by the service');
+      const orphan = Buffer.from('named by nothing');
+      for (const t of [named, orphan]) assert.equal((await put('shop', digestOf(t), t)).status, 201);
+      const svc = await cp.call('POST', `${G}/namespaces/shop/services`, {
+        apiVersion: 'holdfast.dev/v1alpha1',
+        kind: 'Service',
+        metadata: { name: 'built', namespace: 'shop' },
+        spec: { environment: 'production', server: 'edge-1', source: { compose: { inline: { services: { app: { build: './app' } } }, buildContexts: { app: digestOf(named) } } } },
+      });
+      assert.equal(svc.status, 201, JSON.stringify(svc.body));
+      assert.deepEqual(await pruneBuildContexts(cp.plane.store, cp.plane.buildContexts, new Date(Date.now() - 60_000)), [], 'nothing is removed before it went unused');
+      const removed = await pruneBuildContexts(cp.plane.store, cp.plane.buildContexts, new Date(Date.now() + 60_000));
+      assert.ok(removed.some((r) => r.digest === digestOf(orphan)), 'the orphan is removed');
+      assert.ok(!removed.some((r) => r.digest === digestOf(named)), 'the named one stays');
+      assert.equal((await cp.call('GET', `${G}/namespaces/shop/buildcontexts/${digestOf(named)}`)).status, 200);
+      assert.equal((await cp.call('GET', `${G}/namespaces/shop/buildcontexts/${digestOf(orphan)}`)).status, 404);
     });
 
     const cases: Array<[string, () => Promise<Response>, number, RegExp]> = [
