@@ -4,7 +4,7 @@
 // Dockerfile and .dockerignore themselves always go along). Symbolic links that leave the context
 // and contexts larger than the limit are refused, each with the path at fault.
 import { lstatSync, readdirSync, readFileSync, readlinkSync, statSync, type Stats } from 'node:fs';
-import { join, posix } from 'node:path';
+import { join, posix, relative } from 'node:path';
 import dockerignore from '@balena/dockerignore';
 import { BUILD_CONTEXT_MAX_BYTES, contextDigest } from '../core/deploy/build-context.js';
 import { buildContextTar, type ContextFile } from '../hosts/build-context.js';
@@ -82,7 +82,15 @@ export function packBuildContext(dir: string, opts: { dockerfile?: string; maxBy
       // Sockets, FIFOs and devices have no place in an image build: left out, as git would.
     }
   };
-  walk('');
+  try {
+    walk('');
+  } catch (err) {
+    if (err instanceof ContextPackError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    // An unreadable file or directory: say which, relative to the context.
+    const where = e.path ? relative(dir, e.path) || '.' : '';
+    throw new ContextPackError(`cannot be read${where ? ` at ${where}` : ''}: ${e.code ?? e.message}`);
+  }
 
   const packedDockerfile = entries.find((e) => e.path === dockerfile);
   if (!packedDockerfile || (packedDockerfile.type ?? 'file') !== 'file') {

@@ -1,7 +1,7 @@
 // The in-memory build context must be a tar that GNU tar reads back byte for byte.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readlinkSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -30,6 +30,25 @@ describe('buildContextTar', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('writes directories and symbolic links that tar extracts as such', () => {
+    const archive = buildContextTar([
+      { path: 'conf', content: '', type: 'directory' },
+      { path: 'conf/app.conf', content: 'x' },
+      { path: 'current', content: '', type: 'symlink', linkTarget: 'conf/app.conf' },
+    ]);
+    const dir = mkdtempSync(join(tmpdir(), 'hf-ctx-'));
+    try {
+      execFileSync('tar', ['-x', '-C', dir], { input: archive });
+      assert.ok(statSync(join(dir, 'conf')).isDirectory());
+      assert.equal(statSync(join(dir, 'conf')).mode & 0o777, 0o755);
+      assert.equal(readlinkSync(join(dir, 'current')), 'conf/app.conf');
+      assert.equal(readFileSync(join(dir, 'current'), 'utf8'), 'x');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.throws(() => buildContextTar([{ path: 'l', content: '', type: 'symlink', linkTarget: 'x'.repeat(101) }]), /target of 1 to 100 bytes/);
   });
 
   const bad = ['/etc/passwd', '../escape', 'a/../../b', '', 'a//b'];
