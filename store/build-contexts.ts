@@ -96,7 +96,8 @@ export class BuildContextStore {
 
   /**
    * Removes contexts last used before `unusedSince` that `isReferenced` does not claim (a Service
-   * spec or a deployment's frozen input names it). Returns what was removed.
+   * spec or a deployment's frozen input names it); those it claims count as used now. Returns what
+   * was removed.
    */
   async prune(unusedSince: Date, isReferenced: (namespace: string, digest: string) => Promise<boolean>): Promise<Array<{ namespace: string; digest: string }>> {
     const candidates = await this.db
@@ -105,7 +106,11 @@ export class BuildContextStore {
       .where(lt(buildContexts.lastUsedAt, unusedSince));
     const removed: Array<{ namespace: string; digest: string }> = [];
     for (const c of candidates) {
-      if (await isReferenced(c.namespace, c.digest)) continue;
+      if (await isReferenced(c.namespace, c.digest)) {
+        // Still named: not looked at again until it has gone unused as long once more.
+        await this.touch(c.namespace, c.digest);
+        continue;
+      }
       const gone = await this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
         // Unless an upload or a build used it since the candidates were read.

@@ -76,6 +76,9 @@ for (const driver of DRIVERS) {
       const left = (await store.list()).filter((c) => c.namespace === 'prune').map((c) => c.digest).sort();
       assert.deepEqual(left, [digestOf(named), digestOf(frozenIn), digestOf(fresh)].sort());
       assert.equal(await store.read('prune', digestOf(orphan)), undefined);
+      let asked = 0;
+      await store.prune(new Date('2026-11-27T09:00:00Z'), async () => (asked++, true));
+      assert.equal(asked, 0, 'contexts found named count as used: they are not asked about again at once');
       assert.equal(await store.deploymentsReference('elsewhere', digestOf(frozenIn)), false, 'a deployment names contexts of its own namespace only');
     });
   });
