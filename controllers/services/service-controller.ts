@@ -237,15 +237,18 @@ export class ServiceController implements Reconciler, DeploymentActions {
       return;
     }
     await this.deps.deployments.appendLog(record.id, 'deploy', ['resumed after a control plane restart']);
+    this.deps.log.info({ service: serviceKey(service), deployment: record.id, revision: record.revision }, 'deployment resumed after a restart');
     this.launch(service, record);
   }
 
   /** Runs a deployment in the background; the service is reconciled again when it ends. */
   private launch(service: Service, record: DeploymentRecord) {
     const uid = service.metadata.uid!;
-    const key = `${service.metadata.namespace}/${service.metadata.name}`;
+    const key = serviceKey(service);
+    const log = this.deps.log.child({ service: key, deployment: record.id });
     const abort = new AbortController();
     const done = (async () => {
+      log.info({ revision: record.revision, generation: record.generation, trigger: record.trigger, server: record.server }, 'deployment started');
       try {
         const host = await this.hostFor(frozenServer(record));
         const previous = await this.deps.deployments.lastCompleted(uid, record.revision);
@@ -262,12 +265,15 @@ export class ServiceController implements Reconciler, DeploymentActions {
           },
         }, previous).run(abort.signal);
         this.deps.metrics?.deployments.inc({ outcome: outcome.phase });
+        if (outcome.phase === 'completed') log.info('deployment completed');
+        else log.warn({ phase: outcome.phase, reason: outcome.reason, message: outcome.message }, `deployment ${outcome.phase}`);
         const type = outcome.phase === 'completed' ? 'Normal' : 'Warning';
         const reason = outcome.phase === 'completed' ? 'DeploymentCompleted' : outcome.phase === 'canceled' ? 'DeploymentCanceled' : 'DeploymentFailed';
         await this.deps.events.record(service, type, reason, `deployment ${record.id} (revision ${record.revision}) ${outcome.phase}${outcome.message ? `: ${outcome.message}` : ''}`);
       } catch (err) {
         // Reaching the host failed before the rollout could start: the record says why.
         const message = (err as Error)?.message ?? String(err);
+        log.warn({ reason: 'ServerUnavailable', message }, 'deployment failed');
         await this.deps.deployments.setPhase(record.id, 'failed', { reason: 'ServerUnavailable', message }).catch(() => undefined);
         this.deps.metrics?.deployments.inc({ outcome: 'failed' });
         await this.deps.events.record(service, 'Warning', 'DeploymentFailed', `deployment ${record.id}: ${message}`).catch(() => undefined);
@@ -416,4 +422,8 @@ function stripTimes(s: ServiceStatus): unknown {
 
 function ignoreMissing(err: unknown) {
   if (!isDockerNotFound(err)) throw err;
+}
+
+function serviceKey(service: Service): string {
+  return `${service.metadata.namespace}/${service.metadata.name}`;
 }

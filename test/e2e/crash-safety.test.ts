@@ -91,7 +91,7 @@ describe('crash safety: kill -9 during a rollout', () => {
       // kill -9: no shutdown hook runs, the deployment record stays in flight in the database.
       serve!.child.kill('SIGKILL');
       await new Promise((ok) => serve!.child.once('exit', ok));
-      serve = await startServeProcess({ dataDir });
+      serve = await startServeProcess({ dataDir, args: ['--log-level', 'info'] });
       let seen: Deployment | undefined;
       const ended = await until(`revision ${round} to end after the restart`, async () => {
         seen = (await deployments()).find((x) => x.id === inFlight.id);
@@ -106,6 +106,11 @@ describe('crash safety: kill -9 during a rollout', () => {
       const stillRunning = (await deployments()).filter((d) => !['completed', 'failed', 'canceled'].includes(d.phase));
       assert.deepEqual(stillRunning, [], 'no record is left running');
       assert.match(await deploymentLog(inFlight.id), /resumed after a control plane restart/);
+      // The server's own log (pino JSON) names the service and the deployment on every line about it.
+      const lines = serve!.output().split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+      const about = lines.filter((l) => l.deployment === inFlight.id);
+      assert.deepEqual(about.map((l) => l.msg), ['deployment resumed after a restart', 'deployment started', 'deployment completed'], serve!.output());
+      assert.ok(about.every((l) => l.service === 'crash/slow'));
     });
   }
 });
