@@ -45,6 +45,9 @@ class ApplyStepError extends Error {
 /** Concurrent writers can move resourceVersion between our read and write; re-read and retry. */
 const CONFLICT_ATTEMPTS = 3;
 
+/** Requests in flight at once within a wave: enough to hide round trips, few enough to be polite. */
+const APPLY_CONCURRENCY = 8;
+
 export function parseDryRun(text: string | boolean | undefined): DryRunMode {
   if (text === undefined || text === false || text === 'none') return 'none';
   if (text === 'server' || text === 'client') return text;
@@ -82,17 +85,27 @@ export async function runApply(ctx: CommandContext, flags: ApplyFlags): Promise<
   const client = await ctx.client();
   let failed = false;
   const changedServices: Resource[] = [];
-  for (const manifest of manifests) {
-    try {
-      const outcome = await applyObject(client, manifest, dryRun === 'server');
-      ctx.out(`${resourceName(manifest.object)} ${outcome.action}${dryRunSuffix(dryRun)}\n`);
-      if (manifest.kind.kind === 'Service' && outcome.action !== 'unchanged') changedServices.push(outcome.object);
-    } catch (err) {
-      if (!(err instanceof ApplyStepError)) throw err;
-      if (!(err.cause instanceof ApiError) || err.cause.httpStatus === 401) throw err.cause;
-      failed = true;
-      ctx.err(formatServerError(err.cause, `error when ${err.step} ${describeOrigin(manifest)}`));
-    }
+  // Objects of one kind do not depend on each other: each kind is applied as a wave of concurrent
+  // requests, kinds one after another in dependency order. Lines come out in manifest order.
+  for (const wave of wavesByKind(manifests)) {
+    await forEachConcurrently(
+      wave,
+      APPLY_CONCURRENCY,
+      (manifest) => applyObject(client, manifest, dryRun === 'server'),
+      (manifest, result) => {
+        if (result.ok) {
+          const outcome = result.value;
+          ctx.out(`${resourceName(manifest.object)} ${outcome.action}${dryRunSuffix(dryRun)}\n`);
+          if (manifest.kind.kind === 'Service' && outcome.action !== 'unchanged') changedServices.push(outcome.object);
+          return;
+        }
+        const err = result.error;
+        if (!(err instanceof ApplyStepError)) throw err;
+        if (!(err.cause instanceof ApiError) || err.cause.httpStatus === 401) throw err.cause;
+        failed = true;
+        ctx.err(formatServerError(err.cause, `error when ${err.step} ${describeOrigin(manifest)}`));
+      },
+    );
   }
   if (flags.wait) {
     const rolledOut = await waitForAppliedServices(client, changedServices, {
@@ -149,4 +162,56 @@ async function step<T>(name: ApplyStepError['step'], fn: () => Promise<T>): Prom
   } catch (err) {
     throw new ApplyStepError(name, err);
   }
+}
+
+/** Consecutive runs of one kind (the input is sorted by kind in apply order). */
+export function wavesByKind(manifests: readonly ManifestObject[]): ManifestObject[][] {
+  const waves: ManifestObject[][] = [];
+  for (const m of manifests) {
+    const last = waves.at(-1);
+    if (last && last[0].kind.kind === m.kind.kind) last.push(m);
+    else waves.push([m]);
+  }
+  return waves;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; error: unknown };
+
+/**
+ * Runs `work` on every item, at most `limit` at a time, and hands each result to `report` in the
+ * items' order as soon as it and all before it are done. An exception from `report` stops the
+ * rest: nothing new starts, the calls in flight finish, and the exception is thrown.
+ */
+export async function forEachConcurrently<I, T>(
+  items: readonly I[],
+  limit: number,
+  work: (item: I) => Promise<T>,
+  report: (item: I, result: Settled<T>) => void,
+): Promise<void> {
+  const results: Array<Settled<T> | undefined> = new Array(items.length);
+  let started = 0;
+  let reported = 0;
+  let stopped: { error: unknown } | undefined;
+  const flush = () => {
+    while (!stopped && reported < items.length && results[reported]) {
+      try {
+        report(items[reported], results[reported]!);
+      } catch (error) {
+        stopped = { error };
+      }
+      reported++;
+    }
+  };
+  const worker = async () => {
+    while (!stopped && started < items.length) {
+      const index = started++;
+      results[index] = await work(items[index]).then(
+        (value): Settled<T> => ({ ok: true, value }),
+        (error: unknown): Settled<T> => ({ ok: false, error }),
+      );
+      flush();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (stopped) throw stopped.error;
 }
