@@ -35,7 +35,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
-  const { PGlite } = await import('@electric-sql/pglite');
+  const { YieldingPGlite } = await import('./yielding-pglite.js');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   let dataDir: string | undefined;
@@ -45,7 +45,8 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     // A new database is created in a child process: initdb's memory would otherwise stay with the server.
     dataDir = (await preparePgliteDataDir(opts.dataDir, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
   }
-  const client = new PGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
+  // Yields to the event loop before each query: PGlite would otherwise starve the API and SSH I/O.
+  const client = new YieldingPGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
   await client.waitReady;
   const db = drizzle({ client, schema });
   await migrate(db, { migrationsFolder: MIGRATIONS });
