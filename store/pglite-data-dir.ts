@@ -9,7 +9,7 @@ import { closeSync, existsSync, fsyncSync, openSync, readdirSync, renameSync, rm
 import { join } from 'node:path';
 import type { InitReply } from './pglite-init-process.js';
 
-export const PGDATA = 'pgdata';
+const PGDATA = 'pgdata';
 const TEMP_PREFIX = `${PGDATA}.init-`;
 
 export interface PrepareOptions {
