@@ -25,14 +25,23 @@ interface CompiledKind {
   /** The kind's schema with the shared metadata schema in place of the CRD's bare `metadata`. */
   schema: K8sSchema;
   validateObject: ValidateFunction;
-  validateStatus?: ValidateFunction;
+  /** Compiled on first use: most processes validate objects only. */
+  validateStatus(): ValidateFunction | undefined;
 }
 
-let compiled: { kinds: Map<string, CompiledKind>; metadataOnly: ValidateFunction; metadataSchema: K8sSchema } | undefined;
+interface Compiler {
+  ajv: InstanceType<typeof Ajv>;
+  sources: ReturnType<typeof loadSchemaSources>;
+  kinds: Map<string, CompiledKind>;
+  metadataOnly?: { validate: ValidateFunction; schema: K8sSchema };
+}
 
-function compile() {
-  if (compiled) return compiled;
-  const sources = loadSchemaSources();
+let compiler: Compiler | undefined;
+
+// Schemas are compiled per kind on first use: compiling all of them costs a CLI run ~200 ms,
+// and a run of `apply` usually meets two or three kinds.
+function base(): Compiler {
+  if (compiler) return compiler;
   // strictTypes is off because `required` inside a oneOf branch has no `type` beside it, which
   // is exactly how Kubernetes wants a junctor written.
   const ajv = new Ajv({
@@ -44,30 +53,46 @@ function compile() {
     allowUnionTypes: true,
   });
   addFormats(ajv);
+  compiler = { ajv, sources: loadSchemaSources(), kinds: new Map() };
+  return compiler;
+}
 
-  const kinds = new Map<string, CompiledKind>();
-  for (const { kind } of KINDS) {
-    const schema = structuredClone(sources.schemas.get(kind)!);
-    schema.properties = { ...schema.properties, metadata: structuredClone(sources.objectMeta) };
-    schema.required = [...new Set(['metadata', ...(schema.required ?? [])])];
-    const status = schema.properties.status;
-    kinds.set(kind, {
-      schema,
-      validateObject: ajv.compile(toAjvSchema(schema)),
-      validateStatus: status
-        ? ajv.compile(toAjvSchema({ type: 'object', required: ['status'], properties: { status } }))
-        : undefined,
-    });
-  }
-  // For a document of unknown kind, the metadata can still be checked.
-  const metadataSchema: K8sSchema = {
-    type: 'object',
-    'x-kubernetes-preserve-unknown-fields': true,
-    required: ['metadata'],
-    properties: { metadata: structuredClone(sources.objectMeta) },
+function compiledKind(kind: string): CompiledKind | undefined {
+  const { ajv, sources, kinds } = base();
+  const known = kinds.get(kind);
+  if (known) return known;
+  const source = sources.schemas.get(kind);
+  if (!source) return undefined;
+  const schema = structuredClone(source);
+  schema.properties = { ...schema.properties, metadata: structuredClone(sources.objectMeta) };
+  schema.required = [...new Set(['metadata', ...(schema.required ?? [])])];
+  const status = schema.properties.status;
+  let validateStatus: ValidateFunction | undefined;
+  const entry: CompiledKind = {
+    schema,
+    validateObject: ajv.compile(toAjvSchema(schema)),
+    validateStatus: () => {
+      if (status && !validateStatus) validateStatus = ajv.compile(toAjvSchema({ type: 'object', required: ['status'], properties: { status } }));
+      return validateStatus;
+    },
   };
-  compiled = { kinds, metadataOnly: ajv.compile(toAjvSchema(metadataSchema)), metadataSchema };
-  return compiled;
+  kinds.set(kind, entry);
+  return entry;
+}
+
+/** For a document of unknown kind, the metadata can still be checked. */
+function metadataOnly(): { validate: ValidateFunction; schema: K8sSchema } {
+  const c = base();
+  if (!c.metadataOnly) {
+    const schema: K8sSchema = {
+      type: 'object',
+      'x-kubernetes-preserve-unknown-fields': true,
+      required: ['metadata'],
+      properties: { metadata: structuredClone(c.sources.objectMeta) },
+    };
+    c.metadataOnly = { validate: c.ajv.compile(toAjvSchema(schema)), schema };
+  }
+  return c.metadataOnly;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -239,14 +264,14 @@ export function validateObject(obj: unknown, opts: { docLabel?: string } = {}): 
     const message = `must be an object with apiVersion, kind, metadata and spec (got ${describeValue(obj)})`;
     throw invalid(undefined, undefined, [{ field: '', message, reason: 'FieldValueTypeInvalid' }], opts.docLabel);
   }
-  const { kinds, metadataOnly, metadataSchema } = compile();
   const doc = structuredClone(obj);
   const { causes, info } = headerCauses(doc);
   const kind = info?.kind;
-  const entry = kind ? kinds.get(kind) : undefined;
+  const entry = kind ? compiledKind(kind) : undefined;
+  const fallback = entry ? undefined : metadataOnly();
 
-  applySchemaDefaults(entry ? entry.schema : metadataSchema, doc);
-  const check = entry ? entry.validateObject : metadataOnly;
+  applySchemaDefaults(entry ? entry.schema : fallback!.schema, doc);
+  const check = entry ? entry.validateObject : fallback!.validate;
   if (!check(doc)) {
     const hidden = (field: string) => Boolean(info?.writeOnly) && field.startsWith('spec.');
     const schemaCauses = causesFromAjvErrors(check.errors ?? [], doc, { hideValue: hidden });
@@ -287,15 +312,16 @@ export function validateKind<K extends keyof ResourceByKind>(
 
 /** Validates a status subresource body for `kind`; returns a copy. Paths start with `status.`. */
 export function validateStatus(kind: string, status: unknown): { status: ResourceStatus } {
-  const entry = compile().kinds.get(kind);
+  const entry = compiledKind(kind);
   const statusSchema = entry?.schema.properties?.status;
-  if (!entry?.validateStatus || !statusSchema) {
+  const validate = entry?.validateStatus();
+  if (!validate || !statusSchema) {
     throw invalid(kind, undefined, [{ field: 'kind', message: `${kind} has no status subresource`, reason: 'FieldValueNotSupported' }]);
   }
   const doc = { status: structuredClone(status) };
   applySchemaDefaults(statusSchema, doc.status);
   const causes: FieldCause[] = [];
-  if (!entry.validateStatus(doc)) causes.push(...causesFromAjvErrors(entry.validateStatus.errors ?? [], doc));
+  if (!validate(doc)) causes.push(...causesFromAjvErrors(validate.errors ?? [], doc));
   causes.push(...listMapCauses({ type: 'object', properties: { status: statusSchema } }, doc));
   if (causes.length > 0) throw invalid(kind, undefined, causes);
   return { status: doc.status as ResourceStatus };
