@@ -35,6 +35,8 @@ export interface DockerInfo {
   ContainersRunning?: number;
   Images?: number;
   NCPU?: number;
+  /** Where the engine keeps images, containers and volumes, e.g. /var/lib/docker. */
+  DockerRootDir?: string;
   MemTotal?: number;
   OperatingSystem?: string;
   KernelVersion?: string;

@@ -1,7 +1,8 @@
 // The Server controller: reaches each server over its kept session and writes what it found into
-// status — checks (ssh, hostKey, docker, compose, swarm, ipvs), latency, Docker facts, the host key
-// pinned on first contact — with conditions Ready, HostKeyVerified, DockerAvailable,
-// ComposeAvailable, and Events when something changes. It looks again every poll interval.
+// status — checks (ssh, hostKey, docker, compose, swarm, ipvs, disk), latency, Docker facts, free
+// disk and load, the host key pinned on first contact — with conditions Ready, HostKeyVerified,
+// DockerAvailable, ComposeAvailable, DiskPressure, and Events when something changes. It looks again
+// every poll interval.
 import { setCondition, type Resource } from '../../core/resource.js';
 import type { ServerSpec, ServerStatus, ServerStatusCheck } from '../../core/schema/types.generated.js';
 import { isHostError, type HostConnection, type HostError } from '../../hosts/index.js';
@@ -9,6 +10,7 @@ import type { Logger } from '../../observability/logger.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
+import { hostFiguresCommand, judgeDisk, parseHostFigures, type HostFigures } from './host-figures.js';
 import type { ServerConnector } from './server-connector.js';
 
 type CheckResult = ServerStatusCheck['result'];
@@ -25,6 +27,10 @@ interface OsFacts {
 
 /** Facts that need a shell command are read once per connection, so a steady-state poll runs none. */
 const osFactsByConnection = new WeakMap<HostConnection, OsFacts>();
+
+/** Disk and load change, but slowly: read them (one shell command) at most this often per connection. */
+const HOST_FIGURES_INTERVAL_MS = 5 * 60_000;
+const hostFiguresByConnection = new WeakMap<HostConnection, { at: number; figures: HostFigures | undefined; error?: string }>();
 
 export class ServerController implements Reconciler {
   readonly kind = 'Server';
@@ -105,6 +111,17 @@ export class ServerController implements Reconciler {
           : {}),
       };
       status.resources = { ...(status.resources ?? {}), cpus: info.NCPU, memoryBytes: info.MemTotal };
+      const disk = await this.hostFigures(connection, info.DockerRootDir ?? '/var/lib/docker', now.getTime(), signal);
+      if (disk.figures) {
+        status.resources.diskFreeBytes = disk.figures.diskFreeBytes;
+        if (disk.figures.load1 !== undefined) status.resources.load1 = disk.figures.load1;
+        const judged = judgeDisk(disk.figures);
+        check('disk', judged.result, judged.message);
+        cond('DiskPressure', judged.result !== 'Pass', judged.result === 'Fail' ? 'DiskFull' : judged.result === 'Warn' ? 'DiskSpaceLow' : 'DiskSpaceOk', judged.message);
+      } else {
+        check('disk', 'Unknown', `free disk space unknown: ${disk.error ?? 'no answer'}`);
+        cond('DiskPressure', 'Unknown', 'NotMeasured', disk.error ?? 'free disk space unknown');
+      }
       check('docker', 'Pass', `Docker ${version.Version} (API ${version.ApiVersion})`);
       cond('DockerAvailable', true, 'Responding', `Docker ${version.Version} answered in ${status.latencyMs} ms`);
 
@@ -180,6 +197,23 @@ export class ServerController implements Reconciler {
     }
     osFactsByConnection.set(connection, facts);
     return facts;
+  }
+
+  /** Free disk space of the Docker data root and the load: one shell command, at most every few minutes. */
+  private async hostFigures(connection: HostConnection, dockerRootDir: string, now: number, signal: AbortSignal): Promise<{ figures?: HostFigures; error?: string }> {
+    const known = hostFiguresByConnection.get(connection);
+    if (known && now - known.at < HOST_FIGURES_INTERVAL_MS) return known;
+    let read: { at: number; figures: HostFigures | undefined; error?: string };
+    try {
+      const result = await connection.commands.run(hostFiguresCommand(dockerRootDir), { signal, timeoutMs: 10_000 });
+      const figures = result.exitCode === 0 ? parseHostFigures(result.stdout) : undefined;
+      read = { at: now, figures, error: figures ? undefined : `df of ${dockerRootDir} failed: ${(result.stderr || result.stdout).trim().slice(0, 200) || `exit status ${result.exitCode}`}` };
+    } catch (err) {
+      if (signal.aborted) throw err;
+      read = { at: now, figures: undefined, error: (err as Error).message };
+    }
+    hostFiguresByConnection.set(connection, read);
+    return read;
   }
 
   /** Writes status when it changed (beyond check times) and records Events for condition flips. */

@@ -394,12 +394,14 @@ export class Rollout {
       await this.closeStep('failed', 'canceled');
       return { phase: 'canceled', reason: 'Canceled', message: 'canceled on request' };
     }
-    const failure =
+    const failure = diskFull(
       err instanceof RolloutFailure
         ? err
         : deadlinePassed
           ? new RolloutFailure('DeadlineExceeded', `the deployment did not finish by its deadline (${this.record.deadline})`)
-          : new RolloutFailure('DeploymentError', (err as Error)?.message ?? String(err));
+          : new RolloutFailure('DeploymentError', (err as Error)?.message ?? String(err)),
+      this.record.server,
+    );
     const step = this.currentStep;
     await this.closeStep('failed', failure.message);
     await this.log(step ?? 'deploy', `failed: ${failure.reason}: ${failure.message}`);
@@ -476,4 +478,13 @@ async function ignoreNotFound(p: Promise<unknown>) {
   } catch (err) {
     if (!isDockerNotFound(err)) throw err;
   }
+}
+
+/**
+ * Whatever step ran out of disk (a pull, a build, a container's create), the reason says so and what
+ * to do: the step's own error only quotes the daemon's "no space left on device".
+ */
+export function diskFull(failure: RolloutFailure, server: string): RolloutFailure {
+  if (!/no space left on device/i.test(failure.message)) return failure;
+  return new RolloutFailure('DiskFull', `server ${server} is out of disk space (free some: docker system prune, or grow the volume): ${failure.message}`);
 }

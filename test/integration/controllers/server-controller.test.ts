@@ -51,6 +51,12 @@ describe('server controller on real hosts', () => {
     assert.ok(status.latencyMs >= 0);
     assert.equal(status.checks.find((c: { name: string }) => c.name === 'ssh').result, 'Pass');
     assert.equal(status.conditions.find((c: { type: string }) => c.type === 'HostKeyVerified').reason, 'PinnedOnFirstContact');
+    // Free disk of the Docker data root and the load, read with one shell command on the host.
+    const disk = status.checks.find((c: { name: string }) => c.name === 'disk');
+    assert.ok(['Pass', 'Warn'].includes(disk.result), JSON.stringify(disk));
+    assert.match(disk.message, /free of .* on \/\S*, which holds the Docker data root/);
+    assert.ok(status.resources.diskFreeBytes > 0 && status.resources.load1 >= 0, JSON.stringify(status.resources));
+    assert.ok(['DiskSpaceOk', 'DiskSpaceLow'].includes(status.conditions.find((c: { type: string }) => c.type === 'DiskPressure').reason));
     const events = await cp.call('GET', `${G}/namespaces/default/events?fieldSelector=involvedObject.name%3Dedge-2`);
     assert.ok(events.body.items.some((e: { reason: string }) => e.reason === 'HostKeyPinned'), JSON.stringify(events.body.items.map((e: { reason: string }) => e.reason)));
   });
