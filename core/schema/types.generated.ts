@@ -521,6 +521,8 @@ export interface BackupPolicyStatusLastBackup {
   result?: "Succeeded" | "Failed" | "Running";
   /** Size of the backup file. */
   sizeBytes?: number;
+  /** SHA-256 of the backup file as it was written. */
+  sha256?: string;
   /** Details, e.g. why the backup failed. */
   message?: string;
   [field: string]: unknown;
@@ -541,6 +543,19 @@ export interface BackupPolicyStatusLastVerification {
   [field: string]: unknown;
 }
 
+export interface BackupPolicyStatusBackup {
+  /** File name of the backup under the destination path; what restore takes. */
+  name: string;
+  /** When the backup was taken. */
+  time?: string;
+  /** Size of the backup file. */
+  sizeBytes?: number;
+  /** SHA-256 of the backup file as it was written. */
+  sha256?: string;
+  /** Whether the file was read back on the destination with the same SHA-256 and a readable archive. */
+  verified?: boolean;
+}
+
 /** The observed state of the policy, written by the backup controller. */
 export interface BackupPolicyStatus extends ResourceStatus {
   /** The metadata.generation this status was computed from. */
@@ -555,6 +570,8 @@ export interface BackupPolicyStatus extends ResourceStatus {
   nextScheduleTime?: string;
   /** Number of backups currently kept at the destination. */
   backupCount?: number;
+  /** The backups kept at the destination, newest first. */
+  backups?: BackupPolicyStatusBackup[];
 }
 
 /** The secret's values. Write-only: accepted on create and replace, never returned. A key present in both data and stringData takes the stringData value. */
