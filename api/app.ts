@@ -10,6 +10,7 @@ import type { KeyRotation } from '../security/key-rotation.js';
 import type { Redactor } from '../security/redactor.js';
 import type { TokenStore } from '../security/tokens.js';
 import type { DeploymentActions } from '../controllers/deployment-actions.js';
+import type { BackupActions } from '../controllers/backups/backup-controller.js';
 import type { BuildContextStore } from '../store/build-contexts.js';
 import type { DeploymentStore } from '../store/deployments.js';
 import type { DriftStore } from '../store/drift.js';
@@ -20,6 +21,7 @@ import { guard } from './auth.js';
 import { auditRouter } from './audit-routes.js';
 import { buildContextRouter } from './build-contexts-routes.js';
 import { deploymentRouter } from './deployments-routes.js';
+import { backupRouter } from './backups-routes.js';
 import { discoveryRouter } from './discovery.js';
 import { keyRotationRouter } from './key-rotation-routes.js';
 import { redactResponses } from './redaction.js';
@@ -43,6 +45,8 @@ export interface AppDeps {
   deployments?: DeploymentStore;
   /** Sync, rollback and cancel (the service controller); without it those routes answer 503. */
   deploymentActions?: DeploymentActions;
+  /** What the backup routes call to take and restore backups (the backup controller). */
+  backupActions?: BackupActions;
   /** Build context tars; with them the upload routes `holdfast apply` uses for compose builds are served. */
   buildContexts?: BuildContextStore;
   /** Drift records; with them the views, drift and drift history routes are served. */
@@ -118,6 +122,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(auditRouter(deps.store.db));
   // Before the generic resource routes, whose `/:plural/:name/:sub` patterns would take these paths.
   if (deps.deployments) app.use(deploymentRouter({ store: deps.store, deployments: deps.deployments, actions: deps.deploymentActions }));
+  app.use(backupRouter({ store: deps.store, actions: deps.backupActions }));
   if (deps.buildContexts) app.use(buildContextRouter({ store: deps.store, buildContexts: deps.buildContexts }));
   if (deps.drift) app.use(viewsRouter({ store: deps.store, drift: deps.drift, views: deps.views }));
   if (deps.keyRotation) app.use(keyRotationRouter(deps.keyRotation));

@@ -105,6 +105,10 @@ export const ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: `${API_BASE}/deployments/:id/logs`, access: scopes('deploy:read') },
   { method: 'POST', path: `${API_BASE}/deployments/:id/cancel`, access: scopes('deploy:cancel') },
 
+  // Backup actions (api/backups-routes.ts); the kept backups are in the policy's status.
+  { method: 'POST', path: `${API_BASE}/namespaces/:namespace/backuppolicies/:name/run`, access: scopes('backup:run') },
+  { method: 'POST', path: `${API_BASE}/namespaces/:namespace/backuppolicies/:name/restore`, access: scopes('backup:restore') },
+
   // Build context tars `holdfast apply` uploads for compose builds (api/build-contexts-routes.ts):
   // part of writing a Service.
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/buildcontexts/:digest`, access: scopes('service:read', 'service:write') },

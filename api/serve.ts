@@ -159,6 +159,7 @@ export async function startControlPlane(
     redactor,
     deployments,
     deploymentActions,
+    backupActions: controllers.backups,
     buildContexts,
     drift,
     views: controllers.drift,

@@ -13,6 +13,7 @@ import { ServerConnector } from './servers/server-connector.js';
 import { ServerController } from './servers/server-controller.js';
 import { ServiceController } from './services/service-controller.js';
 import { DriftController } from './drift/drift-controller.js';
+import { BACKUP_RECONCILE_TIMEOUT_MS, BackupController } from './backups/backup-controller.js';
 import type { DriftStore } from '../store/drift.js';
 import type { BuildContextStore } from '../store/build-contexts.js';
 import type { DeploymentStore } from '../store/deployments.js';
@@ -34,6 +35,8 @@ export interface Controllers {
   services: ServiceController;
   /** Also what the views API reads. */
   drift: DriftController;
+  /** Also the BackupActions the API offers (run now, restore). */
+  backups: BackupController;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -120,18 +123,40 @@ export function createControllers(deps: {
     mapOthers: servicesAffectedBy(store),
   });
 
+  const backups = new BackupController({
+    store,
+    deployments,
+    connector,
+    events: new StoreEventRecorder(store, 'backup-controller'),
+    log: log.child({ controller: 'BackupPolicy' }),
+  });
+  manager.register(backups, {
+    workers: 2,
+    resyncMs: 60_000,
+    // A backup streams for as long as the volume takes; the reconcile that runs one waits for it.
+    reconcileTimeoutMs: BACKUP_RECONCILE_TIMEOUT_MS,
+    // A Service deployed or removed changes whether its policies can run.
+    mapOthers: async (e) => {
+      if (e.object.kind !== 'Service' || !e.object.metadata.namespace) return [];
+      const { items } = await store.list('BackupPolicy', { namespace: e.object.metadata.namespace });
+      return items.filter((p) => (p.spec as { service?: string })?.service === e.object.metadata.name).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
+    },
+  });
+
   return {
     manager,
     hosts,
     connector,
     services,
     drift,
+    backups,
     async start() {
       await manager.start();
       drift.start();
     },
     async stop() {
       drift.stop();
+      backups.stop();
       await manager.stop();
       await services.stop();
       await hosts.closeAll();

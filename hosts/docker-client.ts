@@ -51,6 +51,7 @@ const MAX_ERROR_BYTES = 64 * 1024;
 const MAX_LOG_BYTES = 8 * 1024 * 1024;
 const PULL_TIMEOUT_MS = 15 * 60_000;
 const BUILD_TIMEOUT_MS = 30 * 60_000;
+const ARCHIVE_TIMEOUT_MS = 60 * 60_000;
 
 type Consumer<T> = (response: IncomingMessage, signal: AbortSignal) => Promise<T>;
 
@@ -138,6 +139,27 @@ export class DockerClient {
 
   waitContainer(container: string, condition?: 'not-running' | 'next-exit' | 'removed', options: CallOptions = {}): Promise<{ StatusCode: number; Error?: { Message?: string } | null }> {
     return this.json(rq.containerWait(container, condition), options);
+  }
+
+  /**
+   * Reads `path` of a container as a tar stream, handed to `consume` (which must read it to the end
+   * or fail); resolves with what `consume` returns. Archives can be large: the default timeout is an hour.
+   */
+  getArchive<T>(container: string, path: string, consume: (tar: Readable) => Promise<T>, options: CallOptions = {}): Promise<T> {
+    const request = rq.containerArchiveGet(container, path);
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      return consume(response);
+    }, { ...options, timeoutMs: options.timeoutMs ?? ARCHIVE_TIMEOUT_MS });
+  }
+
+  /** Extracts the tar `body` into the directory `path` of a container. */
+  putArchive(container: string, path: string, body: Buffer | Readable, options: CallOptions = {}): Promise<void> {
+    const request = rq.containerArchivePut(container, path);
+    return this.#exchange(request, body, async (response) => {
+      await this.#expectOk(request, response);
+      await drain(response);
+    }, { ...options, timeoutMs: options.timeoutMs ?? ARCHIVE_TIMEOUT_MS });
   }
 
   /** Logs up to now (no follow), split by stream. `tty` as the container was created; guessed when omitted. */

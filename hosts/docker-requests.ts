@@ -131,6 +131,19 @@ export const dockerRequests = {
     path: `/containers/${id(container)}/wait`,
     query: { condition },
   }),
+  /** A tar of `path` in the container (its last path element is the archive's top entry). */
+  containerArchiveGet: (container: string, path: string): DockerRequest => ({
+    method: 'GET',
+    path: `/containers/${id(container)}/archive`,
+    query: { path },
+  }),
+  /** Extracts a tar into the directory `path` of the container. */
+  containerArchivePut: (container: string, path: string): DockerRequest => ({
+    method: 'PUT',
+    path: `/containers/${id(container)}/archive`,
+    query: { path },
+    bodyContentType: 'application/x-tar',
+  }),
   containerLogs: (container: string, q: ContainerLogsQuery = {}): DockerRequest => ({
     method: 'GET',
     path: `/containers/${id(container)}/logs`,

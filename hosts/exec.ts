@@ -2,6 +2,7 @@
 // Commands are argv arrays; over SSH each argument is single-quoted for the remote shell, so no user
 // value is ever parsed as shell syntax. Secrets go through stdin, never the command line.
 import { spawn } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { CommandFailed, HostError, OperationAborted, OperationTimeout } from './errors.js';
 import type { HostObserver } from './observer.js';
@@ -12,7 +13,10 @@ export interface ExecOptions {
   signal?: AbortSignal;
   /** Bytes kept per stream; output beyond it is read and dropped, and `truncated` is set. */
   maxOutputBytes?: number;
-  stdin?: string | Buffer;
+  /** Fed to the command; a stream is piped (large data), and its failure ends the command. */
+  stdin?: string | Buffer | Readable;
+  /** Receives stdout as it comes (with backpressure) instead of collecting it; ended when the command ends. */
+  stdout?: Writable;
 }
 
 export interface ExecResult {
@@ -182,9 +186,17 @@ function collect(
       reject(signal.reason);
     };
     let marked = false;
+    const sink = options.stdout;
+    const toStdout = (chunk: Buffer) => {
+      if (!sink) return stdout.add(chunk);
+      if (!sink.write(chunk)) {
+        channel.pause();
+        sink.once('drain', () => channel.resume());
+      }
+    };
     channel.on('data', (chunk: Buffer) => {
       if (marked) {
-        stdout.add(chunk);
+        toStdout(chunk);
         return;
       }
       preamble += chunk.toString('latin1');
@@ -193,7 +205,7 @@ function collect(
         // No mark after this much output: not our wrapper's doing; keep everything as output.
         if (preamble.length > MAX_PREAMBLE_BYTES) {
           marked = true;
-          stdout.add(Buffer.from(preamble, 'latin1'));
+          toStdout(Buffer.from(preamble, 'latin1'));
           preamble = '';
         }
         return;
@@ -202,7 +214,7 @@ function collect(
       pid = Number(mark[1]);
       const rest = Buffer.from(preamble.slice(mark.index + mark[0].length), 'latin1');
       preamble = '';
-      if (rest.length > 0) stdout.add(rest);
+      if (rest.length > 0) toStdout(rest);
       if (aborted && pid > 1) {
         killGroup(pid);
         end();
@@ -216,7 +228,8 @@ function collect(
     channel.on('close', () => {
       if (giveUp) clearTimeout(giveUp);
       signal.removeEventListener('abort', onAbort);
-      if (!marked && preamble) stdout.add(Buffer.from(preamble, 'latin1'));
+      if (!marked && preamble) toStdout(Buffer.from(preamble, 'latin1'));
+      sink?.end();
       resolve({
         exitCode,
         signal: exitSignal,
@@ -226,8 +239,22 @@ function collect(
         durationMs: Date.now() - started,
       });
     });
-    if (options.stdin !== undefined) channel.end(options.stdin);
-    else channel.end();
+    const input = options.stdin;
+    if (input === undefined) channel.end();
+    else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
+    else {
+      // A failed source must not look like a complete one: end the command without EOF.
+      input.once('error', () => {
+        try {
+          channel.signal('KILL');
+        } catch {
+          // The channel may already be closing.
+        }
+        if (pid !== undefined) killGroup(pid);
+        channel.close();
+      });
+      input.pipe(channel);
+    }
     // The operation may have timed out while the command was still being started.
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
@@ -267,7 +294,8 @@ export class LocalCommandRunner implements CommandRunner {
       const onAbort = () => stop(new OperationAborted(this.server, operation));
       if (options.signal?.aborted) onAbort();
       else options.signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
+      if (options.stdout) child.stdout.pipe(options.stdout);
+      else child.stdout.on('data', (chunk: Buffer) => stdout.add(chunk));
       child.stderr.on('data', (chunk: Buffer) => stderr.add(chunk));
       child.stdin.on('error', () => undefined);
       child.once('error', (err) => (failure ??= new CommandFailed(this.server, argv[0]!, null, err.message)));
@@ -287,7 +315,12 @@ export class LocalCommandRunner implements CommandRunner {
           durationMs: Date.now() - started,
         });
       });
-      child.stdin.end(options.stdin);
+      const input = options.stdin;
+      if (input === undefined || typeof input === 'string' || Buffer.isBuffer(input)) child.stdin.end(input);
+      else {
+        input.once('error', (err) => stop(new CommandFailed(this.server, argv[0]!, null, `input failed: ${err.message}`)));
+        input.pipe(child.stdin);
+      }
     });
   }
 }
