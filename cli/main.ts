@@ -17,6 +17,7 @@ import { runGet } from './commands/get.js';
 import { runServe } from './commands/serve.js';
 import { runAudit } from './commands/audit.js';
 import { runCancel, runSync } from './commands/deploy-actions.js';
+import { runBackupList, runBackupRestore, runBackupRun } from './commands/backup.js';
 import { runDrift, runLiveDiff } from './commands/drift.js';
 import { runLogs } from './commands/logs.js';
 import { runRolloutHistory, runRolloutStatus, runRolloutUndo } from './commands/rollout.js';
@@ -187,6 +188,25 @@ program
       return opts.live ? runLiveDiff(ctx, args) : runDiff(ctx, opts);
     }, EXIT_DIFF_ERROR),
   );
+
+const backup = program.command('backup').description("Take, list and restore a backup policy's backups");
+backup
+  .command('run')
+  .description('Take a backup now, whatever the schedule; waits until it is written, verified and retention applied')
+  .argument('<policy...>', 'backuppolicy/NAME')
+  .action(action((ctx, args: string[]) => runBackupRun(ctx, args)));
+backup
+  .command('list')
+  .description('List the backups a policy keeps, newest first')
+  .argument('<policy...>', 'backuppolicy/NAME')
+  .option('-o, --output <format>', 'json or yaml')
+  .action(action((ctx, args: string[], opts: { output?: string }) => runBackupList(ctx, args, opts)));
+backup
+  .command('restore')
+  .description('Stream a backup back into the volume it was taken from (files in it are written over)')
+  .argument('<policy...>', 'backuppolicy/NAME')
+  .requiredOption('--backup <name>', 'the backup to restore (see backup list)')
+  .action(action((ctx, args: string[], opts: { backup?: string }) => runBackupRestore(ctx, args, opts)));
 
 const rollout = program.command('rollout').description("Manage a service's rollouts: history, undo, status");
 rollout

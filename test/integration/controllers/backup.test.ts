@@ -9,6 +9,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { packageRoot } from '../../../core/package-root.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { createFleet } from '../../support/fleet.js';
 import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
@@ -58,6 +59,17 @@ describe('backups on a real Docker host', { timeout: 120_000 }, () => {
   const condition = async (name: string, type: string) => ((await getPolicy(name)).status?.conditions as Condition[] | undefined)?.find((c) => c.type === type);
   const events = async () => (await cp.call('GET', `${G}/namespaces/${NS}/events`)).body.items as Array<{ involvedObject: { name: string }; reason: string; message: string; type: string }>;
   const inVolume = (script: string) => docker('exec', CONTAINER, 'sh', '-c', script);
+  /** The CLI from source, against this control plane with its admin token. */
+  const holdfast = async (...args: string[]) => {
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', HOLDFAST_URL: cp.url, HOLDFAST_DATA_DIR: cp.dataDir };
+    try {
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'cli/main.ts', ...args], { cwd: packageRoot(), env, timeout: 60_000 });
+      return { code: 0, stdout };
+    } catch (err) {
+      const e = err as { code?: number; stdout?: string; stderr?: string };
+      return { code: e.code ?? 1, stdout: `${e.stdout ?? ''}${e.stderr ?? ''}` };
+    }
+  };
 
   before(async () => {
     host = testHost(await loadTestHosts({ count: 2 }), 2);
@@ -144,8 +156,10 @@ describe('backups on a real Docker host', { timeout: 120_000 }, () => {
 
     // Two more: keepLast 2 deletes the first.
     await inVolume('echo second > /data/hello.txt');
-    const second = await cp.call('POST', `${policyPath('files-data')}/run`, {});
-    assert.equal(second.status, 201, JSON.stringify(second.body));
+    const cliRun = await holdfast('backup', 'run', 'backuppolicy/files-data', '-n', NS);
+    assert.equal(cliRun.code, 0, cliRun.stdout);
+    assert.match(cliRun.stdout, /^backuppolicy\/files-data backed up: files-data-\d{8}T\d{6}Z\.tar \(.*\) at .* on server bkup-edge\nverification succeeded/);
+    const second = { body: { backup: { name: /(files-data-\d{8}T\d{6}Z\.tar)/.exec(cliRun.stdout)![1] } } };
     const third = await cp.call('POST', `${policyPath('files-data')}/run`, {});
     assert.equal(third.status, 201, JSON.stringify(third.body));
     assert.deepEqual(third.body.removed, [b1.name]);
@@ -154,6 +168,20 @@ describe('backups on a real Docker host', { timeout: 120_000 }, () => {
     assert.deepEqual(after3.backups.map((b: { name: string }) => b.name), [third.body.backup.name, second.body.backup.name]);
     assert.equal(after3.backupCount, 2);
     assert.ok((await events()).some((e) => e.reason === 'BackupsPruned' && e.message.includes(b1.name)));
+
+    const listedByCli = await holdfast('backup', 'list', 'bp/files-data', '-n', NS);
+    assert.equal(listedByCli.code, 0, listedByCli.stdout);
+    const lines = listedByCli.stdout.trim().split('\n');
+    assert.match(lines[0], /^NAME\s+SIZE\s+SHA256\s+VERIFIED\s+AGE$/);
+    assert.deepEqual(lines.slice(1, 3).map((l) => l.split(/\s+/)[0]), [third.body.backup.name, second.body.backup.name]);
+    assert.match(lines[3], /^Next scheduled backup: .*T03:00:00/);
+    await inVolume('echo third > /data/hello.txt');
+    const cliRestore = await holdfast('backup', 'restore', 'backuppolicy/files-data', '-n', NS, '--backup', second.body.backup.name);
+    assert.equal(cliRestore.code, 0, cliRestore.stdout);
+    assert.equal(await inVolume('cat /data/hello.txt'), 'second');
+    const cliBad = await holdfast('backup', 'restore', 'service/files', '-n', NS, '--backup', 'x');
+    assert.equal(cliBad.code, 1);
+    assert.match(cliBad.stdout, /works on backup policies only/);
 
     const audit = (await cp.call('GET', `${G}/auditlog?kind=BackupPolicy&name=files-data`)).body.items as Array<{ verb: string; outcome: string }>;
     assert.ok(audit.some((a) => a.verb === 'restore' && a.outcome === 'Success'), 'restore is audited');

@@ -1,0 +1,117 @@
+// `holdfast backup run|list|restore backuppolicy/NAME -n PROJECT`: take a backup now, list the kept
+// backups (from the policy's status), and stream one back into the volume it was taken from.
+import { HoldfastError } from '../../core/errors.js';
+import { API_VERSION, type Resource } from '../../core/resource.js';
+import type { BackupPolicyStatus } from '../../core/schema/types.generated.js';
+import type { HoldfastClient } from '../client.js';
+import { EXIT_OK, type CommandContext } from '../context.js';
+import { age, renderTable, toJson, toYaml } from '../printers.js';
+import { resolveKind } from '../resource-args.js';
+
+/** A backup streams for as long as the volume takes: the request waits up to this long. */
+const BACKUP_REQUEST_TIMEOUT_MS = 65 * 60_000;
+
+export interface PolicyRef {
+  namespace: string;
+  name: string;
+}
+
+/** `backuppolicy/web-data`, `bp/web-data` or `backuppolicy web-data`, with its project from -n. */
+export function parsePolicyArg(args: readonly string[], namespace: string | undefined, verb: string): PolicyRef {
+  let kindText: string;
+  let name: string;
+  if (args.length === 1 && args[0].includes('/')) {
+    const slash = args[0].indexOf('/');
+    kindText = args[0].slice(0, slash);
+    name = args[0].slice(slash + 1);
+  } else if (args.length === 2 && !args.some((a) => a.includes('/'))) {
+    [kindText, name] = args;
+  } else if (args.length === 0) {
+    throw new HoldfastError('BadRequest', `${verb} needs a backup policy: pass backuppolicy/NAME, e.g. backuppolicy/web-data -n shop`);
+  } else {
+    throw new HoldfastError('BadRequest', `${verb} acts on one backup policy: pass backuppolicy/NAME or backuppolicy NAME (got "${args.join(' ')}")`);
+  }
+  if (!kindText || !name) throw new HoldfastError('BadRequest', `${verb}: "${args.join(' ')}" is not in the form backuppolicy/NAME`);
+  const kind = resolveKind(kindText);
+  if (kind.kind !== 'BackupPolicy') throw new HoldfastError('BadRequest', `${verb} works on backup policies only, not ${kind.plural}`);
+  if (!namespace) throw new HoldfastError('BadRequest', `backup policy "${name}" is namespaced: pass -n PROJECT to name its project`);
+  return { namespace, name };
+}
+
+const policyPath = (ref: PolicyRef) => `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ref.namespace)}/backuppolicies/${encodeURIComponent(ref.name)}`;
+
+type Backup = NonNullable<BackupPolicyStatus['backups']>[number];
+
+/** `12.3 MiB`. */
+export function formatBytes(n: number | undefined): string {
+  if (n === undefined) return '<unknown>';
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+export function backupTable(backups: readonly Backup[], now: Date): string {
+  const rows = [['NAME', 'SIZE', 'SHA256', 'VERIFIED', 'AGE']];
+  for (const b of backups) {
+    rows.push([b.name, formatBytes(b.sizeBytes), b.sha256 ? b.sha256.slice(0, 12) : '<unknown>', b.verified === undefined ? '-' : b.verified ? 'yes' : 'NO', age(b.time, now)]);
+  }
+  return renderTable(rows);
+}
+
+function outputFormat(text: string | undefined): 'table' | 'json' | 'yaml' {
+  if (text === undefined || text === '') return 'table';
+  if (text === 'json' || text === 'yaml') return text;
+  throw new HoldfastError('BadRequest', `unable to match a printer suitable for the output format "${text}", allowed formats are: json,yaml`);
+}
+
+export async function runBackupList(ctx: CommandContext, args: string[], flags: { output?: string }): Promise<number> {
+  const format = outputFormat(flags.output);
+  const ref = parsePolicyArg(args, ctx.namespace, 'backup list');
+  const client = await ctx.client();
+  const policy = (await client.request({ method: 'GET', path: policyPath(ref) })) as Resource;
+  const status = (policy.status ?? {}) as BackupPolicyStatus;
+  const items = status.backups ?? [];
+  if (format !== 'table') {
+    const list = { apiVersion: API_VERSION, kind: 'BackupList', metadata: {}, items };
+    ctx.out(format === 'json' ? toJson(list) : toYaml(list));
+    return EXIT_OK;
+  }
+  if (items.length === 0) ctx.out(`No backups of backuppolicy/${ref.name} in project ${ref.namespace} yet.\n`);
+  else ctx.out(backupTable(items, ctx.now()));
+  if (status.nextScheduleTime) ctx.out(`Next scheduled backup: ${status.nextScheduleTime}\n`);
+  return EXIT_OK;
+}
+
+export async function runBackupRun(ctx: CommandContext, args: string[]): Promise<number> {
+  const ref = parsePolicyArg(args, ctx.namespace, 'backup run');
+  const client = await ctx.client();
+  const done = (await runBackup(client, ref)) as { backup: Backup; server: string; file: string; verification?: { result: string; message: string }; removed: string[] };
+  ctx.out(`backuppolicy/${ref.name} backed up: ${done.backup.name} (${formatBytes(done.backup.sizeBytes)}, sha256 ${done.backup.sha256}) at ${done.file} on server ${done.server}\n`);
+  if (done.verification) ctx.out(`verification ${done.verification.result.toLowerCase()}: ${done.verification.message}\n`);
+  if (done.removed.length) ctx.out(`retention deleted ${done.removed.length} old backup(s): ${done.removed.join(', ')}\n`);
+  return EXIT_OK;
+}
+
+export async function runBackupRestore(ctx: CommandContext, args: string[], flags: { backup?: string }): Promise<number> {
+  const ref = parsePolicyArg(args, ctx.namespace, 'backup restore');
+  if (!flags.backup) throw new HoldfastError('BadRequest', `backup restore needs --backup NAME (see holdfast backup list backuppolicy/${ref.name} -n ${ref.namespace})`);
+  const client = await ctx.client();
+  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: { backup: flags.backup }, timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as {
+    backup: string;
+    server: string;
+    container: string;
+    path: string;
+    sizeBytes: number;
+  };
+  ctx.out(`backuppolicy/${ref.name}: ${done.backup} (${formatBytes(done.sizeBytes)}) restored into ${done.path} of container ${done.container} on server ${done.server}\n`);
+  return EXIT_OK;
+}
+
+function runBackup(client: HoldfastClient, ref: PolicyRef): Promise<unknown> {
+  return client.request({ method: 'POST', path: `${policyPath(ref)}/run`, body: {}, timeoutMs: BACKUP_REQUEST_TIMEOUT_MS });
+}
