@@ -296,6 +296,19 @@ export class DockerClient {
     return this.json(rq.serviceInspect(service), options);
   }
 
+  /** The ServiceSpec may hold secret values (env): it goes to the manager, never into a log. */
+  createService(spec: object, options: CallOptions = {}): Promise<{ ID: string; Warnings?: string[] | null }> {
+    return this.json(rq.serviceCreate(spec), options);
+  }
+
+  updateService(service: string, version: number, spec: object, options: CallOptions = {}): Promise<{ Warnings?: string[] | null }> {
+    return this.json(rq.serviceUpdate(service, version, spec), options);
+  }
+
+  removeService(service: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.serviceRemove(service), options);
+  }
+
   listTasks(filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmTask[]> {
     return this.json(rq.taskList(filters), options);
   }

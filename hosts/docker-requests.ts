@@ -232,6 +232,20 @@ export const dockerRequests = {
 
   serviceList: (filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: '/services', query: { filters: filtersQuery(filters) } }),
   serviceInspect: (service: string): DockerRequest => ({ method: 'GET', path: `/services/${id(service)}` }),
+  /**
+   * POST /services/create. From API 1.30 the daemon does not resolve the image against a registry
+   * here (the CLI does, unless --no-resolve-image): the reference is used as sent, so an image
+   * that exists only on the nodes works.
+   */
+  serviceCreate: (spec: object): DockerRequest => ({ method: 'POST', path: '/services/create', body: spec }),
+  /** POST /services/{id}/update?version=N: N is the service's current Version.Index (optimistic locking). */
+  serviceUpdate: (service: string, version: number, spec: object): DockerRequest => ({
+    method: 'POST',
+    path: `/services/${id(service)}/update`,
+    query: { version },
+    body: spec,
+  }),
+  serviceRemove: (service: string): DockerRequest => ({ method: 'DELETE', path: `/services/${id(service)}` }),
   taskList: (filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: '/tasks', query: { filters: filtersQuery(filters) } }),
   taskInspect: (task: string): DockerRequest => ({ method: 'GET', path: `/tasks/${id(task)}` }),
   nodeList: (filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: '/nodes', query: { filters: filtersQuery(filters) } }),

@@ -42,6 +42,7 @@ const HOST_RETRY_MS = 5000;
 /** Closed drift records are kept this long as history. */
 const DEFAULT_HISTORY_MS = 30 * 24 * 3600_000;
 const KINDS = ['changed', 'missing', 'unexpected'] as const;
+const SWARM_DRIFT_NOTE = 'the Service runs as a Swarm service: what its tasks run is not compared with the deployed input yet (rollouts converge the service to its spec hash); declared vs deployed is still compared';
 
 /** What the drift controller needs of the service controller. */
 export interface DriftHealer {
@@ -157,6 +158,7 @@ export class DriftController implements Reconciler, ServiceViewsSource {
   /** Report, heal, or hold off healing; and when to look again. */
   private async decide(service: Service, obs: ServiceObservation, update: DriftUpdate): Promise<{ phase: DriftPhase; requeueAfterMs?: number }> {
     if (!obs.frozen) return { phase: { kind: 'unknown', reason: 'NotDeployed', message: 'no deployment of this service has completed yet: there is nothing to compare the host with' } };
+    if (obs.swarm) return { phase: { kind: 'unknown', reason: 'NotSupportedOnSwarm', message: SWARM_DRIFT_NOTE } };
     if (obs.hostError) return { phase: { kind: 'unknown', reason: 'ServerUnavailable', message: obs.hostError } };
     const liveOpen = update.open.filter((r) => r.source === 'live-vs-frozen');
     if (service.spec?.driftPolicy?.mode !== 'heal' || liveOpen.length === 0) return { phase: { kind: 'report' } };
@@ -259,6 +261,7 @@ export class DriftController implements Reconciler, ServiceViewsSource {
     const kept = records.filter((r) => !obs.drift.checked.includes(r.source)).map(entryOf);
     const notes: string[] = [];
     if (obs.hostError) notes.push(obs.hostError);
+    if (obs.swarm) notes.push(SWARM_DRIFT_NOTE);
     if (obs.declaredError) notes.push(`the declared spec cannot be rendered: ${obs.declaredError}`);
     if (obs.rolloutInProgress && obs.latest && !isTerminal(obs.latest.phase)) notes.push(`deployment ${obs.latest.id} is running: drift is judged again when it ends`);
     return {

@@ -3,6 +3,7 @@
 // engine over them. Shared by the drift controller (which records what it finds) and the views API
 // (which shows it).
 import type { FrozenInput } from '../../core/deploy/container-spec.js';
+import { runsAsSwarmService } from '../../core/deploy/swarm-spec.js';
 import type { LiveContainer } from '../../core/deploy/normalise-live.js';
 import { computeServiceDrift, serviceLiveContainers, type ServiceDrift } from '../../core/drift/index.js';
 import { HoldfastError } from '../../core/errors.js';
@@ -46,6 +47,8 @@ export interface ServiceObservation {
   rolloutInProgress: boolean;
   /** When live drift can be judged again after the last deployment ended. */
   settledAt?: Date;
+  /** The Service runs as a Swarm service on a manager: live drift is not judged (not supported yet). */
+  swarm?: boolean;
   drift: ServiceDrift;
 }
 
@@ -78,16 +81,22 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
   let connection: HostConnection | undefined;
   let hostError: string | undefined;
   let live: LiveContainer[] | undefined;
+  let swarm = false;
   try {
-    connection = await deps.connector.connectionFor(await deps.connector.server(server));
-    const cache = connection.liveState;
-    const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
-    const snapshot = await connectedHost(connection).snapshot(wait, { full: false });
-    const status = cache.status;
-    if (!status.watching) {
-      hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
-    } else {
-      live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
+    const serverResource = await deps.connector.server(server);
+    // A Swarm service's tasks are not containers this engine compares: live drift is not judged.
+    swarm = (serverResource.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager' && runsAsSwarmService(frozen ?? declared ?? { sourceKind: sourceKindOf(service) });
+    if (!swarm) {
+      connection = await deps.connector.connectionFor(serverResource);
+      const cache = connection.liveState;
+      const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
+      const snapshot = await connectedHost(connection).snapshot(wait, { full: false });
+      const status = cache.status;
+      if (!status.watching) {
+        hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
+      } else {
+        live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
+      }
     }
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -120,6 +129,12 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     connection,
     rolloutInProgress,
     ...(settling ? { settledAt: new Date(endedAt! + settleMs) } : {}),
+    ...(swarm ? { swarm } : {}),
     drift,
   };
+}
+
+function sourceKindOf(service: Service): FrozenInput['sourceKind'] {
+  const source = service.spec?.source ?? {};
+  return source.compose !== undefined ? 'compose' : source.build !== undefined ? 'build' : 'image';
 }

@@ -5,9 +5,11 @@
 import type { Readable } from 'node:stream';
 import { NEXT_SUFFIX, type SecretKeyRef, type FrozenInput } from '../../core/deploy/container-spec.js';
 import { containerCreateRequest, type CreateRequestContext } from '../../core/deploy/docker-request.js';
+import { runsAsSwarmService, swarmServiceName, swarmServiceSpec, type PublishMode, type SwarmServicePlan } from '../../core/deploy/swarm-spec.js';
 import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
 import { planRollout } from '../../core/plan/planner.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
+import { liveSwarmService, liveSwarmTask, planSwarmRollout, taskProgress, type LiveSwarmTask } from '../../core/plan/swarm.js';
 import type { Action } from '../../core/plan/types.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { DeploymentPhase, DeploymentRecord, DeploymentStore, StepName } from '../../store/deployments.js';
@@ -26,6 +28,12 @@ export interface RolloutDeps {
   ignorePaths?: readonly string[];
   /** A build context tar `holdfast apply` uploaded, as a stream; undefined when the store does not hold it. */
   buildContext?(namespace: string, digest: string): Promise<{ size: number; stream: Readable } | undefined>;
+  /**
+   * Set when the server is a Swarm manager: image and build Services run as Swarm services there,
+   * their ports published in this mode (host when the manager has no IPVS). Compose Services stay
+   * containers on the manager's own engine.
+   */
+  swarm?: { publishMode: PublishMode };
   clock?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -64,8 +72,14 @@ const STEP_OF: Record<Action['type'], StepName> = {
   'remove-volume': 'start',
   'wait-healthy': 'health',
   'wait-completed': 'health',
+  'create-service': 'start',
+  'update-service': 'start',
+  'wait-service': 'health',
+  'remove-service': 'start',
   fail: 'start',
 };
+/** How often the tasks of a Swarm service are looked at while waiting for them. */
+const TASK_POLL_MS = 1000;
 const PREPARE_STEPS: readonly StepName[] = ['clone', 'build', 'pull'];
 const FILES_DIR = '/var/lib/holdfast/files';
 
@@ -81,6 +95,8 @@ const defaultSleep = (ms: number, signal?: AbortSignal) =>
 export class Rollout {
   private currentStep: StepName | undefined;
   private readonly sleep: NonNullable<RolloutDeps['sleep']>;
+  /** Per Swarm service: the tasks that existed before this rollout changed it (their failures are history). */
+  private readonly tasksBefore = new Map<string, Set<string>>();
 
   constructor(
     private readonly record: DeploymentRecord,
@@ -116,12 +132,34 @@ export class Rollout {
     return outcome;
   }
 
-  private async plan(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
+  /** Whether `frozen` runs as a Swarm service on this server. */
+  private swarmMode(frozen: FrozenInput): PublishMode | undefined {
+    return this.deps.swarm && runsAsSwarmService(frozen) ? this.deps.swarm.publishMode : undefined;
+  }
+
+  /** Plans `frozen` against what the host runs: Swarm services on a manager, containers elsewhere. */
+  private async planFor(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
+    const publishMode = this.swarmMode(frozen);
+    if (publishMode) {
+      const docker = this.deps.host.docker;
+      const name = swarmServiceName(frozen);
+      // The name filter matches prefixes; the planner compares whole names.
+      const services = (await docker.listServices({ name: [name] }, { signal })).map((s) => liveSwarmService(s));
+      const tasks: LiveSwarmTask[] = [];
+      for (const s of services.filter((x) => x.name === name)) tasks.push(...(await docker.listTasks({ service: [s.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0])));
+      const snapshot = await this.deps.host.snapshot(signal, { full: true });
+      const live = buildLiveState(snapshot, undefined, { hashSecret: this.deps.hashSecret });
+      return planSwarmRollout(frozen, { services, tasks, containers: live.containers, images: live.images }, { publishMode });
+    }
     // The containers this input names are read fresh: the cache may not have seen our last action yet.
     const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
     const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
     const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
-    const actions = planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [] });
+    return planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [] });
+  }
+
+  private async plan(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
+    const actions = await this.planFor(frozen, signal);
     await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
     if (actions.some((a) => a.type === 'create')) {
       const building = new Set(actions.flatMap((a) => (a.type === 'build' ? [a.image] : [])));
@@ -238,8 +276,86 @@ export class Rollout {
       case 'wait-completed':
         await this.waitCompleted(action, signal);
         return;
+      case 'create-service':
+      case 'update-service': {
+        const spec = swarmServiceSpec(action.service, await this.secretResolver());
+        // The spec holds secret values: it goes to the manager and nowhere else.
+        if (action.type === 'create-service') {
+          this.tasksBefore.set(action.service.name, new Set());
+          const created = await docker.createService(spec, opts).catch((err: Error) => {
+            throw new RolloutFailure('ServiceCreateFailed', `cannot create Swarm service ${action.target}: ${err.message}`);
+          });
+          await this.log('start', `created Swarm service ${action.target} (${created.ID.slice(0, 12)})`);
+          for (const w of created.Warnings ?? []) await this.log('start', `warning: ${w}`);
+        } else {
+          const before = await docker.listTasks({ service: [action.serviceId] }, opts);
+          this.tasksBefore.set(action.service.name, new Set(before.map((t) => t.ID)));
+          const updated = await docker.updateService(action.serviceId, action.version, spec, opts).catch((err: Error) => {
+            throw new RolloutFailure('ServiceUpdateFailed', `cannot update Swarm service ${action.target}: ${err.message}`);
+          });
+          for (const w of updated?.Warnings ?? []) await this.log('start', `warning: ${w}`);
+        }
+        return;
+      }
+      case 'wait-service':
+        await this.waitService(action.service, action.deadlineSeconds, signal);
+        return;
+      case 'remove-service':
+        await ignoreNotFound(docker.removeService(action.serviceId, opts));
+        return;
       case 'fail':
         throw new RolloutFailure('PlanFailed', `${action.target}: ${action.reason}`);
+    }
+  }
+
+  /** Resolves every Secret key the frozen input names, once; a key that is not there fails the rollout. */
+  private async secretResolver(): Promise<(ref: SecretKeyRef) => string> {
+    const secrets = new Map<string, string>();
+    for (const ref of this.frozen.secretRefs) secrets.set(`${ref.name}/${ref.key}`, await this.deps.secretValue(ref));
+    return (ref) => {
+      const v = secrets.get(`${ref.name}/${ref.key}`);
+      if (v === undefined) throw new RolloutFailure('SecretNotFound', `secret ${ref.name} has no key ${ref.key}`);
+      return v;
+    };
+  }
+
+  /**
+   * Waits until the Swarm service runs its declared number of tasks of this spec (a task with a
+   * healthcheck reaches running only once Docker finds it healthy) and none of the previous one.
+   * A task of this spec that fails, or an update Swarm paused, fails the rollout with the tasks'
+   * states and errors.
+   */
+  private async waitService(plan: SwarmServicePlan, deadlineSeconds: number, signal: AbortSignal) {
+    const docker = this.deps.host.docker;
+    const until = Date.now() + deadlineSeconds * 1000;
+    let last = '';
+    for (;;) {
+      await this.checkCanceled();
+      const raw = (await docker.listServices({ name: [plan.name] }, { signal })).find((s) => s.Spec?.Name === plan.name);
+      if (!raw) throw new RolloutFailure('ServiceGone', `Swarm service ${plan.name} disappeared during the rollout`);
+      const service = liveSwarmService(raw);
+      const tasks = (await docker.listTasks({ service: [service.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0]));
+      const before = this.tasksBefore.get(plan.name) ?? new Set(tasks.filter((t) => t.state !== 'running').map((t) => t.id));
+      this.tasksBefore.set(plan.name, before);
+      const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.specHash, plan.replicas);
+      if (progress.summary !== last) await this.log('health', `${plan.name}: ${progress.summary}`);
+      last = progress.summary;
+      const updating = service.updateState === 'updating' || service.updateState === 'rollback_started';
+      if (progress.running >= plan.replicas && progress.old === 0 && !updating) {
+        await this.log('health', `${plan.name}: ${plan.replicas} task(s) of the new spec running${plan.healthcheck ? ' and healthy' : ''}`);
+        return;
+      }
+      if (progress.failed.length > 0) {
+        const what = progress.failed.map((t) => `slot ${t.slot ?? '?'} ${t.state}: ${t.err ?? t.message ?? 'no error reported'}`).join('; ');
+        throw new RolloutFailure('TaskFailed', `Swarm service ${plan.name}: task(s) of the new spec failed (${what})`);
+      }
+      if (service.updateState === 'paused' || service.updateState === 'rollback_paused') {
+        throw new RolloutFailure('UpdatePaused', `Swarm paused the update of ${plan.name}: ${service.updateMessage ?? 'no message'} (${progress.summary})`);
+      }
+      if (Date.now() >= until) {
+        throw new RolloutFailure('HealthCheckFailed', `Swarm service ${plan.name} did not run ${plan.replicas} task(s) of the new spec within ${deadlineSeconds}s: ${progress.summary}`);
+      }
+      await this.sleep(Math.min(TASK_POLL_MS, Math.max(50, until - Date.now())), signal);
     }
   }
 
@@ -418,9 +534,13 @@ export class Rollout {
     await this.log('deploy', `rolling back to revision ${previous.revision}`);
     try {
       const signal = AbortSignal.timeout(Math.max(30_000, frozen.update.healthDeadlineSeconds * 2000));
-      const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
-      const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
-      const actions = planRollout(frozen, buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret }));
+      let actions: Action[];
+      if (this.swarmMode(frozen)) actions = await this.planFor(frozen, signal);
+      else {
+        const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
+        const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
+        actions = planRollout(frozen, buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret }));
+      }
       const saved = this.record.frozen;
       (this.record as { frozen: unknown }).frozen = frozen;
       try {

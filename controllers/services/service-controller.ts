@@ -6,6 +6,8 @@
 import { HoldfastError } from '../../core/errors.js';
 import type { FrozenInput, SecretKeyRef } from '../../core/deploy/container-spec.js';
 import { renderFrozenInput } from '../../core/deploy/render.js';
+import { runsAsSwarmService, swarmServiceName, type PublishMode } from '../../core/deploy/swarm-spec.js';
+import { liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL } from '../../core/plan/swarm.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
@@ -252,6 +254,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
       try {
         const host = await this.hostFor(frozenServer(record));
         const previous = await this.deps.deployments.lastCompleted(uid, record.revision);
+        const publishMode = await this.swarmPublishMode(frozenServer(record));
         const outcome = await new Rollout(record, {
           deployments: this.deps.deployments,
           host,
@@ -263,6 +266,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
             const opened = await this.deps.buildContexts?.open(namespace, digest);
             return opened && { size: opened.info.size, stream: opened.stream };
           },
+          ...(publishMode ? { swarm: { publishMode } } : {}),
         }, previous).run(abort.signal);
         this.deps.metrics?.deployments.inc({ outcome: outcome.phase });
         if (outcome.phase === 'completed') log.info('deployment completed');
@@ -285,6 +289,17 @@ export class ServiceController implements Reconciler, DeploymentActions {
     this.running.set(uid, { id: record.id, abort, done });
   }
 
+  /**
+   * For a Swarm manager, how its Swarm services publish ports: through the ingress routing mesh,
+   * or in mode host when the server check found no IPVS in its kernel. Undefined for other servers.
+   */
+  private async swarmPublishMode(serverName: string): Promise<PublishMode | undefined> {
+    const server = await this.deps.store.get('Server', undefined, serverName);
+    if ((server?.spec as { kind?: string } | undefined)?.kind !== 'docker-swarm-manager') return undefined;
+    const checks = ((server?.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks ?? []);
+    return checks.some((c) => c.name === 'ipvs' && c.result !== 'Pass') ? 'host' : 'ingress';
+  }
+
   private async hostFor(serverName: string): Promise<HostAccess & ReturnType<typeof connectedHost>> {
     const server = await this.deps.connector.server(serverName);
     return connectedHost(await this.deps.connector.connectionFor(server));
@@ -304,9 +319,21 @@ export class ServiceController implements Reconciler, DeploymentActions {
     }
     try {
       const host = await this.hostFor(serverName);
+      const owner = { project: service.metadata.namespace!, environment: service.spec!.environment, service: service.metadata.name };
+      const swarm = (await this.swarmPublishMode(serverName)) !== undefined;
+      let removedServices = 0;
+      if (swarm) {
+        // The Service's Swarm services go first; Swarm removes their tasks' containers itself.
+        const services = (await host.docker.listServices({ label: [`holdfast.dev/service=${owner.service}`] }, { signal })).map((s) => liveSwarmService(s));
+        for (const action of planSwarmDeletion(services, owner)) {
+          if (action.type !== 'remove-service') continue;
+          await host.docker.removeService(action.serviceId, { signal }).catch(ignoreMissing);
+          removedServices++;
+        }
+      }
       const snapshot = await host.snapshot(signal);
       const live = buildLiveState(snapshot, undefined, {});
-      const owner = { project: service.metadata.namespace!, environment: service.spec!.environment, service: service.metadata.name };
+      if (swarm) live.containers = live.containers.filter((c) => c.labels[SWARM_TASK_LABEL] === undefined);
       const actions = planDeletion(live, { owner, deleteVolumes: service.spec!.deletionPolicy === 'Delete' });
       for (const action of actions) {
         const docker = host.docker;
@@ -315,7 +342,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
         else if (action.type === 'remove-network') await docker.removeNetwork(action.networkId, { signal }).catch(ignoreMissing);
         else if (action.type === 'remove-volume') await docker.removeVolume(action.target, {}, { signal }).catch(ignoreMissing);
       }
-      await this.deps.events.record(service, 'Normal', 'Deleted', `removed ${actions.filter((a) => a.type === 'remove').length} container(s) from server ${serverName}`);
+      await this.deps.events.record(service, 'Normal', 'Deleted', `removed ${removedServices ? `${removedServices} Swarm service(s) and ` : ''}${actions.filter((a) => a.type === 'remove').length} container(s) from server ${serverName}`);
     } catch (err) {
       const message = (err as Error).message;
       await this.deps.events.record(service, 'Warning', 'DeletionBlocked', `cannot clean up on server ${serverName}: ${message}; retrying (remove the finalizer ${SERVICE_FINALIZER} to give up)`);
@@ -381,10 +408,18 @@ export class ServiceController implements Reconciler, DeploymentActions {
       status.image = frozen.containers[0]?.image;
       try {
         const host = await this.hostFor(frozen.target.server);
-        const snapshot = await host.snapshot(undefined, { full: false });
-        const names = new Set(frozen.containers.map((c) => c.name));
-        const ready = snapshot.containers.filter((c) => names.has((c.Name ?? '').replace(/^\//, '')) && c.State?.Running && c.State?.Health?.Status !== 'unhealthy' && c.State?.Health?.Status !== 'starting');
-        status.readyReplicas = ready.length;
+        if (runsAsSwarmService(frozen) && (await this.swarmPublishMode(frozen.target.server))) {
+          // A Swarm task reaches running once its healthcheck (if any) passes.
+          const name = swarmServiceName(frozen);
+          const svc = (await host.docker.listServices({ name: [name] })).find((x) => x.Spec?.Name === name);
+          const tasks = svc ? await host.docker.listTasks({ service: [svc.ID], 'desired-state': ['running'] }) : [];
+          status.readyReplicas = tasks.filter((t) => t.Status?.State === 'running').length;
+        } else {
+          const snapshot = await host.snapshot(undefined, { full: false });
+          const names = new Set(frozen.containers.map((c) => c.name));
+          const ready = snapshot.containers.filter((c) => names.has((c.Name ?? '').replace(/^\//, '')) && c.State?.Running && c.State?.Health?.Status !== 'unhealthy' && c.State?.Health?.Status !== 'starting');
+          status.readyReplicas = ready.length;
+        }
       } catch (err) {
         status.readyReplicas = 0;
         set('Ready', false, 'ServerUnavailable', (err as Error).message);

@@ -46,7 +46,8 @@ function portsCollide(a: PortSpec, b: PortSpec): boolean {
 
 const portText = (p: PortSpec) => `${p.hostIP ? `${p.hostIP}:` : ''}${p.hostPort}/${p.protocol}`;
 
-function imagePresent(image: string, digest: string | undefined, images: readonly LiveImage[]): boolean {
+/** Whether the image (at the digest, when one is given) is on the host. */
+export function imagePresent(image: string, digest: string | undefined, images: readonly LiveImage[]): boolean {
   const ref = parseImageRef(image);
   const wantedDigest = digest ?? ref.digest;
   if (wantedDigest) {

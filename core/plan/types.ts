@@ -9,6 +9,7 @@ import type {
   VolumeSpec,
 } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
+import type { SwarmServicePlan } from '../deploy/swarm-spec.js';
 
 export interface LiveNetwork {
   id: string;
@@ -70,6 +71,10 @@ export type Action =
   | (ActionBase & { type: 'adopt'; containerId: string; specHash: string })
   | (ActionBase & { type: 'remove-network'; networkId: string })
   | (ActionBase & { type: 'remove-volume' })
+  | (ActionBase & { type: 'create-service'; service: SwarmServicePlan })
+  | (ActionBase & { type: 'update-service'; service: SwarmServicePlan; serviceId: string; version: number })
+  | (ActionBase & { type: 'wait-service'; service: SwarmServicePlan; deadlineSeconds: number })
+  | (ActionBase & { type: 'remove-service'; serviceId: string })
   | (ActionBase & { type: 'fail' });
 
 export type ActionType = Action['type'];

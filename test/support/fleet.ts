@@ -9,7 +9,7 @@ export interface ApiCaller {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
 }
 
-export async function createFleet(api: ApiCaller, host: TestHost, opts: { project: string; server?: string; environments?: string[] }): Promise<void> {
+export async function createFleet(api: ApiCaller, host: TestHost, opts: { project: string; server?: string; environments?: string[]; kind?: 'docker-engine' | 'docker-swarm-manager' }): Promise<void> {
   const server = opts.server ?? 'edge';
   const post = async (path: string, body: unknown) => {
     const res = await api.call('POST', path, body);
@@ -22,6 +22,6 @@ export async function createFleet(api: ApiCaller, host: TestHost, opts: { projec
     apiVersion: 'holdfast.dev/v1alpha1',
     kind: 'Server',
     metadata: { name: server },
-    spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: `${server}-key` }, hostKeyFingerprint: host.hostKeyFingerprint },
+    spec: { ...(opts.kind ? { kind: opts.kind } : {}), host: host.address, port: host.port, user: host.user, sshKeyRef: { name: `${server}-key` }, hostKeyFingerprint: host.hostKeyFingerprint },
   });
 }

@@ -1,0 +1,295 @@
+// Renders the Swarm ServiceSpec (POST /services/create, /services/{id}/update) of an image or build
+// Service on a Swarm manager, from the same frozen container spec the container path creates
+// containers from: image (pinned to its digest when known), entrypoint and command, env, published
+// ports, mounts, labels, replicas, restart policy, healthcheck, resources and the update order.
+//
+// The spec hash is computed from the frozen input (secrets as hashes) and the publish mode, never
+// from the request body, which holds real secret values: send the body, never log it. Pure.
+
+import { canonicalJson } from '../canonical-json.js';
+import {
+  BOOKKEEPING_LABELS,
+  LABELS,
+  serviceObjectPrefix,
+  sha256Hex,
+  type ContainerSpec,
+  type FrozenInput,
+  type MountSpec,
+  type RestartPolicy,
+  type SecretKeyRef,
+} from './container-spec.js';
+import { imageReference } from './docker-request.js';
+import { resolveEnvValue } from './env-secrets.js';
+import { NANO_CPUS } from './units.js';
+
+/**
+ * How published ports are published: through the ingress routing mesh (every node answers), or on
+ * the node that runs the task only (`host`), for kernels without IPVS.
+ */
+export type PublishMode = 'ingress' | 'host';
+
+export interface SwarmRenderOptions {
+  publishMode: PublishMode;
+}
+
+export interface SwarmMount {
+  Type: 'volume' | 'bind' | 'tmpfs';
+  Source?: string;
+  Target: string;
+  ReadOnly?: boolean;
+  BindOptions?: { Propagation?: string; CreateMountpoint?: boolean };
+  VolumeOptions?: { NoCopy?: boolean; Subpath?: string };
+  TmpfsOptions?: { SizeBytes?: number; Mode?: number; Options?: string[][] };
+}
+
+export interface SwarmPortConfig {
+  Protocol: 'tcp' | 'udp' | 'sctp';
+  TargetPort: number;
+  PublishedPort?: number;
+  PublishMode: PublishMode;
+}
+
+/** The Engine API ServiceSpec, as far as Holdfast fills it in. */
+export interface SwarmServiceSpec {
+  Name: string;
+  Labels: Record<string, string>;
+  TaskTemplate: {
+    ContainerSpec: {
+      Image: string;
+      Labels: Record<string, string>;
+      Command?: string[];
+      Args?: string[];
+      Hostname?: string;
+      Env: string[];
+      Dir?: string;
+      User?: string;
+      Groups?: string[];
+      TTY?: boolean;
+      OpenStdin?: boolean;
+      ReadOnly?: boolean;
+      Mounts: SwarmMount[];
+      StopSignal?: string;
+      StopGracePeriod?: number;
+      HealthCheck?: { Test: string[]; Interval?: number; Timeout?: number; Retries?: number; StartPeriod?: number; StartInterval?: number };
+      Hosts?: string[];
+      DNSConfig?: { Nameservers?: string[]; Search?: string[]; Options?: string[] };
+      Init?: boolean;
+      Sysctls?: Record<string, string>;
+      CapabilityAdd?: string[];
+      CapabilityDrop?: string[];
+      Ulimits?: Array<{ Name: string; Soft: number; Hard: number }>;
+    };
+    Resources: { Limits?: { NanoCPUs?: number; MemoryBytes?: number; Pids?: number }; Reservations?: { MemoryBytes?: number } };
+    RestartPolicy: { Condition: 'none' | 'on-failure' | 'any'; MaxAttempts?: number };
+    LogDriver?: { Name: string; Options: Record<string, string> };
+    Placement?: { Platforms?: Array<{ OS?: string; Architecture?: string }> };
+  };
+  Mode: { Replicated: { Replicas: number } };
+  UpdateConfig: { Parallelism: number; Order: 'start-first' | 'stop-first'; FailureAction: 'pause' };
+  EndpointSpec: { Mode: 'vip'; Ports: SwarmPortConfig[] };
+}
+
+/** What a Swarm service is made from: one component of a frozen input. */
+export interface SwarmServicePlan {
+  /** Deterministic: `hf_<project>_<env>_<service>`, as the containers' prefix. */
+  name: string;
+  component: string;
+  replicas: number;
+  /** The frozen container the tasks are made from (replica 1; every replica is the same). */
+  container: ContainerSpec;
+  order: 'start-first' | 'stop-first';
+  publishMode: PublishMode;
+  /** Whether the tasks report health (a Docker healthcheck is declared). */
+  healthcheck: boolean;
+  specHash: string;
+  /** Why the update order differs from the declared one, when it does. */
+  orderNote?: string;
+}
+
+/** `hf_<project>_<env>_<service>`: the Swarm service of an image or build Service. */
+export function swarmServiceName(frozen: Pick<FrozenInput, 'project' | 'environment' | 'service'>): string {
+  return serviceObjectPrefix(frozen.project, frozen.environment, frozen.service.name);
+}
+
+/** Labels of the tasks: the frozen container's, without the replica (Swarm numbers slots itself) and bookkeeping. */
+function taskLabels(container: ContainerSpec): Record<string, string> {
+  const labels = { ...container.labels };
+  delete labels[LABELS.replica];
+  for (const key of BOOKKEEPING_LABELS) delete labels[key];
+  return labels;
+}
+
+/** Whether a frozen input can run as a Swarm service: image and build sources (compose stays containers). */
+export function runsAsSwarmService(frozen: Pick<FrozenInput, 'sourceKind'>): boolean {
+  return frozen.sourceKind === 'image' || frozen.sourceKind === 'build';
+}
+
+/**
+ * The Swarm service(s) of a frozen input: one for an image or build Service (none when it declares
+ * no component). Throws RangeError for a compose source, which runs as containers.
+ */
+export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptions): SwarmServicePlan[] {
+  if (!runsAsSwarmService(frozen)) throw new RangeError(`a ${frozen.sourceKind} source does not run as a Swarm service`);
+  return frozen.components.map((component) => {
+    const container = frozen.containers.find((c) => c.component === component.name) ?? templateOf(frozen, component.name);
+    const published = container.ports.some((p) => p.hostPort !== undefined);
+    let order = frozen.update.order;
+    let orderNote: string | undefined;
+    // On one node a host-mode port cannot be held by the old and the new task at once.
+    if (order === 'start-first' && options.publishMode === 'host' && published) {
+      order = 'stop-first';
+      orderNote = 'ports are published in mode host, which the old and the new task cannot hold at once: updated stop-first';
+    }
+    const healthcheck = !!container.healthcheck && container.healthcheck.test[0] !== 'NONE';
+    const plan: Omit<SwarmServicePlan, 'specHash'> = {
+      name: swarmServiceName(frozen),
+      component: component.name,
+      replicas: component.replicas,
+      container,
+      order,
+      publishMode: options.publishMode,
+      healthcheck,
+    };
+    if (orderNote) plan.orderNote = orderNote;
+    return { ...plan, specHash: swarmSpecHash(plan) };
+  });
+}
+
+/** With zero replicas the frozen input holds no container: the template comes from an earlier render. */
+function templateOf(frozen: FrozenInput, component: string): ContainerSpec {
+  throw new RangeError(`Service ${frozen.project}/${frozen.service.name} declares no container for component ${component} (replicas 0 is not supported on a Swarm manager yet)`);
+}
+
+/** Stable hash of what the Swarm service is: its task template as frozen (secrets as hashes), replicas, order, publish mode. */
+export function swarmSpecHash(plan: Omit<SwarmServicePlan, 'specHash' | 'orderNote'> & { orderNote?: string }): string {
+  const { name: _n, replicaIndex: _r, ...template } = plan.container;
+  return sha256Hex(canonicalJson({
+    format: 'swarm/1',
+    name: plan.name,
+    template: { ...template, labels: taskLabels(plan.container) },
+    replicas: plan.replicas,
+    order: plan.order,
+    publishMode: plan.publishMode,
+  }));
+}
+
+function restartPolicy(policy: RestartPolicy): SwarmServiceSpec['TaskTemplate']['RestartPolicy'] {
+  switch (policy.name) {
+    case 'no':
+      return { Condition: 'none' };
+    case 'on-failure':
+      return policy.maximumRetryCount !== undefined ? { Condition: 'on-failure', MaxAttempts: policy.maximumRetryCount } : { Condition: 'on-failure' };
+    default:
+      return { Condition: 'any' };
+  }
+}
+
+function mount(m: MountSpec): SwarmMount {
+  if (m.type === 'tmpfs') {
+    const out: SwarmMount = { Type: 'tmpfs', Target: m.target };
+    if (m.readOnly) out.ReadOnly = true;
+    const options: SwarmMount['TmpfsOptions'] = {};
+    if (m.sizeBytes !== undefined) options.SizeBytes = m.sizeBytes;
+    if (m.mode !== undefined) options.Mode = m.mode;
+    if (m.tmpfsOptions?.length) options.Options = m.tmpfsOptions.map((o) => o.split('=', 2));
+    if (Object.keys(options).length > 0) out.TmpfsOptions = options;
+    return out;
+  }
+  const out: SwarmMount = { Type: m.type, Source: m.source, Target: m.target };
+  if (m.readOnly) out.ReadOnly = true;
+  if (m.type === 'bind') {
+    const bind: NonNullable<SwarmMount['BindOptions']> = {};
+    if (m.propagation) bind.Propagation = m.propagation;
+    if (m.createHostPath) bind.CreateMountpoint = true;
+    if (Object.keys(bind).length > 0) out.BindOptions = bind;
+  } else {
+    const volume: NonNullable<SwarmMount['VolumeOptions']> = {};
+    if (m.noCopy) volume.NoCopy = true;
+    if (m.subpath) volume.Subpath = m.subpath;
+    if (Object.keys(volume).length > 0) out.VolumeOptions = volume;
+  }
+  return out;
+}
+
+const ns = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1e6));
+
+/**
+ * The ServiceSpec of a plan. `secretValue` gives the real value of a Secret key the env refers to:
+ * the result holds it, so it goes to the manager and nowhere else.
+ */
+export function swarmServiceSpec(plan: SwarmServicePlan, secretValue: (ref: SecretKeyRef) => string): SwarmServiceSpec {
+  const c = plan.container;
+  const labels = { ...taskLabels(c), [LABELS.specHash]: plan.specHash };
+  const container: SwarmServiceSpec['TaskTemplate']['ContainerSpec'] = {
+    Image: imageReference(c),
+    Labels: labels,
+    Env: Object.entries(c.env).map(([key, value]) => `${key}=${resolveEnvValue(value, secretValue)}`),
+    Mounts: c.mounts.map(mount),
+  };
+  if (c.entrypoint !== undefined) container.Command = [...c.entrypoint];
+  if (c.command !== undefined) container.Args = [...c.command];
+  if (c.hostname !== undefined) container.Hostname = c.hostname;
+  if (c.workingDir !== undefined) container.Dir = c.workingDir;
+  if (c.user !== undefined) container.User = c.user;
+  if (c.groupAdd.length) container.Groups = [...c.groupAdd];
+  if (c.tty) container.TTY = true;
+  if (c.stdinOpen) container.OpenStdin = true;
+  if (c.readOnly) container.ReadOnly = true;
+  if (c.stopSignal !== undefined) container.StopSignal = c.stopSignal;
+  if (c.stopGraceSeconds !== undefined) container.StopGracePeriod = c.stopGraceSeconds * 1e9;
+  if (c.healthcheck) {
+    const hc = c.healthcheck;
+    const check: NonNullable<typeof container.HealthCheck> = { Test: [...hc.test] };
+    if (hc.intervalMs !== undefined) check.Interval = ns(hc.intervalMs);
+    if (hc.timeoutMs !== undefined) check.Timeout = ns(hc.timeoutMs);
+    if (hc.startPeriodMs !== undefined) check.StartPeriod = ns(hc.startPeriodMs);
+    if (hc.startIntervalMs !== undefined) check.StartInterval = ns(hc.startIntervalMs);
+    if (hc.retries !== undefined) check.Retries = hc.retries;
+    container.HealthCheck = check;
+  }
+  if (c.extraHosts.length) container.Hosts = c.extraHosts.map((h) => {
+    const at = h.indexOf(':');
+    return at > 0 ? `${h.slice(at + 1)} ${h.slice(0, at)}` : h;
+  });
+  if (c.dns.length || c.dnsSearch.length || c.dnsOptions.length) {
+    container.DNSConfig = {};
+    if (c.dns.length) container.DNSConfig.Nameservers = [...c.dns];
+    if (c.dnsSearch.length) container.DNSConfig.Search = [...c.dnsSearch];
+    if (c.dnsOptions.length) container.DNSConfig.Options = [...c.dnsOptions];
+  }
+  if (c.init) container.Init = true;
+  if (Object.keys(c.sysctls).length) container.Sysctls = { ...c.sysctls };
+  if (c.capAdd.length) container.CapabilityAdd = [...c.capAdd];
+  if (c.capDrop.length) container.CapabilityDrop = [...c.capDrop];
+  if (c.ulimits.length) container.Ulimits = c.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard }));
+
+  const resources: SwarmServiceSpec['TaskTemplate']['Resources'] = {};
+  const limits: NonNullable<typeof resources.Limits> = {};
+  if (c.resources.cpus !== undefined) limits.NanoCPUs = Math.round(c.resources.cpus * NANO_CPUS);
+  if (c.resources.memoryBytes !== undefined) limits.MemoryBytes = c.resources.memoryBytes;
+  if (c.resources.pidsLimit !== undefined) limits.Pids = c.resources.pidsLimit;
+  if (Object.keys(limits).length) resources.Limits = limits;
+  if (c.resources.memoryReservationBytes !== undefined) resources.Reservations = { MemoryBytes: c.resources.memoryReservationBytes };
+
+  const task: SwarmServiceSpec['TaskTemplate'] = { ContainerSpec: container, Resources: resources, RestartPolicy: restartPolicy(c.restartPolicy) };
+  if (c.logging) task.LogDriver = { Name: c.logging.driver, Options: { ...c.logging.options } };
+  if (c.platform) {
+    const [os, arch] = c.platform.split('/');
+    task.Placement = { Platforms: [{ OS: os, Architecture: arch }] };
+  }
+  return {
+    Name: plan.name,
+    Labels: { ...labels },
+    TaskTemplate: task,
+    Mode: { Replicated: { Replicas: plan.replicas } },
+    UpdateConfig: { Parallelism: 1, Order: plan.order, FailureAction: 'pause' },
+    EndpointSpec: {
+      Mode: 'vip',
+      Ports: c.ports.map((p) => {
+        const port: SwarmPortConfig = { Protocol: p.protocol, TargetPort: p.containerPort, PublishMode: plan.publishMode };
+        if (p.hostPort !== undefined) port.PublishedPort = p.hostPort;
+        return port;
+      }),
+    },
+  };
+}

@@ -1,0 +1,151 @@
+// A Service on a Swarm manager runs as a Swarm service, through the control plane on the test
+// manager (host 1): created with two running tasks, an env change rolls out as a rolling update of
+// the same service, deleting the Service removes the Swarm service. The image exists only on the
+// host: nothing may ask a registry.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Resource } from '../../../core/resource.js';
+import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { createFleet } from '../../support/fleet.js';
+import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { until } from '../../support/until.js';
+
+const run = promisify(execFile);
+const G = '/apis/holdfast.dev/v1alpha1';
+const PROJECT = 'swarmroll';
+const SWARM_NAME = `hf_${PROJECT}_production_web`;
+const SECRET = 'swarm-s3cret-value';
+
+async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
+  return stdout.trim();
+}
+
+function withoutVersion(obj: Resource) {
+  const { resourceVersion: _rv, ...metadata } = obj.metadata;
+  return metadata;
+}
+
+describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_000 }, () => {
+  let cp: TestControlPlane;
+  let host: TestHost;
+  const svcPath = `${G}/namespaces/${PROJECT}/services/web`;
+  const service = (greeting: string) => ({
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'Service',
+    metadata: { name: 'web', namespace: PROJECT },
+    spec: {
+      environment: 'production',
+      server: 'manager',
+      source: { image: 'holdfast-test/busybox:1' },
+      command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      env: [
+        { name: 'GREETING', value: greeting },
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+      ],
+      ports: [{ containerPort: 8080 }],
+      replicas: 2,
+      update: { order: 'start-first', healthDeadlineSeconds: 40, autoRollback: true },
+    },
+  });
+  const deploymentsOf = async () => (await cp.call('GET', `${svcPath}/deployments`)).body.items as Array<{ id: string; revision: number; phase: string; reason?: string; message?: string }>;
+  const waitDeployment = (revision: number) =>
+    until(`deployment revision ${revision} to end`, async () => {
+      const d = (await deploymentsOf()).find((x) => x.revision === revision);
+      return d && ['completed', 'failed', 'canceled'].includes(d.phase) ? d : undefined;
+    }, 80_000);
+  const swarmServices = async () => (await hostDocker(host, 'service', 'ls', '--filter', `name=${SWARM_NAME}`, '--format', '{{.Name}}')).split('\n').filter((n) => n === SWARM_NAME);
+  const runningTasks = async () =>
+    (await hostDocker(host, 'service', 'ps', SWARM_NAME, '--filter', 'desired-state=running', '--format', '{{.ID}} {{.CurrentState}}', '--no-trunc')).split('\n').filter(Boolean);
+  const serviceEnv = async () => JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', SWARM_NAME)) as string[];
+
+  before(async () => {
+    const hosts = await loadTestHosts({ count: 2 });
+    host = testHost(hosts, 1);
+    assert.ok(host.swarmManager, 'test host 1 is a Swarm manager');
+    await hostDocker(host, 'service', 'rm', SWARM_NAME).catch(() => undefined);
+    cp = await startTestControlPlane('pglite');
+    await createFleet(cp, host, { project: PROJECT, server: 'manager', kind: 'docker-swarm-manager' });
+    const res = await cp.call('POST', `${G}/namespaces/${PROJECT}/secrets`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Secret', metadata: { name: 'db', namespace: PROJECT }, spec: { stringData: { password: SECRET } } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  });
+  after(async () => {
+    await cp?.stop();
+    await hostDocker(host, 'service', 'rm', SWARM_NAME).catch(() => undefined);
+  });
+
+  it('creates the Swarm service with two running tasks, secrets resolved only on the manager', async () => {
+    assert.equal((await cp.call('POST', `${G}/namespaces/${PROJECT}/services`, service('hello'))).status, 201);
+    const d = await waitDeployment(1);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    assert.deepEqual(await swarmServices(), [SWARM_NAME]);
+    const tasks = await runningTasks();
+    assert.equal(tasks.length, 2, tasks.join('\n'));
+    for (const t of tasks) assert.match(t, /Running/);
+    const env = await serviceEnv();
+    assert.ok(env.includes('GREETING=hello'));
+    assert.ok(env.includes(`DB_PASSWORD=${SECRET}`), 'the secret value reaches the tasks');
+    const labels = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.Labels}}', SWARM_NAME)) as Record<string, string>;
+    assert.equal(labels['holdfast.dev/managed-by'], 'holdfast');
+    assert.equal(labels['holdfast.dev/project'], PROJECT);
+    assert.match(labels['holdfast.dev/spec-hash'] ?? '', /^[0-9a-f]{64}$/);
+    // A task answers on 8080 (asked from inside its own container: no port is published).
+    const taskId = tasks[0]!.split(' ')[0]!;
+    const container = await hostDocker(host, 'inspect', '--format', '{{.Status.ContainerStatus.ContainerID}}', taskId);
+    assert.match(await hostDocker(host, 'exec', container, 'wget', '-qO-', 'http://127.0.0.1:8080/'), /\S/);
+    const svc = await until('Ready=True', async () => {
+      const s = (await cp.call('GET', svcPath)).body as Resource;
+      return s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? s : undefined;
+    }, 20_000);
+    assert.equal((svc.status as Record<string, unknown>).readyReplicas, 2);
+    const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
+    assert.match(logs, /create-service/);
+    assert.doesNotMatch(logs, new RegExp(SECRET), 'deployment logs never carry secret values');
+  });
+
+  it('rolls an env change out as an update of the same Swarm service', async () => {
+    const before = await hostDocker(host, 'service', 'inspect', '--format', '{{.ID}}', SWARM_NAME);
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const res = await cp.call('PUT', svcPath, { ...service('bonjour'), metadata: withoutVersion(current) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const d = await waitDeployment(2);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    assert.equal(await hostDocker(host, 'service', 'inspect', '--format', '{{.ID}}', SWARM_NAME), before, 'updated in place, not recreated');
+    assert.ok((await serviceEnv()).includes('GREETING=bonjour'));
+    const tasks = await runningTasks();
+    assert.equal(tasks.length, 2, tasks.join('\n'));
+    for (const t of tasks) {
+      const env = JSON.parse(await hostDocker(host, 'inspect', '--format', '{{json .Spec.ContainerSpec.Env}}', t.split(' ')[0]!)) as string[];
+      assert.ok(env.includes('GREETING=bonjour'), `task ${t} runs the new spec`);
+    }
+    const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
+    assert.match(logs, /update-service .*rolling update start-first/);
+  });
+
+  it('fails a spec whose tasks fail, with their errors, and rolls the service back', async () => {
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const broken = service('broken');
+    broken.spec.command = ['sh', '-c', 'exit 3'];
+    const res = await cp.call('PUT', svcPath, { ...broken, metadata: withoutVersion(current) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const d = await waitDeployment(3);
+    assert.equal(d.phase, 'failed');
+    assert.equal(d.reason, 'TaskFailed', d.message);
+    assert.match(d.message ?? '', /exit code 3|non-zero exit/);
+    assert.match(d.message ?? '', /rolled back to revision 2/);
+    assert.ok((await serviceEnv()).includes('GREETING=bonjour'), 'the service runs the previous spec again');
+    const tasks = await until('two running tasks of the previous spec', async () => {
+      const t = await runningTasks();
+      return t.length === 2 && t.every((x) => /Running/.test(x)) ? t : undefined;
+    }, 30_000);
+    assert.equal(tasks.length, 2);
+  });
+
+  it('removes the Swarm service when the Service is deleted', async () => {
+    assert.equal((await cp.call('DELETE', svcPath)).status, 202);
+    await until('the Service to be gone', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined), 30_000);
+    assert.deepEqual(await swarmServices(), []);
+  });
+});

@@ -1,0 +1,213 @@
+// The Swarm path of a Service on a manager: the ServiceSpec rendered from the frozen input, its
+// spec hash, and the planning decisions (create, update, wait, nothing, refuse, clean up).
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { LABELS, ownershipLabels, sha256Hex, type FrozenInput } from '../../../core/deploy/container-spec.js';
+import type { LiveContainer } from '../../../core/deploy/normalise-live.js';
+import { renderFrozenInput } from '../../../core/deploy/render.js';
+import { swarmServicePlans, swarmServiceSpec } from '../../../core/deploy/swarm-spec.js';
+import { liveSwarmService, liveSwarmTask, planSwarmDeletion, planSwarmRollout, taskProgress, type LiveSwarmService, type LiveSwarmTask, type SwarmLiveState } from '../../../core/plan/swarm.js';
+import type { ServiceSpec } from '../../../core/schema/types.generated.js';
+import { service } from '../deploy/fixtures.js';
+
+const IMAGE = 'holdfast-test/busybox:1';
+const images = [{ id: 'sha256:b', repoTags: [IMAGE], repoDigests: [] }];
+const secretHash = (name: string, key: string) => ({ hash: sha256Hex(`${name}/${key}`) });
+
+function frozen(spec: Partial<ServiceSpec> = {}): FrozenInput {
+  return renderFrozenInput(
+    service({
+      source: { image: IMAGE },
+      command: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      env: [
+        { name: 'GREETING', value: 'hello' },
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } },
+      ],
+      replicas: 2,
+      ...spec,
+    }, 'web'),
+    { resolveSecret: secretHash },
+  );
+}
+
+const owner = { project: 'shop', environment: 'production', service: 'web' };
+
+function liveService(f: FrozenInput, over: Partial<LiveSwarmService> = {}, publishMode: 'ingress' | 'host' = 'ingress'): LiveSwarmService {
+  const plan = swarmServicePlans(f, { publishMode })[0]!;
+  return { id: 'svc1', name: plan.name, version: 7, labels: { ...ownershipLabels(owner), [LABELS.specHash]: plan.specHash }, replicas: plan.replicas, updateState: 'completed', ...over };
+}
+
+function tasks(hash: string, states: string[], serviceId = 'svc1'): LiveSwarmTask[] {
+  return states.map((state, i) => ({ id: `t${i}`, serviceId, slot: i + 1, desiredState: 'running', state, specHash: hash }));
+}
+
+const kinds = (actions: Array<{ type: string; target: string }>) => actions.map((a) => `${a.type} ${a.target}`);
+
+describe('Swarm ServiceSpec rendering', () => {
+  it('renders image, args, env with resolved secrets, labels, replicas, restart policy and update order', () => {
+    const f = frozen({ ports: [{ containerPort: 8080, hostPort: 18090, protocol: 'tcp' }], replicas: 1, update: { order: 'start-first', healthDeadlineSeconds: 30, autoRollback: true }, resources: { cpus: 0.5, memory: '64Mi' } });
+    const [plan] = swarmServicePlans(f, { publishMode: 'ingress' });
+    const spec = swarmServiceSpec(plan!, (ref) => (ref.name === 'db' && ref.key === 'password' ? 's3cret' : assert.fail(`unexpected ${ref.name}`)));
+    assert.equal(spec.Name, 'hf_shop_production_web');
+    const c = spec.TaskTemplate.ContainerSpec;
+    assert.equal(c.Image, IMAGE);
+    assert.deepEqual(c.Args, ['httpd', '-f', '-p', '8080', '-h', '/www']);
+    assert.equal(c.Command, undefined);
+    assert.deepEqual([...c.Env].sort(), ['DB_PASSWORD=s3cret', 'GREETING=hello']);
+    assert.equal(spec.Mode.Replicated.Replicas, 1);
+    assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'any' });
+    assert.deepEqual(spec.UpdateConfig, { Parallelism: 1, Order: 'start-first', FailureAction: 'pause' });
+    assert.deepEqual(spec.EndpointSpec.Ports, [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 18090, PublishMode: 'ingress' }]);
+    assert.deepEqual(spec.TaskTemplate.Resources, { Limits: { NanoCPUs: 500_000_000, MemoryBytes: 64 * 1024 * 1024 } });
+    for (const labels of [spec.Labels, c.Labels]) {
+      assert.equal(labels[LABELS.managedBy], 'holdfast');
+      assert.equal(labels[LABELS.project], 'shop');
+      assert.equal(labels[LABELS.service], 'web');
+      assert.equal(labels[LABELS.specHash], plan!.specHash);
+      assert.equal(labels[LABELS.replica], undefined, 'Swarm numbers the slots itself');
+    }
+  });
+
+  it('keeps secret values out of the spec hash and changes it with the secret hash, env, replicas and publish mode', () => {
+    const base = swarmServicePlans(frozen(), { publishMode: 'ingress' })[0]!;
+    assert.equal(swarmServicePlans(frozen(), { publishMode: 'ingress' })[0]!.specHash, base.specHash, 'deterministic');
+    const cases: Array<[string, string]> = [
+      ['env', swarmServicePlans(frozen({ env: [{ name: 'GREETING', value: 'bonjour' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }] }), { publishMode: 'ingress' })[0]!.specHash],
+      ['replicas', swarmServicePlans(frozen({ replicas: 3 }), { publishMode: 'ingress' })[0]!.specHash],
+      ['publish mode', swarmServicePlans(frozen(), { publishMode: 'host' })[0]!.specHash],
+      ['secret hash', swarmServicePlans(renderFrozenInput(service({ source: { image: IMAGE }, command: ['httpd', '-f', '-p', '8080', '-h', '/www'], env: [{ name: 'GREETING', value: 'hello' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], replicas: 2 }, 'web'), { resolveSecret: () => ({ hash: 'other' }) }), { publishMode: 'ingress' })[0]!.specHash],
+    ];
+    for (const [what, hash] of cases) assert.notEqual(hash, base.specHash, `${what} changes the hash`);
+    const spec = swarmServiceSpec(base, () => 'value-never-hashed');
+    assert.ok(!JSON.stringify(base).includes('value-never-hashed'));
+    assert.ok(JSON.stringify(spec).includes('value-never-hashed'));
+  });
+
+  it('publishes in mode host without IPVS and then updates stop-first', () => {
+    const f = frozen({ ports: [{ containerPort: 8080, hostPort: 18090, protocol: 'tcp' }], replicas: 1 });
+    const [plan] = swarmServicePlans(f, { publishMode: 'host' });
+    const spec = swarmServiceSpec(plan!, () => 'x');
+    assert.equal(spec.EndpointSpec.Ports[0]!.PublishMode, 'host');
+    assert.equal(spec.UpdateConfig.Order, 'stop-first');
+    assert.match(plan!.orderNote ?? '', /mode host/);
+  });
+
+  it('maps healthcheck, mounts, entrypoint and restart policies', () => {
+    const f = frozen({
+      entrypoint: ['/bin/sh', '-c'],
+      healthcheck: { exec: { command: ['true'] }, intervalSeconds: 2, timeoutSeconds: 1, failureThreshold: 4, startPeriodSeconds: 0 },
+      volumes: [{ name: 'data', mountPath: '/data', readOnly: false }, { name: 'logs', hostPath: '/var/log/x', mountPath: '/logs', readOnly: true }],
+      restartPolicy: 'no',
+    });
+    const [plan] = swarmServicePlans(f, { publishMode: 'ingress' });
+    assert.equal(plan!.healthcheck, true);
+    const c = swarmServiceSpec(plan!, () => 'x').TaskTemplate.ContainerSpec;
+    assert.deepEqual(c.Command, ['/bin/sh', '-c']);
+    assert.deepEqual(c.HealthCheck, { Test: ['CMD', 'true'], Interval: 2e9, Timeout: 1e9, StartPeriod: 0, Retries: 4 });
+    assert.deepEqual(c.Mounts, [
+      { Type: 'volume', Source: 'hf_shop_production_web_data', Target: '/data' },
+      { Type: 'bind', Source: '/var/log/x', Target: '/logs', ReadOnly: true, BindOptions: { CreateMountpoint: true } },
+    ]);
+    assert.deepEqual(swarmServiceSpec(plan!, () => 'x').TaskTemplate.RestartPolicy, { Condition: 'none' });
+  });
+});
+
+describe('Swarm rollout planning', () => {
+  const empty: SwarmLiveState = { services: [], tasks: [], containers: [], images };
+  const opts = { publishMode: 'ingress' as const };
+
+  const table: Array<{ name: string; frozen: FrozenInput; live: SwarmLiveState; expect: string[]; reason?: RegExp }> = [
+    { name: 'creates a missing service and waits for it', frozen: frozen(), live: empty, expect: ['create-service hf_shop_production_web', 'wait-service hf_shop_production_web'] },
+    {
+      name: 'updates a service whose spec hash differs',
+      frozen: frozen({ env: [{ name: 'GREETING', value: 'bonjour' }] }),
+      live: { ...empty, services: [liveService(frozen())] },
+      expect: ['update-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+      reason: /spec changed: rolling update start-first/,
+    },
+    {
+      name: 'does nothing when the service runs the frozen spec with all its tasks',
+      frozen: frozen(),
+      live: { ...empty, services: [liveService(frozen())], tasks: tasks(liveService(frozen()).labels[LABELS.specHash]!, ['running', 'running']) },
+      expect: [],
+    },
+    {
+      name: 'waits when tasks of the frozen spec are missing',
+      frozen: frozen(),
+      live: { ...empty, services: [liveService(frozen())], tasks: tasks(liveService(frozen()).labels[LABELS.specHash]!, ['running', 'starting']) },
+      expect: ['wait-service hf_shop_production_web'],
+      reason: /1\/2 running; slot 2 starting/,
+    },
+    {
+      name: 'takes a paused update up again',
+      frozen: frozen(),
+      live: { ...empty, services: [liveService(frozen(), { updateState: 'paused', updateMessage: 'update paused due to failure' })] },
+      expect: ['update-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+      reason: /paused/,
+    },
+    {
+      name: 'refuses a name taken by a service that is not the Service\'s',
+      frozen: frozen(),
+      live: { ...empty, services: [{ id: 'other123456789', name: 'hf_shop_production_web', version: 1, labels: {} }] },
+      expect: ['fail hf_shop_production_web'],
+      reason: /does not manage/,
+    },
+    {
+      name: 'pulls an image the manager does not have before creating',
+      frozen: frozen(),
+      live: { ...empty, images: [] },
+      expect: [`pull ${IMAGE}`, 'create-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+    },
+    {
+      name: 'refuses replicas 0 with a clear reason',
+      frozen: frozen({ replicas: 0 }),
+      live: empty,
+      expect: ['fail web'],
+      reason: /replicas 0 is not supported on a Swarm manager/,
+    },
+  ];
+  for (const t of table) {
+    it(t.name, () => {
+      const actions = planSwarmRollout(t.frozen, t.live, opts);
+      assert.deepEqual(kinds(actions), t.expect);
+      if (t.reason) assert.match(actions.map((a) => a.reason).join('\n'), t.reason);
+    });
+  }
+
+  it('removes containers the Service ran on the manager before, never Swarm task containers', () => {
+    const f = frozen();
+    const container = (name: string, labels: Record<string, string>) => ({ id: `${name}-id`, name, labels, state: { running: true, status: 'running' } }) as unknown as LiveContainer;
+    const live: SwarmLiveState = {
+      ...empty,
+      services: [liveService(f)],
+      tasks: tasks(liveService(f).labels[LABELS.specHash]!, ['running', 'running']),
+      containers: [
+        container('hf_shop_production_web_1', ownershipLabels({ ...owner, component: 'web', replicaIndex: 1 })),
+        container('hf_shop_production_web.1.abc', { ...ownershipLabels({ ...owner, component: 'web' }), 'com.docker.swarm.task.id': 'abc' }),
+        container('other', {}),
+      ],
+    };
+    assert.deepEqual(kinds(planSwarmRollout(f, live, opts)), ['stop hf_shop_production_web_1', 'remove hf_shop_production_web_1']);
+  });
+
+  it('reads services and tasks from the Engine API shapes and tells task progress', () => {
+    const svc = liveSwarmService({ ID: 's', Version: { Index: 12 }, Spec: { Name: 'n', Labels: { a: 'b' }, Mode: { Replicated: { Replicas: 2 } } }, UpdateStatus: { State: 'updating' } });
+    assert.deepEqual(svc, { id: 's', name: 'n', version: 12, labels: { a: 'b' }, replicas: 2, updateState: 'updating' });
+    const failed = liveSwarmTask({ ID: 't', ServiceID: 's', Slot: 1, DesiredState: 'shutdown', Status: { State: 'failed', Err: 'task: non-zero exit (1)' }, Spec: { ContainerSpec: { Labels: { [LABELS.specHash]: 'h2' } } } });
+    const old = liveSwarmTask({ ID: 'o', ServiceID: 's', Slot: 1, DesiredState: 'running', Status: { State: 'running' }, Spec: { ContainerSpec: { Labels: { [LABELS.specHash]: 'h1' } } } });
+    const progress = taskProgress([failed, old], 's', 'h2', 2);
+    assert.equal(progress.running, 0);
+    assert.equal(progress.failed.length, 1);
+    assert.equal(progress.old, 1);
+    assert.match(progress.summary, /0\/2 running; 1 task\(s\) of the previous version/);
+  });
+
+  it('deletes only the Service\'s own Swarm services', () => {
+    const actions = planSwarmDeletion([
+      { id: 'a', name: 'hf_shop_production_web', version: 1, labels: ownershipLabels(owner) },
+      { id: 'b', name: 'hf_shop_production_api', version: 1, labels: ownershipLabels({ ...owner, service: 'api' }) },
+      { id: 'c', name: 'foreign', version: 1, labels: {} },
+    ], owner);
+    assert.deepEqual(actions.map((a) => a.type === 'remove-service' && a.serviceId), ['a']);
+  });
+});
