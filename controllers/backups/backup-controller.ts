@@ -49,7 +49,11 @@ export interface BackupControllerDeps {
   events: EventRecorder;
   log: Logger;
   clock?: () => Date;
+  /** What takes, prunes and restores backups on the hosts (BackupRunner over the connector by default). */
+  runner?: BackupSteps;
 }
+
+export type BackupSteps = Pick<BackupRunner, 'locate' | 'take' | 'prune' | 'restore'>;
 
 type Status = BackupPolicyStatus & { conditions?: Condition[] };
 
@@ -57,14 +61,14 @@ export class BackupController implements Reconciler, BackupActions {
   readonly kind = 'BackupPolicy';
   readonly name = 'backup';
   private readonly clock: () => Date;
-  private readonly runner: BackupRunner;
+  private readonly runner: BackupSteps;
   /** Policies (namespace/name) with a backup or restore running in this process. */
   private readonly busy = new Set<string>();
   private readonly stopping = new AbortController();
 
   constructor(private readonly deps: BackupControllerDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.runner = new BackupRunner({ store: deps.store, deployments: deps.deployments, connector: deps.connector, clock: this.clock });
+    this.runner = deps.runner ?? new BackupRunner({ store: deps.store, deployments: deps.deployments, connector: deps.connector, clock: this.clock });
   }
 
   /** Aborts the API's runs and restores in flight (reconciles have the manager's signal). */
