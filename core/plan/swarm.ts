@@ -151,7 +151,14 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       fails.push({ type: 'fail', target: plan.name, reason: `Swarm service name ${plan.name} is taken by service ${existing.id.slice(0, 12)} ${describeServiceOwner(existing)}; Holdfast will not touch it` });
       continue;
     }
-    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${plan.replicas} task(s) of the new spec run${plan.healthcheck ? ' and Docker reports them healthy' : ''}` };
+    const hostIPs = plan.container.ports.filter((p) => p.hostIP !== undefined);
+    if (hostIPs.length > 0) {
+      fails.push({ type: 'fail', target: plan.name, reason: `Swarm publishes a port on every address of its nodes: hostIP ${hostIPs.map((p) => `${p.hostIP} (port ${p.hostPort})`).join(', ')} cannot be honoured on a Swarm manager; drop hostIP` });
+      continue;
+    }
+    const readiness = frozen.components.find((c) => c.name === plan.component)?.readiness;
+    const unprobed = readiness ? ' (the http/tcp readiness probe is not run against Swarm tasks: a running task counts as ready; declare healthcheck.exec for Docker to check them)' : '';
+    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${plan.replicas} task(s) of the new spec run${plan.healthcheck ? ' and Docker reports them healthy' : ''}${unprobed}` };
     const note = plan.orderNote ? ` (${plan.orderNote})` : '';
     if (!existing) {
       images.push(...imageActions(frozen, plan, live.images));

@@ -159,6 +159,20 @@ describe('Swarm rollout planning', () => {
       expect: [`pull ${IMAGE}`, 'create-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
     },
     {
+      name: 'refuses a hostIP, which Swarm cannot publish on',
+      frozen: frozen({ replicas: 1, ports: [{ containerPort: 8080, hostPort: 18090, hostIP: '127.0.0.1', protocol: 'tcp' }] }),
+      live: empty,
+      expect: ['fail hf_shop_production_web'],
+      reason: /hostIP 127\.0\.0\.1 \(port 18090\) cannot be honoured/,
+    },
+    {
+      name: 'says an http readiness probe is not run against tasks',
+      frozen: frozen({ healthcheck: { http: { path: '/', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, startPeriodSeconds: 0 } }),
+      live: empty,
+      expect: ['create-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+      reason: /readiness probe is not run against Swarm tasks/,
+    },
+    {
       name: 'refuses replicas 0 with a clear reason',
       frozen: frozen({ replicas: 0 }),
       live: empty,
