@@ -17,6 +17,8 @@ const G = '/apis/holdfast.dev/v1alpha1';
 const PROJECT = 'swarmroll';
 const SWARM_NAME = `hf_${PROJECT}_production_web`;
 const SECRET = 'swarm-s3cret-value';
+const API_NAME = `hf_${PROJECT}_production_api`;
+const PUBLISHED_PORT = 18791;
 
 async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
   const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
@@ -65,7 +67,7 @@ describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_
     const hosts = await loadTestHosts({ count: 2 });
     host = testHost(hosts, 1);
     assert.ok(host.swarmManager, 'test host 1 is a Swarm manager');
-    await hostDocker(host, 'service', 'rm', SWARM_NAME).catch(() => undefined);
+    for (const name of [SWARM_NAME, API_NAME]) await hostDocker(host, 'service', 'rm', name).catch(() => undefined);
     cp = await startTestControlPlane('pglite');
     await createFleet(cp, host, { project: PROJECT, server: 'manager', kind: 'docker-swarm-manager' });
     const res = await cp.call('POST', `${G}/namespaces/${PROJECT}/secrets`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Secret', metadata: { name: 'db', namespace: PROJECT }, spec: { stringData: { password: SECRET } } });
@@ -73,7 +75,7 @@ describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_
   });
   after(async () => {
     await cp?.stop();
-    await hostDocker(host, 'service', 'rm', SWARM_NAME).catch(() => undefined);
+    for (const name of [SWARM_NAME, API_NAME]) await hostDocker(host, 'service', 'rm', name).catch(() => undefined);
   });
 
   it('creates the Swarm service with two running tasks, secrets resolved only on the manager', async () => {
@@ -100,6 +102,11 @@ describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_
       return s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? s : undefined;
     }, 20_000);
     assert.equal((svc.status as Record<string, unknown>).readyReplicas, 2);
+    const drifted = await until('the Drifted condition', async () => {
+      const s = (await cp.call('GET', svcPath)).body as Resource;
+      return s.status?.conditions?.find((c) => c.type === 'Drifted');
+    }, 20_000);
+    assert.equal(drifted.reason, 'NotSupportedOnSwarm', 'no false drift from the task containers');
     const logs = String((await cp.call('GET', `${G}/deployments/${d.id}/logs`)).body);
     assert.match(logs, /create-service/);
     assert.doesNotMatch(logs, new RegExp(SECRET), 'deployment logs never carry secret values');
@@ -141,6 +148,29 @@ describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_
       return t.length === 2 && t.every((x) => /Running/.test(x)) ? t : undefined;
     }, 30_000);
     assert.equal(tasks.length, 2);
+  });
+
+  it('publishes a port in mode host on a manager without IPVS, answering on the node', async () => {
+    const path = `${G}/namespaces/${PROJECT}/services/api`;
+    const api = service('published');
+    api.metadata.name = 'api';
+    Object.assign(api.spec, { replicas: 1, ports: [{ containerPort: 8080, hostPort: PUBLISHED_PORT }] });
+    assert.equal((await cp.call('POST', `${G}/namespaces/${PROJECT}/services`, api)).status, 201);
+    const d = await until('the api deployment to end', async () => {
+      const items = (await cp.call('GET', `${path}/deployments`)).body.items as Array<{ phase: string; reason?: string; message?: string }>;
+      return items[0] && ['completed', 'failed', 'canceled'].includes(items[0].phase) ? items[0] : undefined;
+    }, 60_000);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    const ports = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.EndpointSpec.Ports}}', API_NAME)) as Array<{ PublishMode: string; PublishedPort: number }>;
+    assert.deepEqual(ports.map((p) => [p.PublishMode, p.PublishedPort]), [['host', PUBLISHED_PORT]]);
+    const res = await until('HTTP 200 on the published port', async () => {
+      const r = await fetch(`http://${host.address}:${PUBLISHED_PORT}/`, { signal: AbortSignal.timeout(3000) });
+      return r.status === 200 ? r : undefined;
+    }, 20_000);
+    assert.equal(res.status, 200);
+    assert.equal((await cp.call('DELETE', path)).status, 202);
+    await until('the api Service to be gone', async () => ((await cp.call('GET', path)).status === 404 ? true : undefined), 30_000);
+    assert.equal(await hostDocker(host, 'service', 'inspect', API_NAME).then(() => 'present', () => 'gone'), 'gone');
   });
 
   it('removes the Swarm service when the Service is deleted', async () => {
