@@ -337,7 +337,7 @@ export class Rollout {
       const tasks = (await docker.listTasks({ service: [service.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0]));
       const before = this.tasksBefore.get(plan.name) ?? new Set(tasks.filter((t) => t.state !== 'running').map((t) => t.id));
       this.tasksBefore.set(plan.name, before);
-      const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.specHash, plan.replicas);
+      const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.taskHash, plan.replicas);
       if (progress.summary !== last) await this.log('health', `${plan.name}: ${progress.summary}`);
       last = progress.summary;
       const updating = service.updateState === 'updating' || service.updateState === 'rollback_started';

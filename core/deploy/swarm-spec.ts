@@ -3,8 +3,10 @@
 // containers from: image (pinned to its digest when known), entrypoint and command, env, published
 // ports, mounts, labels, replicas, restart policy, healthcheck, resources and the update order.
 //
-// The spec hash is computed from the frozen input (secrets as hashes) and the publish mode, never
-// from the request body, which holds real secret values: send the body, never log it. Pure.
+// Two hashes, both from the frozen input (secrets as hashes), never from the request body, which
+// holds real secret values (send the body, never log it): the task hash (what each task runs: the
+// ContainerSpec's spec-hash label, so a scale alone replaces no task) and the spec hash (task hash,
+// replicas, update order, publish mode: the service's spec-hash label). Pure.
 
 import { canonicalJson } from '../canonical-json.js';
 import {
@@ -101,6 +103,9 @@ export interface SwarmServicePlan {
   publishMode: PublishMode;
   /** Whether the tasks report health (a Docker healthcheck is declared). */
   healthcheck: boolean;
+  /** What each task runs: the spec-hash label of the ContainerSpec (and so of every task). */
+  taskHash: string;
+  /** The whole service: the spec-hash label of the service. */
   specHash: string;
   /** Why the update order differs from the declared one, when it does. */
   orderNote?: string;
@@ -142,6 +147,7 @@ export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptio
     }
     const healthcheck = !!container.healthcheck && container.healthcheck.test[0] !== 'NONE';
     const plan: Omit<SwarmServicePlan, 'specHash'> = {
+      taskHash: swarmTaskHash(container),
       name: swarmServiceName(frozen),
       component: component.name,
       replicas: component.replicas,
@@ -155,18 +161,23 @@ export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptio
   });
 }
 
-/** With zero replicas the frozen input holds no container: the template comes from an earlier render. */
+/** With zero replicas the frozen input holds no container to make the tasks from. */
 function templateOf(frozen: FrozenInput, component: string): ContainerSpec {
   throw new RangeError(`Service ${frozen.project}/${frozen.service.name} declares no container for component ${component} (replicas 0 is not supported on a Swarm manager yet)`);
 }
 
-/** Stable hash of what the Swarm service is: its task template as frozen (secrets as hashes), replicas, order, publish mode. */
-export function swarmSpecHash(plan: Omit<SwarmServicePlan, 'specHash' | 'orderNote'> & { orderNote?: string }): string {
-  const { name: _n, replicaIndex: _r, ...template } = plan.container;
+/** Stable hash of what each task runs: the frozen container (secrets as hashes) without its name and replica. */
+export function swarmTaskHash(container: ContainerSpec): string {
+  const { name: _n, replicaIndex: _r, ...template } = container;
+  return sha256Hex(canonicalJson({ format: 'swarm-task/1', template: { ...template, labels: taskLabels(container) } }));
+}
+
+/** Stable hash of what a Swarm service is: its task hash, replicas, update order and publish mode. */
+export function swarmSpecHash(plan: Pick<SwarmServicePlan, 'name' | 'taskHash' | 'replicas' | 'order' | 'publishMode'>): string {
   return sha256Hex(canonicalJson({
     format: 'swarm/1',
     name: plan.name,
-    template: { ...template, labels: taskLabels(plan.container) },
+    task: plan.taskHash,
     replicas: plan.replicas,
     order: plan.order,
     publishMode: plan.publishMode,
@@ -219,10 +230,10 @@ const ns = (ms: number | undefined) => (ms === undefined ? undefined : Math.roun
  */
 export function swarmServiceSpec(plan: SwarmServicePlan, secretValue: (ref: SecretKeyRef) => string): SwarmServiceSpec {
   const c = plan.container;
-  const labels = { ...taskLabels(c), [LABELS.specHash]: plan.specHash };
+  const labels = taskLabels(c);
   const container: SwarmServiceSpec['TaskTemplate']['ContainerSpec'] = {
     Image: imageReference(c),
-    Labels: labels,
+    Labels: { ...labels, [LABELS.specHash]: plan.taskHash },
     Env: Object.entries(c.env).map(([key, value]) => `${key}=${resolveEnvValue(value, secretValue)}`),
     Mounts: c.mounts.map(mount),
   };
@@ -279,7 +290,7 @@ export function swarmServiceSpec(plan: SwarmServicePlan, secretValue: (ref: Secr
   }
   return {
     Name: plan.name,
-    Labels: { ...labels },
+    Labels: { ...labels, [LABELS.specHash]: plan.specHash },
     TaskTemplate: task,
     Mode: { Replicated: { Replicas: plan.replicas } },
     UpdateConfig: { Parallelism: 1, Order: plan.order, FailureAction: 'pause' },

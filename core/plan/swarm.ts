@@ -36,8 +36,8 @@ export interface LiveSwarmTask {
   state: string;
   message?: string;
   err?: string;
-  /** The spec-hash label of the task's container spec: which version of the service it runs. */
-  specHash?: string;
+  /** The spec-hash label of the task's container spec (the plan's task hash): which version it runs. */
+  taskHash?: string;
   timestamp?: string;
 }
 
@@ -91,7 +91,7 @@ export function liveSwarmTask(raw: RawTask): LiveSwarmTask {
   if (raw.Status?.Err) out.err = raw.Status.Err;
   if (raw.Status?.Timestamp) out.timestamp = raw.Status.Timestamp;
   const hash = raw.Spec?.ContainerSpec?.Labels?.[LABELS.specHash];
-  if (hash) out.specHash = hash;
+  if (hash) out.taskHash = hash;
   return out;
 }
 
@@ -108,12 +108,12 @@ export interface TaskProgress {
   summary: string;
 }
 
-export function taskProgress(tasks: readonly LiveSwarmTask[], serviceId: string, specHash: string, replicas: number): TaskProgress {
+export function taskProgress(tasks: readonly LiveSwarmTask[], serviceId: string, taskHash: string, replicas: number): TaskProgress {
   const ofService = tasks.filter((t) => t.serviceId === serviceId);
-  const current = ofService.filter((t) => t.specHash === specHash);
+  const current = ofService.filter((t) => t.taskHash === taskHash);
   const running = current.filter((t) => t.desiredState === 'running' && t.state === 'running').length;
   const failed = current.filter((t) => t.state === 'failed' || t.state === 'rejected' || (ENDED.has(t.state) && !!t.err));
-  const old = ofService.filter((t) => t.specHash !== specHash && t.desiredState === 'running' && !ENDED.has(t.state)).length;
+  const old = ofService.filter((t) => t.taskHash !== taskHash && t.desiredState === 'running' && !ENDED.has(t.state)).length;
   const others = current
     .filter((t) => t.desiredState === 'running' && t.state !== 'running')
     .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0))
@@ -189,7 +189,7 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       }, wait);
       continue;
     }
-    const progress = taskProgress(live.tasks, existing.id, plan.specHash, plan.replicas);
+    const progress = taskProgress(live.tasks, existing.id, plan.taskHash, plan.replicas);
     if (progress.running < plan.replicas || progress.old > 0) {
       services.push({ ...wait, reason: `${plan.name} runs the frozen spec but not all its tasks: ${progress.summary}` });
     }

@@ -150,6 +150,21 @@ describe('a Service on a Swarm manager runs as a Swarm service', { timeout: 120_
     assert.equal(tasks.length, 2);
   });
 
+  it('scales without replacing the running tasks', async () => {
+    const before = (await runningTasks()).map((t) => t.split(' ')[0]!);
+    assert.equal(before.length, 2);
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const scaled = service('bonjour');
+    scaled.spec.replicas = 3;
+    const res = await cp.call('PUT', svcPath, { ...scaled, metadata: withoutVersion(current) });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const d = await waitDeployment(4);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    const after = (await runningTasks()).map((t) => t.split(' ')[0]!);
+    assert.equal(after.length, 3);
+    for (const id of before) assert.ok(after.includes(id), `task ${id} kept running`);
+  });
+
   it('publishes a port in mode host on a manager without IPVS, answering on the node', async () => {
     const path = `${G}/namespaces/${PROJECT}/services/api`;
     const api = service('published');

@@ -38,7 +38,7 @@ function liveService(f: FrozenInput, over: Partial<LiveSwarmService> = {}, publi
 }
 
 function tasks(hash: string, states: string[], serviceId = 'svc1'): LiveSwarmTask[] {
-  return states.map((state, i) => ({ id: `t${i}`, serviceId, slot: i + 1, desiredState: 'running', state, specHash: hash }));
+  return states.map((state, i) => ({ id: `t${i}`, serviceId, slot: i + 1, desiredState: 'running', state, taskHash: hash }));
 }
 
 const kinds = (actions: Array<{ type: string; target: string }>) => actions.map((a) => `${a.type} ${a.target}`);
@@ -63,9 +63,11 @@ describe('Swarm ServiceSpec rendering', () => {
       assert.equal(labels[LABELS.managedBy], 'holdfast');
       assert.equal(labels[LABELS.project], 'shop');
       assert.equal(labels[LABELS.service], 'web');
-      assert.equal(labels[LABELS.specHash], plan!.specHash);
       assert.equal(labels[LABELS.replica], undefined, 'Swarm numbers the slots itself');
     }
+    assert.equal(spec.Labels[LABELS.specHash], plan!.specHash);
+    assert.equal(c.Labels[LABELS.specHash], plan!.taskHash);
+    assert.notEqual(plan!.taskHash, plan!.specHash);
   });
 
   it('keeps secret values out of the spec hash and changes it with the secret hash, env, replicas and publish mode', () => {
@@ -78,6 +80,9 @@ describe('Swarm ServiceSpec rendering', () => {
       ['secret hash', swarmServicePlans(renderFrozenInput(service({ source: { image: IMAGE }, command: ['httpd', '-f', '-p', '8080', '-h', '/www'], env: [{ name: 'GREETING', value: 'hello' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], replicas: 2 }, 'web'), { resolveSecret: () => ({ hash: 'other' }) }), { publishMode: 'ingress' })[0]!.specHash],
     ];
     for (const [what, hash] of cases) assert.notEqual(hash, base.specHash, `${what} changes the hash`);
+    const scaled = swarmServicePlans(frozen({ replicas: 3 }), { publishMode: 'ingress' })[0]!;
+    assert.equal(scaled.taskHash, base.taskHash, 'a scale alone replaces no task');
+    assert.notEqual(swarmServicePlans(frozen({ env: [{ name: 'GREETING', value: 'bonjour' }] }), { publishMode: 'ingress' })[0]!.taskHash, base.taskHash);
     const spec = swarmServiceSpec(base, () => 'value-never-hashed');
     assert.ok(!JSON.stringify(base).includes('value-never-hashed'));
     assert.ok(JSON.stringify(spec).includes('value-never-hashed'));
@@ -128,13 +133,13 @@ describe('Swarm rollout planning', () => {
     {
       name: 'does nothing when the service runs the frozen spec with all its tasks',
       frozen: frozen(),
-      live: { ...empty, services: [liveService(frozen())], tasks: tasks(liveService(frozen()).labels[LABELS.specHash]!, ['running', 'running']) },
+      live: { ...empty, services: [liveService(frozen())], tasks: tasks(swarmServicePlans(frozen(), opts)[0]!.taskHash, ['running', 'running']) },
       expect: [],
     },
     {
       name: 'waits when tasks of the frozen spec are missing',
       frozen: frozen(),
-      live: { ...empty, services: [liveService(frozen())], tasks: tasks(liveService(frozen()).labels[LABELS.specHash]!, ['running', 'starting']) },
+      live: { ...empty, services: [liveService(frozen())], tasks: tasks(swarmServicePlans(frozen(), opts)[0]!.taskHash, ['running', 'starting']) },
       expect: ['wait-service hf_shop_production_web'],
       reason: /1\/2 running; slot 2 starting/,
     },
@@ -194,7 +199,7 @@ describe('Swarm rollout planning', () => {
     const live: SwarmLiveState = {
       ...empty,
       services: [liveService(f)],
-      tasks: tasks(liveService(f).labels[LABELS.specHash]!, ['running', 'running']),
+      tasks: tasks(swarmServicePlans(f, opts)[0]!.taskHash, ['running', 'running']),
       containers: [
         container('hf_shop_production_web_1', ownershipLabels({ ...owner, component: 'web', replicaIndex: 1 })),
         container('hf_shop_production_web.1.abc', { ...ownershipLabels({ ...owner, component: 'web' }), 'com.docker.swarm.task.id': 'abc' }),
