@@ -543,6 +543,7 @@ export interface BackupPolicyStatusLastVerification {
   [field: string]: unknown;
 }
 
+/** One backup file at the destination. */
 export interface BackupPolicyStatusBackup {
   /** File name of the backup under the destination path; what restore takes. */
   name: string;
