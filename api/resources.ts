@@ -24,6 +24,8 @@ export interface ResourceRoutesDeps {
 
 const BASE = `/apis/${GROUP}/${VERSION}`;
 const MAX_LIST_LIMIT = 500;
+/** A patch without a resourceVersion is re-applied up to this often when writes race it (each race has a winner). */
+const PATCH_CONFLICT_ATTEMPTS = 16;
 
 export function resourceRouter(deps: ResourceRoutesDeps): Router {
   const r = Router();
@@ -77,13 +79,25 @@ export function resourceRouter(deps: ResourceRoutesDeps): Router {
         requireScope(req, resourceScope(info.kind, dryRun ? 'plan' : 'write'), `patch ${info.plural}`);
         const ctx = writeContext(req, 'patch');
         const updated = await audited(store, ctx, info, namespace, name, async () => {
-          const current = await store.mustGet(info.kind, namespace, name);
-          const patched = applyPatch(req, present(current));
-          // A patch applies to what it read: unless it names a resourceVersion itself, pin the one it
-          // was applied to, so a concurrent write surfaces as a conflict, not a lost update.
-          patched.metadata ??= { name };
-          patched.metadata.resourceVersion ??= current.metadata.resourceVersion;
-          return replaceWith(patched, current);
+          for (let attempt = 1; ; attempt++) {
+            const current = await store.mustGet(info.kind, namespace, name);
+            const patched = applyPatch(req, present(current));
+            // A patch applies to what it read: the resourceVersion it was applied to is pinned, so a
+            // concurrent write (a controller's) is never lost. A patch that names no resourceVersion
+            // itself is then applied again to the new version, as the Kubernetes API server does; one
+            // that names one gets the conflict.
+            const pinned = namesResourceVersion(req.body);
+            patched.metadata ??= { name };
+            patched.metadata.resourceVersion ??= current.metadata.resourceVersion;
+            try {
+              return await replaceWith(patched, current);
+            } catch (err) {
+              const conflict = err instanceof HoldfastError && err.reason === 'Conflict';
+              if (!conflict || pinned || attempt >= PATCH_CONFLICT_ATTEMPTS) throw err;
+              // A few milliseconds of jitter, so writers that lost together do not collide again.
+              await new Promise((resolve) => setTimeout(resolve, Math.random() * 5 * attempt));
+            }
+          }
         });
         res.json(present(updated));
         return;
@@ -212,6 +226,13 @@ function applyPatch(req: Request, current: Resource): Resource {
     default:
       throw new HoldfastError('UnsupportedMediaType', `unsupported patch type "${type}": use application/merge-patch+json or application/json-patch+json`);
   }
+}
+
+/** Whether a patch body sets or tests metadata.resourceVersion itself (a precondition of the client's). */
+function namesResourceVersion(body: unknown): boolean {
+  if (Array.isArray(body)) return body.some((op) => (op as { path?: unknown })?.path === '/metadata/resourceVersion');
+  const metadata = (body as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata;
+  return metadata?.resourceVersion !== undefined && metadata.resourceVersion !== null;
 }
 
 /** RFC 7386 JSON merge patch. */

@@ -94,6 +94,20 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.deepEqual(selected.body.items.map((s: { metadata: { name: string } }) => s.metadata.name), ['patched']);
     });
 
+    it('re-applies a patch without a resourceVersion when writes race it; one that names a stale version gets 409', async () => {
+      await cp.call('POST', `${G}/namespaces/shop/services`, service('raced'));
+      const patches = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          cp.call('PATCH', `${G}/namespaces/shop/services/raced`, { metadata: { labels: { [`l${i}`]: 'x' } } }, { 'content-type': 'application/merge-patch+json' }),
+        ),
+      );
+      assert.deepEqual(patches.map((p) => p.status), Array(8).fill(200), JSON.stringify(patches.map((p) => p.body.message)));
+      const after = await cp.call('GET', `${G}/namespaces/shop/services/raced`);
+      assert.deepEqual(Object.keys(after.body.metadata.labels).sort(), ['l0', 'l1', 'l2', 'l3', 'l4', 'l5', 'l6', 'l7'], 'no patch was lost');
+      const stale = await cp.call('PATCH', `${G}/namespaces/shop/services/raced`, { metadata: { resourceVersion: '1' }, spec: { replicas: 2 } }, { 'content-type': 'application/merge-patch+json' });
+      assert.equal(stale.status, 409);
+    });
+
     it('writes status only through the status subresource', async () => {
       const created = await cp.call('POST', `${G}/namespaces/shop/services`, { ...service('st'), status: { observedGeneration: 7 } });
       assert.equal(created.body.status, undefined, 'status in a create body is ignored');
