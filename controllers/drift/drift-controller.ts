@@ -42,7 +42,7 @@ const HOST_RETRY_MS = 5000;
 /** Closed drift records are kept this long as history. */
 const DEFAULT_HISTORY_MS = 30 * 24 * 3600_000;
 const KINDS = ['changed', 'missing', 'unexpected'] as const;
-const SWARM_DRIFT_NOTE = 'the Service runs as a Swarm service: what its tasks run is not compared with the deployed input yet (rollouts converge the service to its spec hash); declared vs deployed is still compared';
+const SWARM_DRIFT_NOTE = 'the Service runs as a Swarm service: the live view lists no containers; drift compares the Swarm service\'s image, env, replicas, published ports and labels with the deployed input';
 
 /** What the drift controller needs of the service controller. */
 export interface DriftHealer {
@@ -158,7 +158,6 @@ export class DriftController implements Reconciler, ServiceViewsSource {
   /** Report, heal, or hold off healing; and when to look again. */
   private async decide(service: Service, obs: ServiceObservation, update: DriftUpdate): Promise<{ phase: DriftPhase; requeueAfterMs?: number }> {
     if (!obs.frozen) return { phase: { kind: 'unknown', reason: 'NotDeployed', message: 'no deployment of this service has completed yet: there is nothing to compare the host with' } };
-    if (obs.swarm) return { phase: { kind: 'unknown', reason: 'NotSupportedOnSwarm', message: SWARM_DRIFT_NOTE } };
     if (obs.hostError) return { phase: { kind: 'unknown', reason: 'ServerUnavailable', message: obs.hostError } };
     const liveOpen = update.open.filter((r) => r.source === 'live-vs-frozen');
     if (service.spec?.driftPolicy?.mode !== 'heal' || liveOpen.length === 0) return { phase: { kind: 'report' } };

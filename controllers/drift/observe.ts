@@ -3,9 +3,10 @@
 // engine over them. Shared by the drift controller (which records what it finds) and the views API
 // (which shows it).
 import type { FrozenInput } from '../../core/deploy/container-spec.js';
-import { runsAsSwarmService } from '../../core/deploy/swarm-spec.js';
+import { publishModeOf, runsAsSwarmService } from '../../core/deploy/swarm-spec.js';
+import { diffSwarmAgainstFrozen } from '../../core/drift/swarm.js';
 import type { LiveContainer } from '../../core/deploy/normalise-live.js';
-import { computeServiceDrift, serviceLiveContainers, type ServiceDrift } from '../../core/drift/index.js';
+import { computeServiceDrift, serviceLiveContainers, sortEntries, type DriftEntry, type ServiceDrift } from '../../core/drift/index.js';
 import { HoldfastError } from '../../core/errors.js';
 import type { Service } from '../../core/schema/types.generated.js';
 import type { HostConnection } from '../../hosts/index.js';
@@ -47,7 +48,7 @@ export interface ServiceObservation {
   rolloutInProgress: boolean;
   /** When live drift can be judged again after the last deployment ended. */
   settledAt?: Date;
-  /** The Service runs as a Swarm service on a manager: live drift is not judged (not supported yet). */
+  /** The Service runs as a Swarm service on a manager: live drift compares the service's spec, not containers. */
   swarm?: boolean;
   drift: ServiceDrift;
 }
@@ -82,21 +83,29 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
   let hostError: string | undefined;
   let live: LiveContainer[] | undefined;
   let swarm = false;
+  let swarmEntries: DriftEntry[] | undefined;
   try {
     const serverResource = await deps.connector.server(server);
-    // A Swarm service's tasks are not containers this engine compares: live drift is not judged.
+    // A Swarm service's tasks are not the containers of the frozen input: its spec is compared instead.
     swarm = (serverResource.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager' && runsAsSwarmService(frozen ?? declared ?? { sourceKind: sourceKindOf(service) });
-    if (!swarm) {
-      connection = await deps.connector.connectionFor(serverResource);
-      const cache = connection.liveState;
-      const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
-      const snapshot = await connectedHost(connection).snapshot(wait, { full: false });
-      const status = cache.status;
-      if (!status.watching) {
-        hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
-      } else {
-        live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
+    connection = await deps.connector.connectionFor(serverResource);
+    const cache = connection.liveState;
+    const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
+    const snapshot = await connectedHost(connection).snapshot(wait, { full: false });
+    const status = cache.status;
+    if (!status.watching) {
+      hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
+    } else if (swarm) {
+      if (frozen) {
+        const publishMode = publishModeOf((serverResource.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
+        swarmEntries = diffSwarmAgainstFrozen(frozen, [...cache.snapshot().services.values()], {
+          publishMode,
+          hashSecret: deps.hashSecret,
+          ignorePaths: (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
+        });
       }
+    } else {
+      live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
     }
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -117,6 +126,10 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     ignorePaths: (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
     rolloutInProgress,
   });
+  if (swarmEntries && frozen && !rolloutInProgress) {
+    drift.entries = sortEntries([...drift.entries, ...swarmEntries]);
+    drift.checked = [...drift.checked, 'live-vs-frozen'];
+  }
   return {
     service,
     latest,

@@ -11,6 +11,7 @@ import { planRollout } from '../../core/plan/planner.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { liveSwarmService, liveSwarmTask, planSwarmRollout, taskProgress, type LiveSwarmTask } from '../../core/plan/swarm.js';
 import type { Action } from '../../core/plan/types.js';
+import { diffSwarmAgainstFrozen, swarmServicePath, type RawSwarmServiceSpec } from '../../core/drift/swarm.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { DeploymentPhase, DeploymentRecord, DeploymentStore, StepName } from '../../store/deployments.js';
 import type { HostAccess } from './host-access.js';
@@ -144,12 +145,16 @@ export class Rollout {
       const docker = this.deps.host.docker;
       const name = swarmServiceName(frozen);
       // The name filter matches prefixes; the planner compares whole names.
-      const services = (await docker.listServices({ name: [name] }, { signal })).map((s) => liveSwarmService(s));
+      const raw = (await docker.listServices({ name: [name] }, { signal })).filter((s) => s.Spec?.Name === name);
+      const services = raw.map((s) => liveSwarmService(s));
+      // Fields changed on the manager behind Holdfast's back (the spec-hash label cannot tell).
+      const drift = diffSwarmAgainstFrozen(frozen, raw as Array<{ Spec?: RawSwarmServiceSpec }>, { publishMode, hashSecret: this.deps.hashSecret, ignorePaths: this.deps.ignorePaths ?? [] });
+      const fieldDrift = { [name]: drift.filter((e) => e.path !== swarmServicePath(name)).map((e) => e.path.slice(swarmServicePath(name).length + 1)) };
       const tasks: LiveSwarmTask[] = [];
-      for (const s of services.filter((x) => x.name === name)) tasks.push(...(await docker.listTasks({ service: [s.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0])));
+      for (const s of services) tasks.push(...(await docker.listTasks({ service: [s.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0])));
       const snapshot = await this.deps.host.snapshot(signal, { full: true });
       const live = buildLiveState(snapshot, undefined, { hashSecret: this.deps.hashSecret });
-      return planSwarmRollout(frozen, { services, tasks, containers: live.containers, images: live.images }, { publishMode });
+      return planSwarmRollout(frozen, { services, tasks, containers: live.containers, images: live.images }, { publishMode, fieldDrift });
     }
     // The containers this input names are read fresh: the cache may not have seen our last action yet.
     const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
@@ -290,10 +295,21 @@ export class Rollout {
         } else {
           const before = await docker.listTasks({ service: [action.serviceId] }, opts);
           this.tasksBefore.set(action.service.name, new Set(before.map((t) => t.ID)));
-          const updated = await docker.updateService(action.serviceId, action.version, spec, opts).catch((err: Error) => {
-            throw new RolloutFailure('ServiceUpdateFailed', `cannot update Swarm service ${action.target}: ${err.message}`);
-          });
-          for (const w of updated?.Warnings ?? []) await this.log('start', `warning: ${w}`);
+          // Swarm bumps the version itself while it runs an update: the planned one may be stale by
+          // now, so the update names the current one, and is tried again when it moved meanwhile.
+          let version = action.version;
+          for (let attempt = 1; ; attempt++) {
+            const current = await docker.inspectService(action.serviceId, opts).catch(() => undefined);
+            version = current?.Version?.Index ?? version;
+            try {
+              const updated = await docker.updateService(action.serviceId, version, spec, opts);
+              for (const w of updated?.Warnings ?? []) await this.log('start', `warning: ${w}`);
+              break;
+            } catch (err) {
+              if (attempt < 5 && /out of sequence/i.test((err as Error).message)) continue;
+              throw new RolloutFailure('ServiceUpdateFailed', `cannot update Swarm service ${action.target}: ${(err as Error).message}`);
+            }
+          }
         }
         return;
       }

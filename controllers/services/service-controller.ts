@@ -6,7 +6,7 @@
 import { HoldfastError } from '../../core/errors.js';
 import type { FrozenInput, SecretKeyRef } from '../../core/deploy/container-spec.js';
 import { renderFrozenInput } from '../../core/deploy/render.js';
-import { runsAsSwarmService, swarmServiceName, type PublishMode } from '../../core/deploy/swarm-spec.js';
+import { publishModeOf, runsAsSwarmService, swarmServiceName, type PublishMode } from '../../core/deploy/swarm-spec.js';
 import { liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL } from '../../core/plan/swarm.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
@@ -296,8 +296,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
   private async swarmPublishMode(serverName: string): Promise<PublishMode | undefined> {
     const server = await this.deps.store.get('Server', undefined, serverName);
     if ((server?.spec as { kind?: string } | undefined)?.kind !== 'docker-swarm-manager') return undefined;
-    const checks = ((server?.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks ?? []);
-    return checks.some((c) => c.name === 'ipvs' && c.result !== 'Pass') ? 'host' : 'ingress';
+    return publishModeOf((server?.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
   }
 
   private async hostFor(serverName: string): Promise<HostAccess & ReturnType<typeof connectedHost>> {

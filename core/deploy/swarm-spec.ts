@@ -30,6 +30,14 @@ import { NANO_CPUS } from './units.js';
  */
 export type PublishMode = 'ingress' | 'host';
 
+/**
+ * How a Swarm manager publishes ports, from its Server status checks: in mode host when the ipvs
+ * check found no IPVS in its kernel (the ingress routing mesh would not route), else ingress.
+ */
+export function publishModeOf(checks: ReadonlyArray<{ name: string; result: string }> | undefined): PublishMode {
+  return (checks ?? []).some((c) => c.name === 'ipvs' && c.result !== 'Pass') ? 'host' : 'ingress';
+}
+
 export interface SwarmRenderOptions {
   publishMode: PublishMode;
 }

@@ -14,8 +14,8 @@ export function describeEntries(entries: readonly Pick<DriftEntry, 'path' | 'kin
 }
 
 export type DriftPhase =
-  /** Nothing deployed yet, the host could not be read, or the Service runs as a Swarm service: drift is not known. */
-  | { kind: 'unknown'; reason: 'NotDeployed' | 'ServerUnavailable' | 'NotSupportedOnSwarm'; message: string }
+  /** Nothing deployed yet, or the host could not be read: drift is not known. */
+  | { kind: 'unknown'; reason: 'NotDeployed' | 'ServerUnavailable'; message: string }
   | { kind: 'report' }
   /** A heal deployment was queued or runs. */
   | { kind: 'healing'; deployment: string }

@@ -51,6 +51,12 @@ export interface SwarmLiveState {
 
 export interface SwarmPlanOptions {
   publishMode: PublishMode;
+  /**
+   * Per Swarm service name, the paths where the live service differs from the frozen input (see
+   * core/drift/swarm.ts): a service changed on the manager behind Holdfast's back, whose spec-hash
+   * label still matches, is updated back to the frozen spec.
+   */
+  fieldDrift?: Record<string, readonly string[]>;
 }
 
 /** Docker's label on the containers of Swarm tasks. */
@@ -175,6 +181,18 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
         serviceId: existing.id,
         version: existing.version,
         reason: `${liveHash ? 'the spec changed' : 'the service has no spec-hash label'}: rolling update ${plan.order}${note}`,
+      }, wait);
+      continue;
+    }
+    const drifted = options.fieldDrift?.[plan.name] ?? [];
+    if (drifted.length > 0) {
+      services.push({
+        type: 'update-service',
+        target: plan.name,
+        service: plan,
+        serviceId: existing.id,
+        version: existing.version,
+        reason: `${plan.name} was changed on the manager (${drifted.join(', ')}): updating it back to the frozen spec`,
       }, wait);
       continue;
     }

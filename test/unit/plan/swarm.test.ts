@@ -7,6 +7,7 @@ import type { LiveContainer } from '../../../core/deploy/normalise-live.js';
 import { renderFrozenInput } from '../../../core/deploy/render.js';
 import { swarmServicePlans, swarmServiceSpec } from '../../../core/deploy/swarm-spec.js';
 import { liveSwarmService, liveSwarmTask, planSwarmDeletion, planSwarmRollout, taskProgress, type LiveSwarmService, type LiveSwarmTask, type SwarmLiveState } from '../../../core/plan/swarm.js';
+import { diffSwarmAgainstFrozen, type RawSwarmServiceSpec } from '../../../core/drift/swarm.js';
 import type { ServiceSpec } from '../../../core/schema/types.generated.js';
 import { service } from '../deploy/fixtures.js';
 
@@ -228,5 +229,60 @@ describe('Swarm rollout planning', () => {
       { id: 'c', name: 'foreign', version: 1, labels: {} },
     ], owner);
     assert.deepEqual(actions.map((a) => a.type === 'remove-service' && a.serviceId), ['a']);
+  });
+});
+
+describe('Swarm live drift and its healing', () => {
+  const hashSecret = (value: string) => sha256Hex(`keyed:${value}`);
+  const f1 = renderFrozenInput(
+    service({ source: { image: IMAGE }, env: [{ name: 'GREETING', value: 'hello' }, { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'db', key: 'password' } } }], replicas: 1, ports: [{ containerPort: 8080, hostPort: 18090, protocol: 'tcp' }] }, 'web'),
+    { resolveSecret: () => ({ hash: hashSecret('s3cret') }) },
+  );
+  const liveOf = (frozenInput: FrozenInput, secret = 's3cret') => ({ Spec: swarmServiceSpec(swarmServicePlans(frozenInput, { publishMode: 'host' })[0]!, () => secret) as unknown as RawSwarmServiceSpec });
+  const opts = { publishMode: 'host' as const, hashSecret };
+
+  it('finds nothing when the service is as rendered', () => {
+    assert.deepEqual(diffSwarmAgainstFrozen(f1, [liveOf(f1)], opts), []);
+  });
+
+  const table: Array<{ name: string; change: (spec: any) => void; expect: string[] }> = [
+    { name: 'an env value', change: (s) => s.TaskTemplate.ContainerSpec.Env = ['GREETING=hacked', 'DB_PASSWORD=s3cret'], expect: ['services[hf_shop_production_web].env.GREETING changed'] },
+    { name: 'a secret value (compared by hash)', change: (s) => s.TaskTemplate.ContainerSpec.Env = ['GREETING=hello', 'DB_PASSWORD=other'], expect: ['services[hf_shop_production_web].env.DB_PASSWORD changed'] },
+    { name: 'an added variable', change: (s) => s.TaskTemplate.ContainerSpec.Env.push('EXTRA=1'), expect: ['services[hf_shop_production_web].env.EXTRA unexpected'] },
+    { name: 'the image', change: (s) => s.TaskTemplate.ContainerSpec.Image = 'holdfast-test/busybox:2', expect: ['services[hf_shop_production_web].image changed'] },
+    { name: 'replicas', change: (s) => s.Mode.Replicated.Replicas = 3, expect: ['services[hf_shop_production_web].replicas changed'] },
+    { name: 'a port', change: (s) => s.EndpointSpec.Ports[0].PublishedPort = 18091, expect: ['services[hf_shop_production_web].ports changed'] },
+    { name: 'a label', change: (s) => s.Labels['team'] = 'x', expect: ['services[hf_shop_production_web].labels.team unexpected'] },
+    { name: 'the whole service', change: (s) => s.Name = 'renamed', expect: ['services[hf_shop_production_web] missing'] },
+  ];
+  for (const t of table) {
+    it(`reports ${t.name}`, () => {
+      const live = liveOf(f1);
+      t.change(live.Spec);
+      const entries = diffSwarmAgainstFrozen(f1, [live], opts);
+      assert.deepEqual(entries.map((e) => `${e.path} ${e.kind}`), t.expect);
+      assert.ok(entries.every((e) => e.source === 'live-vs-frozen'));
+      assert.ok(!JSON.stringify(entries).includes('s3cret') && !JSON.stringify(entries).includes('"other"'), 'secret values never appear');
+    });
+  }
+
+  it('honours ignoreDifferences', () => {
+    const live = liveOf(f1);
+    (live.Spec as any).TaskTemplate.ContainerSpec.Env = ['GREETING=hacked', 'DB_PASSWORD=s3cret'];
+    assert.deepEqual(diffSwarmAgainstFrozen(f1, [live], { ...opts, ignorePaths: ['env.GREETING'] }), []);
+  });
+
+  it('updates a service changed on the manager back to the frozen spec', () => {
+    const plan = swarmServicePlans(f1, { publishMode: 'host' })[0]!;
+    const live: SwarmLiveState = {
+      services: [{ id: 'svc1', name: plan.name, version: 3, labels: { ...ownershipLabels(owner), [LABELS.specHash]: plan.specHash } }],
+      tasks: tasks(plan.taskHash, ['running']),
+      containers: [],
+      images,
+    };
+    assert.deepEqual(kinds(planSwarmRollout(f1, live, { publishMode: 'host' })), []);
+    const actions = planSwarmRollout(f1, live, { publishMode: 'host', fieldDrift: { [plan.name]: ['env.GREETING'] } });
+    assert.deepEqual(kinds(actions), ['update-service hf_shop_production_web', 'wait-service hf_shop_production_web']);
+    assert.match(actions[0]!.reason, /changed on the manager \(env\.GREETING\)/);
   });
 });
