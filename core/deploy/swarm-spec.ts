@@ -138,13 +138,14 @@ export function runsAsSwarmService(frozen: Pick<FrozenInput, 'sourceKind'>): boo
 }
 
 /**
- * The Swarm service(s) of a frozen input: one for an image or build Service (none when it declares
- * no component). Throws RangeError for a compose source, which runs as containers.
+ * The Swarm service of a frozen input (an image or build Service has one component). Throws
+ * RangeError for a compose source, which runs as containers, and for replicas 0, whose frozen input
+ * holds no container to make the tasks from.
  */
 export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptions): SwarmServicePlan[] {
   if (!runsAsSwarmService(frozen)) throw new RangeError(`a ${frozen.sourceKind} source does not run as a Swarm service`);
   return frozen.components.map((component) => {
-    const container = frozen.containers.find((c) => c.component === component.name) ?? templateOf(frozen, component.name);
+    const container = frozen.containers.find((c) => c.component === component.name) ?? noContainer(frozen, component.name);
     const published = container.ports.some((p) => p.hostPort !== undefined);
     let order = frozen.update.order;
     let orderNote: string | undefined;
@@ -169,8 +170,7 @@ export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptio
   });
 }
 
-/** With zero replicas the frozen input holds no container to make the tasks from. */
-function templateOf(frozen: FrozenInput, component: string): ContainerSpec {
+function noContainer(frozen: FrozenInput, component: string): never {
   throw new RangeError(`Service ${frozen.project}/${frozen.service.name} declares no container for component ${component} (replicas 0 is not supported on a Swarm manager yet)`);
 }
 
