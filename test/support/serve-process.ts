@@ -2,11 +2,13 @@
 // port, over HTTPS with a throwaway self-signed certificate when asked (kubectl sends tokens only
 // over TLS). Stops it by PID.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
+import { openDatabase } from '../../store/database.js';
 
 export interface ServeProcess {
   url: string;
@@ -43,6 +45,7 @@ export async function startServeProcess(opts: ServeProcessOptions = {}): Promise
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holdfast-serve-'));
   const port = await freePort();
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env, HOLDFAST_DATA_DIR: dataDir };
+  if (!env.DATABASE_URL && !existsSync(join(dataDir, 'pgdata'))) cpSync(await pgdataTemplate(), join(dataDir, 'pgdata'), { recursive: true });
   let caFile: string | undefined;
   if (opts.tls) {
     caFile = join(dataDir, 'tls.crt');
@@ -104,4 +107,28 @@ async function probe(url: string, caFile?: string): Promise<number> {
       ok(res.statusCode ?? 0);
     }).on('error', fail);
   });
+}
+
+/**
+ * An empty, migrated embedded database to copy into a new data directory: creating one (initdb in a
+ * child process) takes seconds, and the end-to-end tests start many servers. Made once per machine
+ * for each set of migrations; the creation itself is tested in test/integration/store.
+ */
+async function pgdataTemplate(): Promise<string> {
+  const migrations = join(packageRoot(), 'store', 'migrations');
+  const hash = createHash('sha256');
+  for (const file of readdirSync(migrations).filter((f) => f.endsWith('.sql')).sort()) hash.update(file).update(readFileSync(join(migrations, file)));
+  hash.update(readFileSync(join(packageRoot(), 'node_modules', '@electric-sql', 'pglite', 'package.json')));
+  const template = join(tmpdir(), `holdfast-pgdata-template-${hash.digest('hex').slice(0, 16)}`);
+  if (existsSync(join(template, 'pgdata', 'PG_VERSION'))) return join(template, 'pgdata');
+  const building = mkdtempSync(`${template}.building-`);
+  const database = await openDatabase({ dataDir: building });
+  await database.close();
+  try {
+    renameSync(building, template);
+  } catch {
+    // Another test process made it first: use theirs.
+    rmSync(building, { recursive: true, force: true });
+  }
+  return join(template, 'pgdata');
 }
