@@ -6,20 +6,18 @@
 // paint of the overview with 200 services. Saves screenshots of the main pages into
 // docs/screenshots/ for the README.
 import assert from 'node:assert/strict';
-import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { chromium, type BrowserContext, type ConsoleMessage, type Page } from 'playwright-core';
 import { packageRoot } from '../../core/package-root.js';
 import type { Deployment, Server, Service, ServiceViews } from '../../dashboard/src/api/types.js';
 import { SERVER_STATES, serverState, serviceState } from '../../dashboard/src/model/status.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost, type TestHosts } from '../support/testhosts.js';
+import { hostDocker, loadTestHosts, readPrivateKey, testHost, type TestHost, type TestHosts } from '../support/testhosts.js';
 
-const run = promisify(execFile);
 const CHROMIUM = '/usr/bin/chromium';
 const API = '/apis/holdfast.dev/v1alpha1';
 const SCREENSHOTS = join(packageRoot(), 'docs', 'screenshots');
@@ -212,11 +210,6 @@ async function cleanUpHosts() {
       for (const id of await ids('volume', 'ls', '-q', '--filter', filter)) await hostDocker(host, 'volume', 'rm', id).catch(() => undefined);
     }
   }
-}
-
-async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
-  return stdout.trim();
 }
 
 /** Counts by state as the overview should show them, from what the API holds now. */

@@ -75,3 +75,13 @@ export function testHost(hosts: TestHosts, index: number): TestHost {
 export function readPrivateKey(host: TestHost): string {
   return readFileSync(host.privateKeyPath, 'utf8');
 }
+
+/** Runs the docker CLI against a test host's own socket (behind Holdfast's back); resolves with its trimmed stdout. */
+export function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`docker ${args[0]} on ${host.name} failed: ${stderr.trim() || error.message}`));
+      else resolve(stdout.trim());
+    });
+  });
+}

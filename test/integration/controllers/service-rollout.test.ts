@@ -2,23 +2,15 @@
 // rolls out; a failing healthcheck rolls back while the old container keeps serving; delete leaves
 // nothing with Holdfast's labels.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { Resource } from '../../../core/resource.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { createFleet } from '../../support/fleet.js';
-import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { hostDocker, loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
 import { until } from '../../support/until.js';
 
-const run = promisify(execFile);
 const G = '/apis/holdfast.dev/v1alpha1';
 const PORT = 18480;
-
-async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
-  return stdout.trim();
-}
 
 /** An unconditional update: the controller writes status meanwhile, which moves resourceVersion. */
 function withoutVersion(obj: Resource) {

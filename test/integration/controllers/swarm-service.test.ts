@@ -3,27 +3,19 @@
 // the same service, deleting the Service removes the Swarm service. The image exists only on the
 // host: nothing may ask a registry.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import type { Resource } from '../../../core/resource.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { createFleet } from '../../support/fleet.js';
-import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { hostDocker, loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
 import { until } from '../../support/until.js';
 
-const run = promisify(execFile);
 const G = '/apis/holdfast.dev/v1alpha1';
 const PROJECT = 'swarmroll';
 const SWARM_NAME = `hf_${PROJECT}_production_web`;
 const SECRET = 'swarm-s3cret-value';
 const API_NAME = `hf_${PROJECT}_production_api`;
 const PUBLISHED_PORT = 18791;
-
-async function hostDocker(host: TestHost, ...args: string[]): Promise<string> {
-  const { stdout } = await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 });
-  return stdout.trim();
-}
 
 function withoutVersion(obj: Resource) {
   const { resourceVersion: _rv, ...metadata } = obj.metadata;
