@@ -116,7 +116,7 @@ export class SshCommandRunner implements CommandRunner {
         this.options.observer?.exec?.(this.server);
         const started = Date.now();
         const channel = await openExec(client, command);
-        return collect(channel, options, signal, started, (pid) => this.#killGroup(pid));
+        return collect(channel, options, signal, started, (pid) => this.#killGroup(pid), (why) => new CommandFailed(this.server, argv[0] ?? '', null, why));
       },
       { timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: options.signal },
     );
@@ -153,6 +153,7 @@ function collect(
   signal: AbortSignal,
   started: number,
   killGroup: (pid: number) => void,
+  inputFailed: (why: string) => Error,
 ): Promise<ExecResult> {
   const limit = options.maxOutputBytes ?? DEFAULT_MAX_OUTPUT_BYTES;
   const stdout = new OutputCollector(limit);
@@ -186,6 +187,7 @@ function collect(
       reject(signal.reason);
     };
     let marked = false;
+    let inputError: Error | undefined;
     const sink = options.stdout;
     const toStdout = (chunk: Buffer) => {
       if (!sink) return stdout.add(chunk);
@@ -225,11 +227,22 @@ function collect(
       exitCode = code;
       if (code === null && signalName) exitSignal = signalName;
     });
-    channel.on('close', () => {
+    // ssh2 repeats the exit status on close. A fast command's whole answer (output, exit status,
+    // close) can arrive in the same read as the exec confirmation, before the listeners above are
+    // attached: its 'exit' event is then gone, and only these arguments carry the status.
+    channel.on('close', (code?: number | null, signalName?: string) => {
+      if (exitCode === null && exitSignal === undefined) {
+        if (typeof code === 'number') exitCode = code;
+        else if (code === null && signalName) exitSignal = signalName;
+      }
       if (giveUp) clearTimeout(giveUp);
       signal.removeEventListener('abort', onAbort);
       if (!marked && preamble) toStdout(Buffer.from(preamble, 'latin1'));
       sink?.end();
+      if (inputError) {
+        reject(inputFailed(`input failed: ${inputError.message}`));
+        return;
+      }
       resolve({
         exitCode,
         signal: exitSignal,
@@ -243,8 +256,9 @@ function collect(
     if (input === undefined) channel.end();
     else if (typeof input === 'string' || Buffer.isBuffer(input)) channel.end(input);
     else {
-      // A failed source must not look like a complete one: end the command without EOF.
-      input.once('error', () => {
+      // A failed source must not look like a complete one: end the command, and fail.
+      input.once('error', (err) => {
+        inputError = err;
         try {
           channel.signal('KILL');
         } catch {

@@ -3,11 +3,13 @@
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
+import { PassThrough, Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import ssh2 from 'ssh2';
 import { SshCommandRunner } from '../../../hosts/exec.js';
 import {
   AuthenticationFailed,
+  CommandFailed,
   ConnectionRefused,
   ConnectTimeout,
   HostKeyMismatch,
@@ -255,6 +257,36 @@ describe('shell exec', () => {
     } finally {
       await commands.run(['rm', '-f', '/root/.bashrc']);
     }
+  });
+
+  it('keeps the exit status of fast commands, whose whole answer may arrive with the exec confirmation', async () => {
+    const commands = new SshCommandRunner(track(sessionFor(host)));
+    const codes: Array<number | null> = [];
+    // Five at a time: sshd's MaxSessions (10) bounds the channels of one connection.
+    for (let batch = 0; batch < 12; batch++) {
+      const results = await Promise.all(Array.from({ length: 5 }, (_, i) => commands.run(['sh', '-c', `exit ${i % 4}`])));
+      codes.push(...results.map((r) => r.exitCode));
+    }
+    assert.deepEqual(codes, Array.from({ length: 60 }, (_, i) => (i % 5) % 4));
+  });
+
+  it('streams stdin from a stream and stdout into one, with backpressure', async () => {
+    const commands = new SshCommandRunner(track(sessionFor(host)));
+    const data = Buffer.alloc(3 * 1024 * 1024, 'x');
+    const sink = new PassThrough();
+    const chunks: Buffer[] = [];
+    // A slow reader: the command must wait for it rather than lose output.
+    setTimeout(() => sink.on('data', (c: Buffer) => chunks.push(c)), 200);
+    const result = await commands.run(['cat'], { stdin: Readable.from([data.subarray(0, 1000), data.subarray(1000)]), stdout: sink, timeoutMs: 30_000 });
+    if (!sink.readableEnded) await new Promise((ok) => sink.once('end', ok).resume());
+    assert.equal(result.exitCode, 0);
+    assert.equal(result.stdout, '', 'streamed output is not also collected');
+    assert.equal(Buffer.concat(chunks).length, data.length);
+    const failing = new Readable({ read() {} });
+    const run = commands.run(['cat'], { stdin: failing, timeoutMs: 30_000 });
+    failing.push('partial');
+    setTimeout(() => failing.destroy(new Error('source broke')), 100);
+    await assert.rejects(run, (err: unknown) => err instanceof CommandFailed && /input failed: source broke/.test(err.message), 'a broken source does not look like a complete one');
   });
 
   it('caps captured output and says so', async () => {
