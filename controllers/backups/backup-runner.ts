@@ -187,18 +187,38 @@ export class BackupRunner {
     }
     const pipe = new PassThrough();
     let size = 0;
-    pipe.on('data', (chunk: Buffer) => (size += chunk.length)).pause();
-    const [read, put] = await Promise.allSettled([
-      dest.connection.commands.run(readBackupArgv(file), { stdout: pipe, signal, timeoutMs: STREAM_TIMEOUT_MS }),
-      source.connection.docker.putArchive(source.container, source.mountPath, pipe, { signal, timeoutMs: STREAM_TIMEOUT_MS }),
+    const streamed = createHash('sha256');
+    pipe
+      .on('data', (chunk: Buffer) => {
+        size += chunk.length;
+        streamed.update(chunk);
+      })
+      .pause();
+    // The engine refusing the archive must also stop the read, or it would wait on a full pipe.
+    const stopRead = new AbortController();
+    const [put, read] = await Promise.allSettled([
+      source.connection.docker.putArchive(source.container, source.mountPath, pipe, { signal, timeoutMs: STREAM_TIMEOUT_MS }).catch((err) => {
+        stopRead.abort(err);
+        throw err;
+      }).then(() => {
+        // The engine may answer once it has read the archive's end marker, before the padding after
+        // it: read what is left, so the command is not left waiting on a full pipe.
+        pipe.resume();
+      }),
+      dest.connection.commands.run(readBackupArgv(file), { stdout: pipe, signal: AbortSignal.any([signal, stopRead.signal]), timeoutMs: STREAM_TIMEOUT_MS }),
     ]);
     const into = `${source.mountPath} in container ${source.container} on server ${source.server}`;
-    if (read.status === 'rejected' || read.value.exitCode !== 0) {
-      const why = read.status === 'rejected' ? asBackupFailure(read.reason, 'RestoreFailed').message : tail(read.value.stderr);
-      throw new BackupFailure('RestoreFailed', `reading ${file} on server ${dest.name} failed while restoring into ${into}: ${why}`);
-    }
     if (put.status === 'rejected') {
       throw new BackupFailure('RestoreFailed', `writing backup "${name}" into ${into} failed: ${asBackupFailure(put.reason, 'RestoreFailed').message}`);
+    }
+    if (read.status === 'rejected') {
+      throw new BackupFailure('RestoreFailed', `reading ${file} on server ${dest.name} failed while restoring into ${into}: ${asBackupFailure(read.reason, 'RestoreFailed').message}`);
+    }
+    // What went into the container is judged by its checksum: a channel may close without an exit status.
+    const sent = streamed.digest('hex');
+    if (sent !== onHost || (read.value.exitCode !== 0 && read.value.exitCode !== null)) {
+      const why = tail(read.value.stderr) || `exit status ${read.value.exitCode ?? read.value.signal ?? 'unknown'}, ${size} bytes with sha256 ${sent} read`;
+      throw new BackupFailure('RestoreFailed', `reading ${file} on server ${dest.name} failed while restoring into ${into} (the volume may be partly restored): ${why}`);
     }
     return { backup: name, server: source.server, container: source.container, path: source.mountPath, sizeBytes: size };
   }

@@ -219,5 +219,16 @@ describe('backups on a real Docker host', { timeout: 120_000 }, () => {
     assert.equal((await getPolicy('files-ro')).status!.lastBackup.result, 'Failed');
     assert.ok((await events()).some((e) => e.involvedObject.name === 'files-ro' && e.reason === 'BackupFailed' && e.type === 'Warning'));
     assert.ok(!existsSync('/proc/holdfast-backups'));
+
+    // Nothing runs that mounts the volume: refused with the reason, for backups and restores alike.
+    await docker('stop', '-t', '0', CONTAINER);
+    const stopped = await cp.call('POST', `${policyPath('files-data')}/run`, {});
+    assert.equal(stopped.status, 409, JSON.stringify(stopped.body));
+    assert.match(stopped.body.message, /no container that mounts volume "data" of service "files" is running/);
+    assert.equal((await condition('files-data', 'LastBackupSucceeded'))?.reason, 'ContainerNotRunning');
+    const backups = (await getPolicy('files-data')).status!.backups as Array<{ name: string }>;
+    const notRestored = await cp.call('POST', `${policyPath('files-data')}/restore`, { backup: backups[0].name });
+    assert.equal(notRestored.status, 409, JSON.stringify(notRestored.body));
+    assert.equal((await getPolicy('files-data')).status!.backups.length, 2, 'a failed run deletes nothing');
   });
 });
