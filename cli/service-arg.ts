@@ -11,6 +11,22 @@ export interface ServiceRef {
 }
 
 export function parseServiceArg(args: readonly string[], namespace: string | undefined, verb: string): ServiceRef {
+  const { name } = parseNamespacedArg(args, namespace, verb, { kind: 'Service', example: 'service/web', words: ['service', 'services'] });
+  return { namespace: namespace!, name, label: `service/${name}` };
+}
+
+/**
+ * The one namespaced object a command acts on: `KIND/NAME` or `KIND NAME` (any name kubectl would
+ * accept for the kind: `backuppolicy/web-data`, `bp/web-data`), its project from -n.
+ */
+export function parseNamespacedArg(
+  args: readonly string[],
+  namespace: string | undefined,
+  verb: string,
+  expected: { kind: string; example: string; words: [singular: string, plural: string] },
+): { namespace: string; name: string } {
+  const [singular, plural] = expected.words;
+  const form = `${expected.example.split('/')[0]}/NAME`;
   let kindText: string;
   let name: string;
   if (args.length === 1 && args[0].includes('/')) {
@@ -20,13 +36,13 @@ export function parseServiceArg(args: readonly string[], namespace: string | und
   } else if (args.length === 2 && !args.some((a) => a.includes('/'))) {
     [kindText, name] = args;
   } else if (args.length === 0) {
-    throw new HoldfastError('BadRequest', `${verb} needs a service: pass service/NAME, e.g. service/web -n shop`);
+    throw new HoldfastError('BadRequest', `${verb} needs a ${singular}: pass ${form}, e.g. ${expected.example} -n shop`);
   } else {
-    throw new HoldfastError('BadRequest', `${verb} acts on one service: pass service/NAME or service NAME (got "${args.join(' ')}")`);
+    throw new HoldfastError('BadRequest', `${verb} acts on one ${singular}: pass ${form} or ${form.replace('/', ' ')} (got "${args.join(' ')}")`);
   }
-  if (!kindText || !name) throw new HoldfastError('BadRequest', `${verb}: "${args.join(' ')}" is not in the form service/NAME`);
+  if (!kindText || !name) throw new HoldfastError('BadRequest', `${verb}: "${args.join(' ')}" is not in the form ${form}`);
   const kind = resolveKind(kindText);
-  if (kind.kind !== 'Service') throw new HoldfastError('BadRequest', `${verb} works on services only, not ${kind.plural}`);
-  if (!namespace) throw new HoldfastError('BadRequest', `service "${name}" is namespaced: pass -n PROJECT to name its project`);
-  return { namespace, name, label: `service/${name}` };
+  if (kind.kind !== expected.kind) throw new HoldfastError('BadRequest', `${verb} works on ${plural} only, not ${kind.plural}`);
+  if (!namespace) throw new HoldfastError('BadRequest', `${singular} "${name}" is namespaced: pass -n PROJECT to name its project`);
+  return { namespace, name };
 }

@@ -6,7 +6,7 @@ import type { BackupPolicyStatus } from '../../core/schema/types.generated.js';
 import type { HoldfastClient } from '../client.js';
 import { EXIT_OK, type CommandContext } from '../context.js';
 import { age, renderTable, toJson, toYaml } from '../printers.js';
-import { resolveKind } from '../resource-args.js';
+import { parseNamespacedArg } from '../service-arg.js';
 
 /** A backup streams for as long as the volume takes: the request waits up to this long. */
 const BACKUP_REQUEST_TIMEOUT_MS = 65 * 60_000;
@@ -18,24 +18,7 @@ export interface PolicyRef {
 
 /** `backuppolicy/web-data`, `bp/web-data` or `backuppolicy web-data`, with its project from -n. */
 export function parsePolicyArg(args: readonly string[], namespace: string | undefined, verb: string): PolicyRef {
-  let kindText: string;
-  let name: string;
-  if (args.length === 1 && args[0].includes('/')) {
-    const slash = args[0].indexOf('/');
-    kindText = args[0].slice(0, slash);
-    name = args[0].slice(slash + 1);
-  } else if (args.length === 2 && !args.some((a) => a.includes('/'))) {
-    [kindText, name] = args;
-  } else if (args.length === 0) {
-    throw new HoldfastError('BadRequest', `${verb} needs a backup policy: pass backuppolicy/NAME, e.g. backuppolicy/web-data -n shop`);
-  } else {
-    throw new HoldfastError('BadRequest', `${verb} acts on one backup policy: pass backuppolicy/NAME or backuppolicy NAME (got "${args.join(' ')}")`);
-  }
-  if (!kindText || !name) throw new HoldfastError('BadRequest', `${verb}: "${args.join(' ')}" is not in the form backuppolicy/NAME`);
-  const kind = resolveKind(kindText);
-  if (kind.kind !== 'BackupPolicy') throw new HoldfastError('BadRequest', `${verb} works on backup policies only, not ${kind.plural}`);
-  if (!namespace) throw new HoldfastError('BadRequest', `backup policy "${name}" is namespaced: pass -n PROJECT to name its project`);
-  return { namespace, name };
+  return parseNamespacedArg(args, namespace, verb, { kind: 'BackupPolicy', example: 'backuppolicy/web-data', words: ['backup policy', 'backup policies'] });
 }
 
 const policyPath = (ref: PolicyRef) => `/apis/${API_VERSION}/namespaces/${encodeURIComponent(ref.namespace)}/backuppolicies/${encodeURIComponent(ref.name)}`;

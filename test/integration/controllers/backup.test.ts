@@ -13,6 +13,7 @@ import { packageRoot } from '../../../core/package-root.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { createFleet } from '../../support/fleet.js';
 import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';
+import { until } from '../../support/until.js';
 
 const run = promisify(execFile);
 const G = '/apis/holdfast.dev/v1alpha1';
@@ -28,20 +29,6 @@ interface Condition {
   message: string;
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (err) {
-      last = err;
-    }
-    await new Promise((ok) => setTimeout(ok, everyMs));
-  }
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
-}
 
 const policy = (name: string, spec: Record<string, unknown>) => ({
   apiVersion: 'holdfast.dev/v1alpha1',
