@@ -444,8 +444,9 @@ describe('dashboard', { timeout: 900_000 }, () => {
 
   it('follows a rollout as it happens, without a reload', async () => {
     // Still on storefront. A declared change rolls out as revision 2.
-    const current = await getService(SHOP, 'storefront');
-    await api('PUT', `/namespaces/${SHOP}/services/storefront`, { ...serviceManifest(SHOP, 'storefront', storefrontSpec('bonjour')), metadata: current.metadata });
+    // An unconditional update (no resourceVersion): the controllers write status meanwhile.
+    const { resourceVersion: _rv, ...metadata } = (await getService(SHOP, 'storefront')).metadata;
+    await api('PUT', `/namespaces/${SHOP}/services/storefront`, { ...serviceManifest(SHOP, 'storefront', storefrontSpec('bonjour')), metadata });
     const second = page.locator('li[data-deployment]').filter({ hasText: 'Revision 2' });
     await second.waitFor({ timeout: 20_000 });
     // While it runs, it is open and its log is followed; it may also be over already.
