@@ -1,4 +1,3 @@
-import type { Condition } from '../api/types.js';
 import type { ServerState, ServiceState } from '../model/status.js';
 
 const SERVICE_LABELS: Record<ServiceState, string> = {
@@ -35,15 +34,3 @@ export function ServerBadge({ state, reason }: { state: ServerState; reason?: st
   return <StateBadge tone={state} label={SERVER_LABELS[state]} title={reason} />;
 }
 
-const CONDITION_TONE: Record<string, (status: Condition['status']) => string> = {
-  // Conditions whose True is bad news.
-  Drifted: (s) => (s === 'True' ? 'drifted' : s === 'False' ? 'synced' : 'pending'),
-  Degraded: (s) => (s === 'True' ? 'failed' : s === 'False' ? 'synced' : 'pending'),
-  Progressing: (s) => (s === 'True' ? 'progressing' : 'pending'),
-};
-
-export function conditionTone(c: Condition): string {
-  const tone = CONDITION_TONE[c.type];
-  if (tone) return tone(c.status);
-  return c.status === 'True' ? 'synced' : c.status === 'False' ? 'failed' : 'pending';
-}

@@ -1,5 +1,6 @@
 import type { Condition } from '../api/types.js';
-import { conditionTone, StateBadge } from './badges.js';
+import { conditionTone } from '../model/status.js';
+import { StateBadge } from './badges.js';
 import { Empty } from './states.js';
 import { Time } from './time.js';
 

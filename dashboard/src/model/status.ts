@@ -74,3 +74,18 @@ export function countBy<T, K extends string>(items: readonly T[], keyOf: (item: 
 
 export const SERVICE_STATES: readonly ServiceState[] = ['synced', 'progressing', 'drifted', 'failed', 'pending'];
 export const SERVER_STATES: readonly ServerState[] = ['ready', 'attention', 'blocked'];
+
+/** The badge tone of a condition. For most, True is good news; these are read otherwise. */
+const CONDITION_TONE: Record<string, (status: Condition['status']) => string> = {
+  Drifted: (s) => (s === 'True' ? 'drifted' : s === 'False' ? 'synced' : 'pending'),
+  Degraded: (s) => (s === 'True' ? 'failed' : s === 'False' ? 'synced' : 'pending'),
+  // A Server low on disk needs attention; a full one is also not Ready, which says so in red.
+  DiskPressure: (s) => (s === 'True' ? 'drifted' : s === 'False' ? 'synced' : 'pending'),
+  Progressing: (s) => (s === 'True' ? 'progressing' : 'pending'),
+};
+
+export function conditionTone(c: Condition): string {
+  const tone = CONDITION_TONE[c.type];
+  if (tone) return tone(c.status);
+  return c.status === 'True' ? 'synced' : c.status === 'False' ? 'failed' : 'pending';
+}

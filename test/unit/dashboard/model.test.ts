@@ -7,7 +7,7 @@ import type { Condition, DriftEntry, Server, Service } from '../../../dashboard/
 import { BACKOFF_MAX_MS, backoffDelay } from '../../../dashboard/src/model/backoff.js';
 import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, MASK, normalisePath, pathSegments } from '../../../dashboard/src/model/fields.js';
 import { href, parseRoute } from '../../../dashboard/src/model/route.js';
-import { serverState, serviceState } from '../../../dashboard/src/model/status.js';
+import { conditionTone, serverState, serviceState } from '../../../dashboard/src/model/status.js';
 import { duration, formatBytes, relativeTime } from '../../../dashboard/src/model/time.js';
 
 const T = '2025-01-01T00:00:00Z';
@@ -253,4 +253,21 @@ describe('readLines', () => {
     for await (const line of readLines(body)) lines.push(line);
     assert.deepEqual(lines, ['héllo']);
   });
+});
+
+describe('conditionTone', () => {
+  const cases: Array<[string, Condition['status'], string]> = [
+    ['Ready', 'True', 'synced'],
+    ['Ready', 'False', 'failed'],
+    ['Ready', 'Unknown', 'pending'],
+    ['Drifted', 'True', 'drifted'],
+    ['Drifted', 'False', 'synced'],
+    ['Degraded', 'True', 'failed'],
+    ['DiskPressure', 'True', 'drifted'],
+    ['DiskPressure', 'False', 'synced'],
+    ['Progressing', 'True', 'progressing'],
+  ];
+  for (const [type, status, tone] of cases) {
+    it(`${type}=${status} → ${tone}`, () => assert.equal(conditionTone({ type, status, reason: 'R', message: '', lastTransitionTime: '2026-11-26T12:00:00Z' } as Condition), tone));
+  }
 });
