@@ -171,40 +171,21 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       services.push({ type: 'create-service', target: plan.name, service: plan, reason: `Swarm service ${plan.name} does not exist; ${plan.replicas} replica(s), ports published in mode ${plan.publishMode}${note}` }, wait);
       continue;
     }
+    const update = (reason: string) =>
+      services.push({ type: 'update-service', target: plan.name, service: plan, serviceId: existing.id, version: existing.version, reason }, wait);
     const liveHash = existing.labels[LABELS.specHash];
     if (liveHash !== plan.specHash) {
       images.push(...imageActions(frozen, plan, live.images));
-      services.push({
-        type: 'update-service',
-        target: plan.name,
-        service: plan,
-        serviceId: existing.id,
-        version: existing.version,
-        reason: `${liveHash ? 'the spec changed' : 'the service has no spec-hash label'}: rolling update ${plan.order}${note}`,
-      }, wait);
+      update(`${liveHash ? 'the spec changed' : 'the service has no spec-hash label'}: rolling update ${plan.order}${note}`);
       continue;
     }
     const drifted = options.fieldDrift?.[plan.name] ?? [];
     if (drifted.length > 0) {
-      services.push({
-        type: 'update-service',
-        target: plan.name,
-        service: plan,
-        serviceId: existing.id,
-        version: existing.version,
-        reason: `${plan.name} was changed on the manager (${drifted.join(', ')}): updating it back to the frozen spec`,
-      }, wait);
+      update(`${plan.name} was changed on the manager (${drifted.join(', ')}): updating it back to the frozen spec`);
       continue;
     }
     if (existing.updateState === 'paused' || existing.updateState === 'rollback_paused') {
-      services.push({
-        type: 'update-service',
-        target: plan.name,
-        service: plan,
-        serviceId: existing.id,
-        version: existing.version,
-        reason: `the update of ${plan.name} is ${existing.updateState}${existing.updateMessage ? ` (${existing.updateMessage})` : ''}: taking it up again`,
-      }, wait);
+      update(`the update of ${plan.name} is ${existing.updateState}${existing.updateMessage ? ` (${existing.updateMessage})` : ''}: taking it up again`);
       continue;
     }
     const progress = taskProgress(live.tasks, existing.id, plan.taskHash, plan.replicas);
