@@ -1,6 +1,7 @@
 // `holdfast backup run|list|restore backuppolicy/NAME -n PROJECT`: take a backup now, list the kept
 // backups (from the policy's status), and stream one back into the volume it was taken from.
 import { HoldfastError } from '../../core/errors.js';
+import { formatBytes as formatSize } from '../../core/format-bytes.js';
 import { API_VERSION, type Resource } from '../../core/resource.js';
 import type { BackupPolicyStatus } from '../../core/schema/types.generated.js';
 import type { HoldfastClient } from '../client.js';
@@ -25,17 +26,9 @@ const policyPath = (ref: PolicyRef) => `/apis/${API_VERSION}/namespaces/${encode
 
 type Backup = NonNullable<BackupPolicyStatus['backups']>[number];
 
-/** `12.3 MiB`. */
+/** `12.3 MiB`, or `<unknown>` when status has no size. */
 export function formatBytes(n: number | undefined): string {
-  if (n === undefined) return '<unknown>';
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${n} B` : `${v.toFixed(1)} ${units[u]}`;
+  return n === undefined ? '<unknown>' : formatSize(n);
 }
 
 export function backupTable(backups: readonly Backup[], now: Date): string {

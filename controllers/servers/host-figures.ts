@@ -1,6 +1,7 @@
 // Disk and load figures of a host, which the Docker Engine API does not give: one shell command
 // (`df` of the Docker data root and /proc/loadavg), read at most every few minutes per connection.
 // Parsing and judging are pure.
+import { formatBytes } from '../../core/format-bytes.js';
 import type { ServerStatusCheck } from '../../core/schema/types.generated.js';
 
 export interface HostFigures {
@@ -50,10 +51,4 @@ export function judgeDisk(figures: HostFigures): { result: ServerStatusCheck['re
   if (figures.diskFreeBytes < DISK_FAIL_BELOW_BYTES) return { result: 'Fail', message: `disk full: ${where}; rollouts wait until there is at least ${formatBytes(DISK_FAIL_BELOW_BYTES)}` };
   if (figures.diskFreeBytes < DISK_WARN_BELOW_BYTES || share < DISK_WARN_BELOW_FRACTION) return { result: 'Warn', message: `disk space low: ${where}` };
   return { result: 'Pass', message: where };
-}
-
-export function formatBytes(bytes: number): string {
-  if (bytes >= GiB) return `${(bytes / GiB).toFixed(1)} GiB`;
-  if (bytes >= MiB) return `${Math.round(bytes / MiB)} MiB`;
-  return `${Math.round(bytes / 1024)} KiB`;
 }

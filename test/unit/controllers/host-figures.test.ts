@@ -34,8 +34,8 @@ describe('judgeDisk', () => {
     ['plenty', figures(80 * GiB, 250 * GiB), 'Pass', /^80\.0 GiB free of 250\.0 GiB \(32%\) on \//],
     ['under 10% of a big disk', figures(20 * GiB, 250 * GiB), 'Warn', /^disk space low: 20\.0 GiB free/],
     ['under 2 GiB of a small disk', figures(1.5 * GiB, 10 * GiB), 'Warn', /^disk space low/],
-    ['under 512 MiB', figures(100 * 1024 ** 2, 10 * GiB), 'Fail', /^disk full: 100 MiB free .*; rollouts wait until there is at least 512 MiB$/],
-    ['nothing left', figures(0, 10 * GiB), 'Fail', /^disk full: 0 KiB free/],
+    ['under 512 MiB', figures(100 * 1024 ** 2, 10 * GiB), 'Fail', /^disk full: 100\.0 MiB free .*; rollouts wait until there is at least 512\.0 MiB$/],
+    ['nothing left', figures(0, 10 * GiB), 'Fail', /^disk full: 0 B free/],
   ];
   for (const [what, input, result, message] of cases) {
     it(what, () => {
