@@ -30,7 +30,7 @@ export function packBuildContext(dir: string, opts: { dockerfile?: string; maxBy
     throw new ContextPackError(`the Dockerfile ${opts.dockerfile} must be inside the build context`);
   }
   const root = statOrUndefined(dir, true);
-  if (!root?.isDirectory()) throw new ContextPackError(root ? 'is not a directory' : 'no such directory');
+  if (!root?.isDirectory()) throw new ContextPackError(root ? 'is not a directory' : 'does not exist (it is read relative to the compose file)');
 
   // A CommonJS module whose export is also its own `default`, which is how its types name it.
   const rules = dockerignore.default({ ignorecase: false });

@@ -165,4 +165,13 @@ spec:
       return true;
     });
   });
+
+  it('says a context directory that is not there does not exist, naming where it was looked for', async () => {
+    const dir = tree({ 'compose.yaml': 'services:\n  web:\n    build: ./missing\n' });
+    writeFileSync(join(dir, 'service.yaml'), `apiVersion: holdfast.dev/v1alpha1\nkind: Project\nmetadata: { name: shop }\n---\n${manifest('compose.yaml')}`);
+    await assert.rejects(loadManifests([join(dir, 'service.yaml')], { buildContexts: true }), (err: Error) => {
+      assert.match(err.message, /services\.web\.build: the build context missing does not exist \(it is read relative to the compose file\)/);
+      return true;
+    });
+  });
 });
