@@ -27,6 +27,11 @@ RUN npm run build \
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
+# GitOps runs git on the control plane: ssh:// remotes need the OpenSSH client, and spec.verify
+# checks GPG signatures with gnupg (SSH signatures with ssh-keygen).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends git gnupg openssh-client ca-certificates \
+ && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/ ./
 # The image's unprivileged `node` user owns the data directory.
 RUN mkdir -p /data && chown node:node /data

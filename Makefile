@@ -14,7 +14,7 @@ help:
 	@echo "make run            npm deps + build, then holdfast serve (ARGS=... for more flags)"
 	@echo "make test           Debian packages, npm deps, build, then all tests (TESTS=unit|integration|e2e)"
 	@echo "make build          npm deps + build into dist/ (skipped when nothing changed)"
-	@echo "make lint           type-check everything (tsc --noEmit)"
+	@echo "make lint           type-check everything (the server and CLI, and the dashboard)"
 	@echo "make bench          run the benchmarks (bench/run.ts)"
 	@echo "make test-hosts-up  start the Docker/SSH test hosts; make test-hosts-down stops them"
 	@echo "make clean          remove build output (dist/, test-results/)"
@@ -32,7 +32,7 @@ build:
 
 lint:
 	bash scripts/setup.sh deps
-	npx tsc -p tsconfig.json --noEmit
+	npm run --silent typecheck
 
 bench:
 	@test -f bench/run.ts || { echo "make bench: bench/run.ts not found: no benchmarks to run" >&2; exit 1; }

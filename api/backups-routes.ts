@@ -2,11 +2,12 @@
 // in the route table (api/scopes.ts); each action writes one audit row. The kept backups themselves
 // are listed in the policy's status (GET the BackupPolicy).
 //   POST …/namespaces/{ns}/backuppolicies/{name}/run        take a backup now, whatever the schedule
-//   POST …/namespaces/{ns}/backuppolicies/{name}/restore    {"backup": "<name>"}
+//   POST …/namespaces/{ns}/backuppolicies/{name}/restore    {"backup": "<name>", "destination": "<name>"}
+//                                                            (destination optional: the first that holds it)
 import { Router } from 'express';
 import type { BackupActions } from '../controllers/backups/backup-controller.js';
 import { HoldfastError } from '../core/errors.js';
-import { API_VERSION } from '../core/resource.js';
+import { API_VERSION, DNS1123_LABEL } from '../core/resource.js';
 import type { ResourceStore, WriteContext } from '../store/resource-store.js';
 import { actorOf, requireScope } from './auth.js';
 import { API_BASE } from './scopes.js';
@@ -33,7 +34,8 @@ export function backupRouter(deps: BackupRoutesDeps): Router {
       noFields(req.body, [], 'run', '{}');
       const policy = await store.mustGet('BackupPolicy', namespace, name);
       const done = await requireActions(deps).run(policy, ctx.actor);
-      return { value: done, message: `backup ${done.backup.name} (${done.backup.sizeBytes} bytes) on server ${done.server}` };
+      const failed = done.copies.filter((c) => c.result === 'Failed').map((c) => c.destination);
+      return { value: done, message: `backup ${done.backup.name} (${done.backup.sizeBytes} bytes) at ${done.location}${failed.length ? `; copies failed: ${failed.join(', ')}` : ''}` };
     });
     res.status(201).json({ apiVersion: API_VERSION, kind: 'BackupRun', ...result });
   });
@@ -44,9 +46,9 @@ export function backupRouter(deps: BackupRoutesDeps): Router {
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
     const result = await audited(store, ctx, { verb: 'restore', namespace, name }, async () => {
-      const backup = restoreTarget(req.body);
+      const { backup, destination } = restoreTarget(req.body);
       const policy = await store.mustGet('BackupPolicy', namespace, name);
-      const done = await requireActions(deps).restore(policy, backup, ctx.actor);
+      const done = await requireActions(deps).restore(policy, backup, ctx.actor, destination);
       return { value: done, message: `backup ${done.backup} restored into ${done.path} of container ${done.container} on server ${done.server}` };
     });
     res.json({ apiVersion: API_VERSION, kind: 'BackupRestore', ...result });
@@ -59,17 +61,21 @@ function noFields(body: unknown, allowed: string[], verb: string, example: strin
   if (body === undefined || body === null) return;
   if (typeof body !== 'object' || Array.isArray(body)) throw new HoldfastError('BadRequest', `the ${verb} request body must be a JSON object such as ${example}`);
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length) throw new HoldfastError('BadRequest', `unknown field "${unknown[0]}" in the ${verb} request${allowed.length ? `: only ${allowed.join(', ')} is accepted` : ': it takes no fields'}`);
+  if (unknown.length) throw new HoldfastError('BadRequest', `unknown field "${unknown[0]}" in the ${verb} request${allowed.length ? `: only ${allowed.join(' and ')} ${allowed.length === 1 ? 'is' : 'are'} accepted` : ': it takes no fields'}`);
 }
 
-function restoreTarget(body: unknown): string {
-  noFields(body, ['backup'], 'restore', '{"backup": "web-data-20261126T130512Z.tar"}');
+function restoreTarget(body: unknown): { backup: string; destination?: string } {
+  noFields(body, ['backup', 'destination'], 'restore', '{"backup": "web-data-20261126T130512Z.tar"}');
   const backup = (body as { backup?: unknown } | undefined)?.backup;
   if (typeof backup !== 'string' || backup === '') {
     throw new HoldfastError('BadRequest', 'the restore request needs "backup": the name of a backup of this policy (see holdfast backup list)');
   }
   if (backup.length > 255 || backup.includes('/') || backup.includes('\0')) throw new HoldfastError('BadRequest', `"backup" must be a backup's file name, not a path`);
-  return backup;
+  const destination = (body as { destination?: unknown }).destination;
+  if (destination !== undefined && (typeof destination !== 'string' || !DNS1123_LABEL.test(destination))) {
+    throw new HoldfastError('BadRequest', '"destination" must be the name of one of the policy\'s spec.destinations');
+  }
+  return { backup, destination };
 }
 
 function requireActions(deps: BackupRoutesDeps): BackupActions {

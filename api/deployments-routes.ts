@@ -5,16 +5,16 @@
 //   POST …/namespaces/{ns}/services/{name}/sync             converge now, once
 //   POST …/namespaces/{ns}/services/{name}/rollback         {"toRevision": N} (optional)
 //   GET  …/deployments/{id}                                 the whole record, frozen input included
-//   GET  …/deployments/{id}/logs[?follow=true][&step=build][&format=json]
+//   GET  …/deployments/{id}/logs[?follow=true][&step=build][&format=json][&after=LINE_ID]
 //   POST …/deployments/{id}/cancel
 import { Router, type Request, type Response } from 'express';
 import type { DeploymentActions } from '../controllers/deployment-actions.js';
 import { HoldfastError } from '../core/errors.js';
-import { API_VERSION, type Resource } from '../core/resource.js';
+import { API_VERSION } from '../core/resource.js';
 import { isTerminal, STEP_NAMES, type DeploymentRecord, type DeploymentStore, type LogLine } from '../store/deployments.js';
 import type { ResourceStore, WriteContext } from '../store/resource-store.js';
 import { actorOf, requireScope } from './auth.js';
-import { pageLimit } from './list-paging.js';
+import { pageLimit, queryFlag } from './list-paging.js';
 import { API_BASE } from './scopes.js';
 
 export const SERVICE_DEPLOYMENTS_PATH = `${API_BASE}/namespaces/:namespace/services/:name/deployments`;
@@ -105,7 +105,7 @@ export function deploymentRouter(deps: DeploymentRoutesDeps): Router {
     const name = String(req.params.name);
     const record = await audited(store, ctx, { verb: 'rollback', kind: 'Service', namespace, name }, async () => {
       const toRevision = rollbackTarget(req.body);
-      const service: Resource = await store.mustGet('Service', namespace, name);
+      const service = await store.mustGet('Service', namespace, name);
       return requireActions(deps).rollback(service, toRevision, ctx.actor);
     });
     res.status(201).json(deploymentSummary(record));
@@ -132,20 +132,27 @@ interface LogOptions {
   follow: boolean;
   step?: string;
   format: 'text' | 'json';
+  /** Only lines after the one with this id (format=json lines carry their id). */
+  after: number;
 }
 
 function logOptions(req: Request): LogOptions {
-  const { follow, step, format } = req.query;
-  if (follow !== undefined && !['true', 'false', '1', '0'].includes(String(follow))) {
-    throw new HoldfastError('BadRequest', `invalid follow value "${String(follow)}": use follow=true or follow=false`);
-  }
+  const { follow, step, format, after } = req.query;
   if (step !== undefined && !(STEP_NAMES as readonly string[]).includes(String(step))) {
     throw new HoldfastError('BadRequest', `unknown step "${String(step)}": a deployment's steps are ${STEP_NAMES.join(', ')}`);
   }
   if (format !== undefined && format !== 'text' && format !== 'json') {
     throw new HoldfastError('BadRequest', `invalid format "${String(format)}": use format=text or format=json`);
   }
-  return { follow: follow === 'true' || follow === '1', step: step === undefined ? undefined : String(step), format: format === 'json' ? 'json' : 'text' };
+  if (after !== undefined && !/^\d{1,15}$/.test(String(after))) {
+    throw new HoldfastError('BadRequest', `invalid after value "${String(after)}": use the id of a log line (a whole number, as format=json gives)`);
+  }
+  return {
+    follow: queryFlag(follow, 'follow') ?? false,
+    step: step === undefined ? undefined : String(step),
+    format: format === 'json' ? 'json' : 'text',
+    after: after === undefined ? 0 : Number(after),
+  };
 }
 
 /**
@@ -171,7 +178,7 @@ async function serveLogs(
     res.write(chosen.map((l) => (options.format === 'json' ? JSON.stringify(l) + '\n' : formatLogLine(l))).join(''));
   };
 
-  let lastId = 0;
+  let lastId = options.after;
   const drain = async () => {
     for (;;) {
       const lines = await deployments.logsSince(id, lastId, LOG_PAGE);

@@ -9,8 +9,12 @@ const INTERVAL_MS = 60_000;
 /** An upload precedes the write of the Service that names it; a day covers any apply in between. */
 const BUILD_CONTEXT_GRACE_MS = 24 * 60 * 60_000;
 
-export function startHousekeeping(store: ResourceStore, opts: { eventTtlSeconds: number; log: Logger; buildContexts?: BuildContextStore }): () => void {
+export function startHousekeeping(
+  store: ResourceStore,
+  opts: { eventTtlSeconds: number; log: Logger; buildContexts?: BuildContextStore; /** Runs only while this holds (the replica holds the housekeeping Lease). */ when?: () => boolean },
+): () => void {
   const run = async () => {
+    if (opts.when && !opts.when()) return;
     try {
       const now = Date.now();
       await expireEvents(store, new Date(now - opts.eventTtlSeconds * 1000));

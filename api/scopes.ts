@@ -3,47 +3,23 @@
 // each request against this table before any handler runs; a request that matches no row is refused,
 // and a test fails for any registered express route without a row here.
 //
-// Scopes follow lanes: `:read`; planning (dry runs need `:plan` or `:write`); command (`:write` and
-// named actions such as deploy:start). A token carries a list of scopes; `*` grants all of them.
+// The scopes themselves, and how a token's scopes are matched, are in security/scopes.ts.
 //
 // To add a route: add one row, more specific paths anywhere (the most specific match wins), e.g.
 //   { method: 'POST', path: `${API_BASE}/namespaces/:namespace/services/:name/deployments`, access: scopes('deploy:start') },
 import { HoldfastError } from '../core/errors.js';
 import { GROUP, VERSION, kindByPlural } from '../core/resource.js';
+import { resourceScope, type Lane } from '../security/scopes.js';
 
-export type Lane = 'read' | 'plan' | 'write';
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export const API_BASE = `/apis/${GROUP}/${VERSION}`;
 
-/** The scope family that guards each resource kind. */
-export const KIND_SCOPE: Record<string, string> = {
-  Project: 'project',
-  Server: 'server',
-  SSHKey: 'server',
-  Service: 'service',
-  BackupPolicy: 'backup',
-  Secret: 'secret',
-  Event: 'event',
-};
-
-export const ALL_SCOPES = [
-  'project:read', 'project:plan', 'project:write',
-  'service:read', 'service:plan', 'service:write',
-  'deploy:read', 'deploy:start', 'deploy:cancel', 'deploy:rollback',
-  'server:read', 'server:plan', 'server:write',
-  'backup:read', 'backup:plan', 'backup:write', 'backup:run', 'backup:restore',
-  'secret:read', 'secret:plan', 'secret:write', 'secret:rotate',
-  'event:read',
-  'token:admin',
-  'audit:read',
-  'metrics:read',
-  'terminal:open',
-] as const;
-
 export type Access =
   /** No token needed (health probes). */
   | { kind: 'public' }
+  /** No API token: the handler verifies the request's own signature and refuses it with 401 otherwise (webhooks). */
+  | { kind: 'signed' }
   /** Any valid token, whatever its scopes (discovery). */
   | { kind: 'authenticated' }
   /** Any one of these scopes. */
@@ -62,6 +38,7 @@ export interface RouteRule {
 }
 
 export const PUBLIC: Access = { kind: 'public' };
+export const SIGNED: Access = { kind: 'signed' };
 export const ANY_TOKEN: Access = { kind: 'authenticated' };
 export const scopes = (...anyOf: string[]): Access => ({ kind: 'scopes', anyOf });
 const resource = (lane: 'read' | 'write'): Access => ({ kind: 'resource', lane });
@@ -76,6 +53,9 @@ function resourceRoutes(suffix: string, rows: Array<[Method, Access]>): RouteRul
 export const ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: '/healthz', access: PUBLIC },
   { method: 'GET', path: '/readyz', access: PUBLIC },
+  { method: 'GET', path: '/livez', access: PUBLIC },
+  // Signed with the GitRepository's webhook token instead (api/webhooks-routes.ts).
+  { method: 'POST', path: '/hooks/git/:namespace/:name', access: SIGNED },
   { method: 'GET', path: '/metrics', access: scopes('metrics:read') },
 
   // Discovery and version: any valid token, as in Kubernetes.
@@ -85,17 +65,46 @@ export const ROUTES: readonly RouteRule[] = [
   { method: 'GET', path: `/apis/${GROUP}`, access: ANY_TOKEN },
   { method: 'GET', path: API_BASE, access: ANY_TOKEN },
   { method: 'GET', path: '/version', access: ANY_TOKEN },
+  { method: 'GET', path: '/openapi/v2', access: ANY_TOKEN },
+  { method: 'GET', path: '/openapi/v3', access: ANY_TOKEN },
+  { method: 'GET', path: `/openapi/v3${API_BASE}`, access: ANY_TOKEN },
 
   { method: 'GET', path: `${API_BASE}/tokens`, access: scopes('token:admin') },
   { method: 'POST', path: `${API_BASE}/tokens`, access: scopes('token:admin') },
   { method: 'DELETE', path: `${API_BASE}/tokens/:id`, access: scopes('token:admin') },
   { method: 'GET', path: `${API_BASE}/auditlog`, access: scopes('audit:read') },
+  // Sign-in (api/auth-routes.ts): the login itself is public (it is limited per user and address).
+  { method: 'POST', path: '/auth/login', access: PUBLIC },
+  { method: 'POST', path: '/auth/logout', access: ANY_TOKEN },
+  { method: 'GET', path: '/auth/whoami', access: ANY_TOKEN },
+  { method: 'GET', path: '/auth/methods', access: PUBLIC },
+  { method: 'GET', path: '/auth/oidc/login', access: PUBLIC },
+  { method: 'GET', path: '/auth/oidc/callback', access: PUBLIC },
+  // The CLI redeems its one-time sign-in code (bound to its PKCE verifier) for a session.
+  { method: 'POST', path: '/auth/oidc/token', access: PUBLIC },
+  { method: 'POST', path: `${API_BASE}/users`, access: scopes('user:admin') },
+  { method: 'POST', path: `${API_BASE}/users/:name/totp`, access: scopes('user:admin') },
+  // Access reviews (api/access-reviews-routes.ts): anyone may ask about themselves; asking about
+  // another subject reads its bindings.
+  { method: 'POST', path: `${API_BASE}/selfsubjectaccessreviews`, access: ANY_TOKEN },
+  { method: 'POST', path: `${API_BASE}/subjectaccessreviews`, access: scopes('rbac:read') },
   { method: 'POST', path: `${API_BASE}/encryptionkey/rotate`, access: scopes('secret:rotate') },
 
   // Service views and drift (api/views-routes.ts).
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/views`, access: scopes('service:read') },
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/drift/history`, access: scopes('service:read') },
   { method: 'GET', path: `${API_BASE}/drift`, access: scopes('service:read') },
+  { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/log`, access: scopes('logs:read') },
+
+  // Terminals (api/terminal-routes.ts): WebSockets, checked at the upgrade against these rows.
+  { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/exec`, access: scopes('terminal:open') },
+  { method: 'GET', path: `${API_BASE}/servers/:name/shell`, access: scopes('terminal:open') },
+
+  // Server cleanup (api/server-cleanup-routes.ts): the preview is planning, the run its own command.
+  { method: 'GET', path: `${API_BASE}/servers/:name/cleanup`, access: scopes('server:plan', 'server:cleanup') },
+  { method: 'POST', path: `${API_BASE}/servers/:name/cleanup`, access: scopes('server:cleanup') },
+  // Swarm node availability (api/swarm-nodes-routes.ts): drain, pause, activate.
+  { method: 'POST', path: `${API_BASE}/servers/:name/nodes/:node/availability`, access: scopes('server:drain') },
 
   // Deployments and the actions that make them (api/deployments-routes.ts).
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/services/:name/deployments`, access: scopes('deploy:read') },
@@ -113,6 +122,11 @@ export const ROUTES: readonly RouteRule[] = [
   // part of writing a Service.
   { method: 'GET', path: `${API_BASE}/namespaces/:namespace/buildcontexts/:digest`, access: scopes('service:read', 'service:write') },
   { method: 'PUT', path: `${API_BASE}/namespaces/:namespace/buildcontexts/:digest`, access: scopes('service:write') },
+
+  // Server-side apply of a set (api/apply-routes.ts): any token at the door, then each object of the
+  // body needs what this table asks of the PUT that writes it (its kind's write scope, or plan for a
+  // dry run, where it lives), decided by the handler through authorizeAs.
+  { method: 'POST', path: `${API_BASE}/apply`, access: ANY_TOKEN },
 
   // The generic resource REST routes (api/resources.ts).
   ...resourceRoutes('', [
@@ -202,6 +216,8 @@ function moreSpecific(a: string[], b: string[]): boolean {
 export function requiredAccess(match: RouteMatch, query: Record<string, unknown>): 'public' | 'authenticated' | readonly string[] {
   const { access } = match.rule;
   switch (access.kind) {
+    case 'signed':
+      return 'public';
     case 'public':
     case 'authenticated':
       return access.kind;
@@ -217,22 +233,4 @@ export function requiredAccess(match: RouteMatch, query: Record<string, unknown>
       return resourceScope(info.kind, lane);
     }
   }
-}
-
-export function resourceScope(kind: string, lane: Lane): string[] {
-  const family = KIND_SCOPE[kind];
-  if (!family) return [];
-  if (lane === 'plan') return [`${family}:plan`, `${family}:write`];
-  return [`${family}:${lane}`];
-}
-
-/** True when `granted` holds any of `anyOf`. An empty `anyOf` means the route has no scope: deny. */
-export function allows(granted: readonly string[], anyOf: readonly string[]): boolean {
-  if (anyOf.length === 0) return false;
-  if (granted.includes('*')) return true;
-  return anyOf.some((s) => granted.includes(s));
-}
-
-export function isKnownScope(s: string): boolean {
-  return s === '*' || (ALL_SCOPES as readonly string[]).includes(s);
 }

@@ -13,7 +13,7 @@ export interface Status {
   message: string;
   reason: string;
   code: number;
-  details?: { name?: string; kind?: string; group?: string; causes?: FieldCause[] };
+  details?: { name?: string; kind?: string; group?: string; causes?: Array<Partial<FieldCause>>; retryAfterSeconds?: number };
 }
 
 export function statusFor(err: HoldfastError): Status {
@@ -22,7 +22,9 @@ export function statusFor(err: HoldfastError): Status {
       ? {
           ...(err.details?.name ? { name: err.details.name } : {}),
           ...(err.details?.kind ? { kind: err.details.kind, group: err.details.group ?? 'holdfast.dev' } : {}),
-          ...(err.causes.length ? { causes: err.causes } : {}),
+          // An empty field is left out, as Kubernetes omits it.
+          ...(err.causes.length ? { causes: err.causes.map(({ field, ...rest }) => (field ? { field, ...rest } : rest)) } : {}),
+          ...(err.details?.retryAfterSeconds ? { retryAfterSeconds: err.details.retryAfterSeconds } : {}),
         }
       : undefined;
   return {
@@ -52,6 +54,11 @@ function fromBodyParser(err: { type?: string; status?: number; limit?: number; m
     case 'charset.unsupported':
       return new HoldfastError('UnsupportedMediaType', err.message ?? 'unsupported encoding');
     default:
+      // Anything else the body reader refuses (a Content-Encoding the body does not have, an
+      // aborted upload) is an http-errors 4xx: the client's mistake, told as such.
+      if (err.status !== undefined && err.status >= 400 && err.status < 500) {
+        return new HoldfastError(err.status === 415 ? 'UnsupportedMediaType' : 'BadRequest', `the request body could not be read: ${err.message ?? 'malformed'}`);
+      }
       return undefined;
   }
 }
@@ -61,6 +68,7 @@ export function errorHandler(log: Logger) {
     const known =
       err instanceof HoldfastError ? err : fromBodyParser(err as Record<string, never>) ?? undefined;
     if (known) {
+      if (known.details?.retryAfterSeconds) res.setHeader('Retry-After', String(known.details.retryAfterSeconds));
       res.status(known.code).json(statusFor(known));
       return;
     }

@@ -10,7 +10,8 @@
 // figures as JSON (bench/run.ts reads it).
 import { request } from 'node:http';
 import { startTestControlPlane, type TestControlPlane } from '../test/support/control-plane.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../test/support/testhosts.js';
+import { createFleet } from '../test/support/fleet.js';
+import { loadTestHosts, testHost, type TestHost } from '../test/support/testhosts.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 const NS = 'driftbench';
@@ -84,9 +85,7 @@ async function main() {
       const res = await cp.call('POST', path, body);
       if (res.status !== 201) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(res.body)}`);
     };
-    await create(`${G}/projects`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Project', metadata: { name: NS }, spec: { environments: [{ name: 'production' }] } });
-    await create(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'bench-key' }, spec: { privateKey: readPrivateKey(host) } });
-    await create(`${G}/servers`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'bench-key' }, hostKeyFingerprint: host.hostKeyFingerprint } });
+    await createFleet(cp, host, { project: NS, server: 'edge' });
     const spec = (mode: 'report' | 'heal') => ({
       environment: 'production',
       server: 'edge',

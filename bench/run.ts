@@ -6,6 +6,8 @@
 //   3. repair of a container stopped behind the tool's back
 //   4. drift detection latency (bench/drift-latency.ts, when it exists)
 //   5. control-plane CPU and RSS: idle, and with many declared Services
+//   6. how long a `holdfast` command takes to start and exit, against Node's own start
+//   7. 1, 2 and 3 replicas on PostgreSQL (bench/replicas.ts): converge rate, takeover, CPU and RSS
 //
 //   node --import tsx bench/run.ts [--sizes 10,50] [--quick] [--repeats 3] [--tools …] [--json F] [--markdown F]
 //
@@ -20,7 +22,7 @@ import { packageRoot } from '../core/package-root.js';
 import { loadTestHosts, testHost, type TestHost } from '../test/support/testhosts.js';
 import { COMPOSE_MODES, ensureDockerCompose, SSH_SERVICES_PER_UP, type ComposeMode } from './lib/compose-tool.js';
 import { ComposeContender, HoldfastContender, type Contender } from './lib/contenders.js';
-import { parseDriftLatencyOutput, parseObserveCostOutput } from './lib/script-output.js';
+import { parseDriftLatencyOutput, parseObserveCostOutput, parseReplicasOutput } from './lib/script-output.js';
 import { counterDelta, HoldfastControlPlane, isReady, sleep, type MetricsSnapshot } from './lib/holdfast-tool.js';
 import { HostEngine, parallel } from './lib/host-engine.js';
 import { describeMachine, loadAverage } from './lib/machine.js';
@@ -29,7 +31,7 @@ import { addRatios, renderMarkdown, renderText, valueOf, type Report, type Row }
 import { median } from './lib/stats.js';
 import { projectManifest, serviceManifest, type Workload } from './lib/workload.js';
 
-const PHASES = ['restart', 'idle', 'noop', 'repair', 'steady', 'drift-latency', 'observe-cost', 'scale'] as const;
+const PHASES = ['restart', 'idle', 'cli-start', 'noop', 'repair', 'steady', 'drift-latency', 'observe-cost', 'scale', 'replicas'] as const;
 type Phase = (typeof PHASES)[number];
 const TOOLS = ['holdfast', 'compose-local', 'compose-ssh', 'compose-ssh-mux'] as const;
 type Tool = (typeof TOOLS)[number];
@@ -45,8 +47,8 @@ const MB = 2 ** 20;
 const USAGE = `usage: node --import tsx bench/run.ts [options]
   --sizes 10,50            services per cold-converge size (default 10,50)
   --quick                  smallest run: size 5, one repeat, compose over SSH cold converge only,
-                           no restart/steady/drift-latency/observe-cost/scale phases (the smoke
-                           test's run)
+                           no restart/steady/drift-latency/observe-cost/scale/replicas phases (the
+                           smoke test's run)
   --repeats N              repeats per measurement for medians (default 3)
   --ssh-repeats N          repeats for compose over SSH, whose runs take minutes (default 1)
   --ssh-phases-max-size N  compose over SSH does no-op and repair up to this size only (default 10)
@@ -60,6 +62,7 @@ const USAGE = `usage: node --import tsx bench/run.ts [options]
   --skip LIST              phases to leave out: ${PHASES.join(',')}
   --host N                 test host for the converge comparisons (default 2)
   --scale-hosts LIST       test hosts the scale phase spreads Services over (default 1,2)
+  --replicas-hosts LIST    test hosts the replicas phase declares as Servers (default 1,2,3)
   --json FILE              also write the report as JSON
   --markdown FILE          also write the table as Markdown`;
 
@@ -99,6 +102,7 @@ function parseOptions() {
         skip: { type: 'string' },
         host: { type: 'string' },
         'scale-hosts': { type: 'string' },
+        'replicas-hosts': { type: 'string' },
         json: { type: 'string' },
         markdown: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
@@ -114,7 +118,7 @@ function parseOptions() {
   }
   const quick = v.quick ?? false;
   const one = (flag: string, value: string | undefined, fallback: number) => (value === undefined ? fallback : positiveInts(flag, value)[0]!);
-  const skip = new Set<Phase>(v.skip ? oneOf('--skip', v.skip, PHASES) : quick ? ['restart', 'steady', 'drift-latency', 'observe-cost', 'scale'] : []);
+  const skip = new Set<Phase>(v.skip ? oneOf('--skip', v.skip, PHASES) : quick ? ['restart', 'steady', 'drift-latency', 'observe-cost', 'scale', 'replicas'] : []);
   const options = {
     quick,
     sizes: v.sizes ? positiveInts('--sizes', v.sizes).filter((n) => n > 0) : quick ? [5] : [10, 50],
@@ -130,6 +134,7 @@ function parseOptions() {
     skip,
     host: one('--host', v.host, 2),
     scaleHosts: v['scale-hosts'] ? positiveInts('--scale-hosts', v['scale-hosts']) : [1, 2],
+    replicasHosts: v['replicas-hosts'] ? positiveInts('--replicas-hosts', v['replicas-hosts']) : [1, 2, 3],
     json: v.json,
     markdown: v.markdown,
   };
@@ -161,10 +166,11 @@ class Bench {
 
   constructor(
     private readonly opts: Options,
-    private readonly hosts: TestHost[],
+    /** By the index the options name (HOLDFAST_TESTHOSTS_OFFSET may run them on other hosts). */
+    private readonly hosts: ReadonlyMap<number, TestHost>,
     private readonly workDir: string,
   ) {
-    for (const h of hosts) this.engines.set(h.index, new HostEngine(h));
+    for (const [index, h] of hosts) this.engines.set(index, new HostEngine(h));
   }
 
   engine(index: number): HostEngine {
@@ -222,7 +228,7 @@ class Bench {
       this.row({ section: 'control plane', what: 'RSS after a restart (data dir exists)', tool: 'holdfast', unit: 'MB', samples: again.rssBytes / MB, target: { text: '< 300 MB', met: again.rssBytes / MB < 300 } });
     }
     this.plane = plane;
-    const servers = this.hosts.map((host) => ({ name: serverName(host), host }));
+    const servers = [...this.hosts.values()].map((host) => ({ name: serverName(host), host }));
     await plane.addServers(servers, 'bench-key');
     await plane.waitServersReady(servers.map((s) => s.name), 120_000);
   }
@@ -290,6 +296,29 @@ class Bench {
     }
     const burstSeconds = busy.length ? (snaps[busy.at(-1)!]!.at - snaps[busy[0]! - 1]!.at) / 1000 : 0;
     return { delta, last, cpuPercent: (delta.cpuSeconds / delta.seconds) * 100, rssMb: median(rss)!, burstSeconds, maxLagMs, failedScrapes };
+  }
+
+  // ---- CLI start ------------------------------------------------------------------------------
+
+  /**
+   * Wall time of `holdfast --version` and `holdfast get services` (against the control plane), from
+   * spawn to exit, interleaved with `node -e 0` (Node's own start: the floor of any Node CLI).
+   */
+  async cliStart(): Promise<void> {
+    const runs = this.opts.quick ? 3 : 10;
+    const floor: number[] = [];
+    const version: number[] = [];
+    const get: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      floor.push(await nodeStartMs());
+      version.push((await this.holdfast.mustCli(['--version'], { timeoutMs: 30_000 })).ms);
+      get.push((await this.holdfast.mustCli(['get', 'services'], { timeoutMs: 30_000 })).ms);
+    }
+    const section = 'CLI start';
+    const target = (samples: number[]) => ({ text: '< 150 ms', met: median(samples)! < 150 });
+    this.row({ section, what: '`holdfast --version` (spawn to exit)', tool: 'holdfast', unit: 'ms', samples: version, target: target(version) });
+    this.row({ section, what: '`holdfast get services` (spawn to exit)', tool: 'holdfast', unit: 'ms', samples: get, target: target(get) });
+    this.row({ section, what: '`node -e 0` (the floor)', tool: 'node', unit: 'ms', samples: floor });
   }
 
   // ---- converge, no-op, repair, steady state --------------------------------------------------
@@ -576,6 +605,34 @@ class Bench {
     }
   }
 
+  // ---- replicas on PostgreSQL (bench/replicas.ts) -----------------------------------------------
+
+  /** bench/replicas.ts with the scale phase's Service counts, run while the single control plane is stopped. */
+  async replicas(): Promise<void> {
+    const script = join(packageRoot(), 'bench', 'replicas.ts');
+    // Its replicas would share the hosts (and the CPU) with this run's control plane: stop that first.
+    if (this.plane) await this.plane.stop();
+    this.plane = undefined;
+    const declared = this.opts.scale || 1000;
+    const args = ['--hosts', this.opts.replicasHosts.join(','), '--declared', String(declared), '--steady-seconds', String(this.opts.steadySeconds || 60)];
+    const output = await runScript(script, args, 60 * 60_000);
+    if (output.code !== 0) throw new Error(`bench/replicas.ts exited with ${output.code}: ${output.text.trim().split('\n').slice(-3).join(' | ')}`);
+    const figures = parseReplicasOutput(output.text);
+    if (!figures) throw new Error(`bench/replicas.ts printed no figures this runner could read:\n${output.text.trim()}`);
+    const section = `replicas on PostgreSQL (bench/replicas.ts, ${figures.declared} declared)`;
+    for (const f of figures.replicas) {
+      const tool = `${f.replicas} replica${f.replicas > 1 ? 's' : ''}`;
+      const load = `load average ${f.loadAverage}`;
+      this.row({ section, what: `Services converged per second (${figures.running} changed at once)`, tool, unit: 'count', samples: f.convergedPerSecond, note: `${f.convergeMs} ms; ${load}` });
+      this.row({ section, what: `steady CPU per replica (share of one core, ${figures.steadySeconds} s)`, tool, unit: '%', samples: f.cpuPercent, target: { text: '< 5 %', met: f.cpuPercent.every((c) => c < 5) }, note: `each replica: ${f.cpuPercent.join(' / ')}; ${f.reconcilesPerMinute} Service reconciles a minute in all` });
+      this.row({ section, what: 'steady RSS per replica', tool, unit: 'MB', samples: f.rssMb, target: { text: '< 150 MB', met: f.rssMb.every((r) => r < 150) }, note: `each replica: ${f.rssMb.join(' / ')}` });
+      if (f.takeoverMs !== undefined) {
+        const bound = (figures.leaseSeconds + figures.renewSeconds) * 1000;
+        this.row({ section, what: `shard takeover after kill -9 (lease ${figures.leaseSeconds} s, renew ${figures.renewSeconds} s)`, tool, unit: 'ms', samples: f.takeoverMs, target: { text: `≤ ${bound} ms`, met: f.takeoverMs <= bound } });
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.plane) await this.plane.stop().catch(() => undefined);
     this.plane = undefined;
@@ -583,6 +640,16 @@ class Bench {
     await this.cleanHosts().catch((err) => progress(`cleanup on the hosts failed: ${(err as Error).message}`));
     for (const e of this.engines.values()) await e.close();
   }
+}
+
+/** Node's own start and exit, as `holdfast` commands are timed (spawn to close). */
+function nodeStartMs(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`node -e 0 exited with ${code}`))));
+  });
 }
 
 /** Runs another bench script under tsx; its stdout is returned, its stderr passed through. */
@@ -603,7 +670,7 @@ async function main(): Promise<void> {
   const hostIndexes = [opts.host, ...(opts.scale > 0 ? opts.scaleHosts : [])];
   progress(`test hosts ${[...new Set(hostIndexes)].join(', ')}: starting if needed`);
   const described = await loadTestHosts({ count: Math.max(...hostIndexes) });
-  const hosts = [...new Set(hostIndexes)].map((i) => testHost(described, i));
+  const hosts = new Map(hostIndexes.map((i) => [i, testHost(described, i)] as const));
   const composeVersion = opts.tools.some((t) => t !== 'holdfast') ? await ensureDockerCompose(progress) : 'not used';
   const workDir = mkdtempSync(join(tmpdir(), 'bench-run-'));
   const bench = new Bench(opts, hosts, workDir);
@@ -619,10 +686,12 @@ async function main(): Promise<void> {
     await bench.cleanHosts();
     await bench.phase('control plane start', () => bench.startControlPlane());
     if (opts.idleSeconds > 0) await bench.phase('idle', () => bench.idle());
+    if (!opts.skip.has('cli-start')) await bench.phase('CLI start', () => bench.cliStart());
     for (const size of opts.sizes) await bench.phase(`${size} services`, () => bench.size(size));
     if (!opts.skip.has('drift-latency')) await bench.phase('drift detection latency', () => bench.driftLatency());
     if (!opts.skip.has('observe-cost')) await bench.phase('observe cost', () => bench.observeCost());
     if (opts.scale > 0) await bench.phase(`${opts.scale} declared services`, () => bench.scale());
+    if (!opts.skip.has('replicas')) await bench.phase('replicas on PostgreSQL', () => bench.replicas());
   } finally {
     await bench.close();
     rmSync(workDir, { recursive: true, force: true });

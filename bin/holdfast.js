@@ -1,11 +1,11 @@
 #!/usr/bin/env node
-// The `holdfast` command. The CLI is TypeScript compiled to dist/ by `npm run build`.
+// The `holdfast` command: the CLI bundled into one file by `npm run build` (scripts/build-cli.ts).
 import { existsSync } from 'node:fs';
 
-const entry = new URL('../dist/cli/main.js', import.meta.url);
+const entry = new URL('../dist/cli/holdfast.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write(
-    "holdfast: the CLI is not built (dist/cli/main.js is missing): run 'bash scripts/setup.sh run' or 'npm run build'\n",
+    "holdfast: the CLI is not built (dist/cli/holdfast.js is missing): run 'bash scripts/setup.sh run' or 'npm run build'\n",
   );
   process.exit(1);
 }

@@ -1,8 +1,11 @@
 // A typed client for the Holdfast API (Kubernetes conventions) over fetch. Every request has a
 // timeout; failures become HoldfastErrors the CLI can print without a stack trace.
+import { WebSocket } from 'ws';
+import type { AppliedObject } from '../core/apply-merge.js';
 import { API_VERSION, type KindInfo, type Resource } from '../core/resource.js';
 import { HoldfastError, type ErrorReason, type FieldCause } from '../core/errors.js';
 import type { ClientConfig } from './config.js';
+import { sendHttp, type HttpAnswer } from './http-request.js';
 
 export interface ResourceList {
   apiVersion: string;
@@ -33,6 +36,16 @@ export interface ListOptions {
   fieldSelector?: string;
   limit?: number;
   continueToken?: string;
+}
+
+/** Kubernetes DeleteOptions as the Holdfast API reads them (api/delete-guard.ts). */
+export interface DeleteOptions {
+  /** `Foreground`: a Project with everything in it. */
+  propagationPolicy?: 'Foreground';
+  /** 0: a Server even while Services target it. */
+  gracePeriodSeconds?: number;
+  /** Objects of the Project deleted along with it by the same command. */
+  alsoDeleting?: Array<{ kind: string; name: string }>;
 }
 
 export interface WriteOptions {
@@ -102,13 +115,28 @@ export interface ApiRequest {
   contentType?: string;
   /** Overrides the configured request timeout (uploads). */
   timeoutMs?: number;
+  /** A 401 is the endpoint's own answer (a refused sign-in), not a verdict on the client's token. */
+  signIn?: boolean;
 }
 
 /** Build context uploads may be large: they get at least this long. */
 const UPLOAD_TIMEOUT_MS = 10 * 60_000;
 
 export class HoldfastClient {
-  constructor(private readonly config: ClientConfig) {}
+  private readonly warned = new Set<string>();
+  /** Made on first use when a certificate authority is configured: connections trust it instead of the system's. */
+
+  constructor(
+    private readonly config: ClientConfig,
+    /** Where the server's warnings go; kubectl prints them to stderr, each once. */
+    private readonly printWarning: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ) {}
+
+  private warn(text: string) {
+    if (this.warned.has(text)) return;
+    this.warned.add(text);
+    this.printWarning(`Warning: ${text}`);
+  }
 
   get server(): string {
     return this.config.server;
@@ -177,6 +205,11 @@ export class HoldfastClient {
     })) as Resource;
   }
 
+  /** PUT of the status subresource. */
+  async replaceStatus(kind: KindInfo, obj: Resource): Promise<Resource> {
+    return (await this.request({ method: 'PUT', path: `${this.resourcePath(kind, obj.metadata.namespace, obj.metadata.name)}/status`, body: obj })) as Resource;
+  }
+
   async mergePatch(kind: KindInfo, name: string, namespace: string | undefined, patch: unknown, opts: WriteOptions = {}): Promise<Resource> {
     return (await this.request({
       method: 'PATCH',
@@ -187,9 +220,21 @@ export class HoldfastClient {
     })) as Resource;
   }
 
+  /** Server-side apply of a set: every object in one request, stored all or none; the answers in the objects' order. */
+  async applySet(objects: Resource[], opts: WriteOptions = {}): Promise<AppliedObject[]> {
+    const result = (await this.request({
+      method: 'POST',
+      path: `/apis/${API_VERSION}/apply`,
+      query: dryRunQuery(opts),
+      body: { apiVersion: 'v1', kind: 'List', items: objects },
+    })) as { items: AppliedObject[] };
+    return result.items;
+  }
+
   /** Returns the object (with deletionTimestamp when finalizers remain) or the server's Status. */
-  async delete(kind: KindInfo, name: string, namespace?: string, opts: WriteOptions = {}): Promise<Resource | StatusObject> {
-    return (await this.request({ method: 'DELETE', path: this.resourcePath(kind, namespace, name), query: dryRunQuery(opts) })) as
+  async delete(kind: KindInfo, name: string, namespace?: string, opts: WriteOptions & { options?: DeleteOptions } = {}): Promise<Resource | StatusObject> {
+    const body = opts.options && Object.keys(opts.options).length ? { apiVersion: 'v1', kind: 'DeleteOptions', ...opts.options } : undefined;
+    return (await this.request({ method: 'DELETE', path: this.resourcePath(kind, namespace, name), query: dryRunQuery(opts), body })) as
       | Resource
       | StatusObject;
   }
@@ -252,11 +297,10 @@ export class HoldfastClient {
       const res = await this.send({ method: 'GET', path, query }, controller.signal);
       clearTimeout(headerTimer);
       if (!res.ok) throw await this.errorFromResponse(res);
-      if (!res.body) return;
       const decoder = new TextDecoder();
       let buffered = '';
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of res.body) {
           buffered += decoder.decode(chunk, { stream: true });
           let newline: number;
           while ((newline = buffered.indexOf('\n')) >= 0) {
@@ -301,7 +345,7 @@ export class HoldfastClient {
           }, this.config.requestTimeoutMs)
         : undefined;
     try {
-      let res: Response;
+      let res: HttpAnswer;
       try {
         res = await this.send(req, controller.signal);
       } catch (err) {
@@ -312,10 +356,9 @@ export class HoldfastClient {
       }
       clearTimeout(headerTimer);
       if (!res.ok) throw await this.errorFromResponse(res);
-      if (!res.body) return;
       const decoder = new TextDecoder();
       try {
-        for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        for await (const chunk of res.body) {
           const text = decoder.decode(chunk, { stream: true });
           if (text) yield text;
         }
@@ -340,7 +383,7 @@ export class HoldfastClient {
     const timeout = timeoutMs > 0 ? AbortSignal.timeout(timeoutMs) : undefined;
     try {
       const res = await this.send(req, timeout);
-      if (!res.ok) throw await this.errorFromResponse(res);
+      if (!res.ok) throw await this.errorFromResponse(res, req.signIn);
       const text = await res.text();
       if (!text) return undefined;
       try {
@@ -359,7 +402,37 @@ export class HoldfastClient {
     }
   }
 
-  private async send(req: ApiRequest, signal?: AbortSignal): Promise<Response> {
+  /**
+   * Opens a WebSocket on an API path (a terminal), the token in the Authorization header. Resolves
+   * once it is open; a refusal comes back as the server's Status, as for any other request.
+   */
+  openWebSocket(path: string, query: URLSearchParams, protocols: readonly string[]): Promise<WebSocket> {
+    const url = new URL(this.config.server + path);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    url.search = query.toString();
+    const headers: Record<string, string> = this.config.token ? { Authorization: `Bearer ${this.config.token}` } : {};
+    return new Promise((resolve, reject) => {
+      const ws = new WebSocket(url, [...protocols], { headers, handshakeTimeout: this.config.requestTimeoutMs || undefined, perMessageDeflate: false });
+      ws.once('open', () => resolve(ws));
+      ws.once('unexpected-response', (_req, res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () => {
+          let body: unknown;
+          try {
+            body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+          } catch {
+            body = undefined;
+          }
+          const status = res.statusCode ?? 0;
+          reject(isStatusObject(body) ? apiErrorFromStatus(body, status) : new ApiError(status, REASON_BY_CODE[status] ?? 'InternalError', `the server answered HTTP ${status} to the terminal upgrade`, []));
+        });
+      });
+      ws.once('error', (err) => reject(new ApiUnreachableError(`cannot reach the Holdfast API at ${this.config.server}: ${describeNetworkError(err)}`)));
+    });
+  }
+
+  private async send(req: ApiRequest, signal?: AbortSignal): Promise<HttpAnswer> {
     const url = new URL(this.config.server + req.path);
     for (const [key, value] of Object.entries(req.query ?? {})) {
       if (value !== undefined && value !== '') url.searchParams.set(key, String(value));
@@ -368,26 +441,29 @@ export class HoldfastClient {
     if (this.config.token) headers.Authorization = `Bearer ${this.config.token}`;
     if (req.body !== undefined) headers['Content-Type'] = req.contentType ?? 'application/json';
     try {
-      return await fetch(url, {
+      const res = await sendHttp(url, {
         method: req.method,
         headers,
-        body: req.body === undefined ? undefined : req.body instanceof Uint8Array ? (req.body as Uint8Array<ArrayBuffer>) : JSON.stringify(req.body),
+        body: req.body === undefined ? undefined : req.body instanceof Uint8Array ? req.body : JSON.stringify(req.body),
+        ca: this.config.ca,
         signal,
       });
+      for (const warning of parseWarnings(res.header('warning'))) this.warn(warning);
+      return res;
     } catch (err) {
       if (signal?.aborted) throw err;
       throw new ApiUnreachableError(`cannot reach the Holdfast API at ${this.config.server}: ${describeNetworkError(err)}`);
     }
   }
 
-  private async errorFromResponse(res: Response): Promise<HoldfastError> {
+  private async errorFromResponse(res: HttpAnswer, signIn = false): Promise<HoldfastError> {
     let body: unknown;
     try {
       body = JSON.parse(await res.text());
     } catch {
       body = undefined;
     }
-    if (res.status === 401) return this.unauthorized();
+    if (res.status === 401 && !(signIn && isStatusObject(body))) return this.unauthorized();
     if (isStatusObject(body)) return apiErrorFromStatus(body, res.status);
     return new ApiError(res.status, REASON_BY_CODE[res.status] ?? 'InternalError', `the server answered HTTP ${res.status} ${res.statusText}`.trim(), []);
   }
@@ -402,6 +478,14 @@ export class HoldfastClient {
 
 function dryRunQuery(opts: WriteOptions): Record<string, string | undefined> {
   return { dryRun: opts.dryRun ? 'All' : undefined };
+}
+
+/** The texts of Kubernetes warning headers (`299 - "text"`, several joined by commas). */
+export function parseWarnings(header: string | null | undefined): string[] {
+  if (!header) return [];
+  const out: string[] = [];
+  for (const m of header.matchAll(/\d{3}\s+\S+\s+"((?:[^"\\]|\\.)*)"/g)) out.push(m[1].replace(/\\(.)/g, '$1'));
+  return out;
 }
 
 function parseWatchLine(line: string): WatchEvent {
@@ -433,6 +517,11 @@ function describeNetworkError(err: unknown): string {
     case 'EHOSTUNREACH':
     case 'ENETUNREACH':
       return 'the host is unreachable';
+    case 'DEPTH_ZERO_SELF_SIGNED_CERT':
+    case 'SELF_SIGNED_CERT_IN_CHAIN':
+    case 'UNABLE_TO_VERIFY_LEAF_SIGNATURE':
+    case 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY':
+      return `its certificate is not signed by an authority this CLI trusts (${code}): pass the authority's PEM file with --certificate-authority FILE or HOLDFAST_CA_FILE`;
     default:
       return code ?? cause?.message ?? (err instanceof Error ? err.message : String(err));
   }

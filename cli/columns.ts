@@ -37,14 +37,25 @@ export function serviceReady(o: Resource): string {
   return `${ready}/${desired}`;
 }
 
+/** `Terminating (holdfast.dev/in-use)`: an object being deleted and the finalizers it waits for. */
+export function terminating(o: Resource): string | undefined {
+  if (!o.metadata.deletionTimestamp) return undefined;
+  const finalizers = o.metadata.finalizers ?? [];
+  return finalizers.length ? `Terminating (${finalizers.join(',')})` : 'Terminating';
+}
+
 /**
- * One word for a service's state from its conditions, most urgent first: Terminating, Degraded,
- * Progressing, Drifted, Ready, NotReady; Pending before the controller has written any.
+ * One word for a service's state from its conditions, most urgent first: Terminating, Degraded
+ * (with its reason, e.g. `Degraded (PortInUse)`), Progressing, Drifted, Ready, NotReady; Pending
+ * before the controller has written any.
  */
 export function serviceStatus(o: Resource): string {
   if (o.metadata.deletionTimestamp) return 'Terminating';
   const is = (type: string) => findCondition(o.status, type)?.status === 'True';
-  if (is('Degraded')) return 'Degraded';
+  if (is('Degraded')) {
+    const reason = findCondition(o.status, 'Degraded')?.reason;
+    return reason ? `Degraded (${reason})` : 'Degraded';
+  }
   if (is('Progressing')) return 'Progressing';
   if (is('Drifted')) return 'Drifted';
   if (is('Ready')) return 'Ready';
@@ -102,13 +113,14 @@ const COLUMNS: Record<string, Column[]> = {
         return Array.isArray(envs) && envs.length ? envs.map((e) => (e as Fields).name).join(',') : '<none>';
       },
     },
+    { header: 'STATUS', value: (o) => terminating(o) ?? 'Active' },
     ageColumn,
   ],
   Server: [
     nameColumn,
     { header: 'KIND', value: (o) => text(spec(o).kind) },
     { header: 'HOST', value: (o) => (spec(o).kind === 'local' ? 'local' : text(spec(o).host)) },
-    { header: 'READY', value: (o) => conditionStatus(o, 'Ready') },
+    { header: 'READY', value: (o) => terminating(o) ?? conditionStatus(o, 'Ready') },
     { header: 'LATENCY', value: serverLatency },
     { header: 'DOCKER', value: (o) => text((status(o).docker as Fields | undefined)?.version) },
     ageColumn,
@@ -127,7 +139,7 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'ENVIRONMENT', value: (o) => text(spec(o).environment) },
     { header: 'SERVER', value: (o) => text(spec(o).server) },
     { header: 'READY', value: serviceReady },
-    { header: 'STATUS', value: serviceStatus },
+    { header: 'STATUS', value: (o) => terminating(o) ?? serviceStatus(o) },
     ageColumn,
     { header: 'IMAGE/SOURCE', wide: true, value: serviceSource },
     { header: 'GENERATION', wide: true, value: (o) => text(o.metadata.generation) },
@@ -141,10 +153,36 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'RESULT', value: (o) => text(lastBackup(o).result) },
     ageColumn,
   ],
+  GitRepository: [
+    nameColumn,
+    { header: 'URL', value: (o) => text(spec(o).url) },
+    { header: 'REVISION', value: (o) => shortRevision(status(o).lastAppliedRevision) },
+    { header: 'READY', value: (o) => conditionStatus(o, 'Ready') },
+    { header: 'STATUS', value: (o) => text(findCondition(o.status, 'Ready')?.message.split('\n')[0]) },
+    ageColumn,
+    { header: 'REF', wide: true, value: (o) => Object.entries((spec(o).ref ?? {}) as Fields).map(([k, v]) => `${k}:${v}`).join(',') || '<none>' },
+    { header: 'PATH', wide: true, value: (o) => text(spec(o).path) },
+    { header: 'OBJECTS', wide: true, value: (o) => (Array.isArray(status(o).inventory) ? String((status(o).inventory as unknown[]).length) : '<none>') },
+    { header: 'LAST SYNC', wide: true, value: (o, now) => lastSyncAge(o, now) },
+  ],
+  ApplySet: [
+    nameColumn,
+    { header: 'OBJECTS', value: (o) => text(status(o).objectCount) },
+    { header: 'APPLIED', value: (o, now) => age(status(o).lastAppliedTime as string | undefined, now).replace('<unknown>', '<none>') },
+    ageColumn,
+  ],
   Secret: [
     nameColumn,
     { header: 'TYPE', value: (o) => text(spec(o).type) },
     { header: 'KEYS', value: (o) => secretKeys(o).join(',') || '<none>' },
+    ageColumn,
+  ],
+  Lease: [
+    nameColumn,
+    { header: 'HOLDER', value: (o) => text(spec(o).holderIdentity) },
+    { header: 'RENEWED', value: (o, now) => (spec(o).renewTime ? age(spec(o).renewTime as string, now) : '<none>') },
+    { header: 'DURATION', value: (o) => (spec(o).leaseDurationSeconds === undefined ? '<none>' : `${spec(o).leaseDurationSeconds}s`) },
+    { header: 'TRANSITIONS', value: (o) => text(spec(o).leaseTransitions) },
     ageColumn,
   ],
   Event: [
@@ -155,6 +193,18 @@ const COLUMNS: Record<string, Column[]> = {
     { header: 'MESSAGE', value: (o) => text(o.message) },
   ],
 };
+
+/** `main@sha1:0123456789ab`: a revision with its commit cut to 12 hex digits. */
+export function shortRevision(revision: unknown): string {
+  if (typeof revision !== 'string' || !revision) return '<none>';
+  return revision.replace(/(sha1:[0-9a-f]{12})[0-9a-f]+$/, '$1');
+}
+
+function lastSyncAge(o: Resource, now: Date): string {
+  const history = status(o).history;
+  const last = Array.isArray(history) ? (history[0] as Fields | undefined) : undefined;
+  return last ? `${age(last.startTime as string | undefined, now)} (${text(last.result)})` : '<none>';
+}
 
 /** A Secret's key names (the server lists them in status.keys); never values. */
 export function secretKeys(o: Resource): string[] {

@@ -1,10 +1,13 @@
-// Where the CLI talks to and with which credentials: flags, then environment, then defaults.
+// Where the CLI talks to and with which credentials: flags, then environment, then the named
+// context of the config file, then defaults.
 // The token itself never leaves this module except inside the Authorization header.
 import { readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parseDurationMs } from '../core/deploy/units.js';
+import { parseDuration as parseCoreDuration } from '../core/duration.js';
 import { HoldfastError } from '../core/errors.js';
+import { defaultDataDir } from '../core/data-dir.js';
+import { chooseContext, effectiveNamespace, parseConfigFile, type ConfigFile, type NamedContext } from './config-file.js';
 
 export const DEFAULT_SERVER = 'http://127.0.0.1:7420';
 export const DEFAULT_LISTEN = '127.0.0.1:7420';
@@ -13,8 +16,12 @@ export const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 export interface GlobalFlags {
   server?: string;
   token?: string;
+  /** PEM file of the authority that signed the server's certificate (kubectl's flag). */
+  certificateAuthority?: string;
   namespace?: string;
   requestTimeout?: string;
+  /** A named context of the config file (env HOLDFAST_CONTEXT; default its current-context). */
+  context?: string;
 }
 
 export interface ClientConfig {
@@ -23,22 +30,39 @@ export interface ClientConfig {
   /** Where the token came from, for messages: `--token`, `HOLDFAST_TOKEN` or the token file's path. */
   tokenSource: string;
   requestTimeoutMs: number;
+  /** PEM certificates trusted for https:// instead of the system's authorities (a self-signed server). */
+  ca?: string;
 }
 
 type Env = Record<string, string | undefined>;
 
-/** The data directory `holdfast serve` uses; the CLI reads the admin token from it. */
-export function defaultDataDir(env: Env = process.env): string {
-  return env.HOLDFAST_DATA_DIR || join(homedir(), '.holdfast');
+const configDir = (env: Env) => join(env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'holdfast');
+
+/** Where `holdfast login` keeps the session token (mode 0600); it is used before the admin token. */
+export function sessionFile(env: Env = process.env): string {
+  return join(configDir(env), 'session');
 }
 
-/** Parses kubectl-style durations (Go's: `30s`, `500ms`, `1m30s`, `2h`); a bare number is seconds; 0 means none. */
-export function parseDuration(text: string): number {
-  const trimmed = text.trim();
-  const ms = /^\d+(\.\d+)?$/.test(trimmed) ? Number(trimmed) * 1000 : parseDurationMs(trimmed);
-  if (ms === undefined) throw new HoldfastError('BadRequest', `invalid duration "${text}": use a number with a unit, e.g. 30s, 2m, 1m30s`);
-  return Math.round(ms);
+/** The named contexts (cli/config-file.ts), mode 0600. */
+export function configFile(env: Env = process.env): string {
+  return join(configDir(env), 'config');
 }
+
+/** The config file, or undefined when there is none. */
+export async function readConfigFile(path: string, readText: (path: string) => Promise<string>): Promise<ConfigFile | undefined> {
+  let text: string;
+  try {
+    text = await readText(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return undefined;
+    throw new HoldfastError('Forbidden', `cannot read the config file ${path} (${code ?? 'read error'})`);
+  }
+  return parseConfigFile(text, path);
+}
+
+/** A duration flag as kubectl takes them (`30s`, `1m30s`, `2h`, also `7d`); a bare number is seconds; 0 means none. */
+export const parseDuration = (text: string, what = 'duration'): number => parseCoreDuration(text, { what, bareSeconds: true });
 
 // Characters an HTTP header value may hold; anything else would make fetch throw an error that
 // quotes the header, and with it the token.
@@ -49,7 +73,9 @@ export async function resolveClientConfig(
   env: Env = process.env,
   readText: (path: string) => Promise<string> = (p) => readFile(p, 'utf8'),
 ): Promise<ClientConfig> {
-  const server = normaliseServerUrl(flags.server ?? env.HOLDFAST_URL ?? DEFAULT_SERVER);
+  const { path, chosen } = await chosenContext(flags, env, readText);
+  const context = chosen?.context ?? {};
+  const server = normaliseServerUrl(flags.server ?? env.HOLDFAST_URL ?? context.server ?? DEFAULT_SERVER);
   const requestTimeoutMs = flags.requestTimeout !== undefined ? parseDuration(flags.requestTimeout) : DEFAULT_REQUEST_TIMEOUT_MS;
 
   let token: string | undefined;
@@ -60,14 +86,54 @@ export async function resolveClientConfig(
   } else if (env.HOLDFAST_TOKEN) {
     token = env.HOLDFAST_TOKEN.trim();
     tokenSource = 'HOLDFAST_TOKEN';
+  } else if (context.token) {
+    token = context.token.trim();
+    tokenSource = `context "${chosen!.name}" in ${path}`;
   } else {
-    tokenSource = join(defaultDataDir(env), 'admin.token');
+    tokenSource = sessionFile(env);
     token = await readTokenFile(tokenSource, readText);
+    if (!token) {
+      tokenSource = join(defaultDataDir(env), 'admin.token');
+      token = await readTokenFile(tokenSource, readText);
+    }
   }
   if (token !== undefined && !TOKEN_CHARS.test(token)) {
     throw new HoldfastError('BadRequest', `the token from ${tokenSource} contains spaces or control characters; it cannot be sent`);
   }
-  return { server, token: token || undefined, tokenSource, requestTimeoutMs };
+  const caFile = flags.certificateAuthority ?? env.HOLDFAST_CA_FILE ?? context['certificate-authority'];
+  const caSource = flags.certificateAuthority !== undefined ? '--certificate-authority' : env.HOLDFAST_CA_FILE ? 'HOLDFAST_CA_FILE' : `context "${chosen?.name}" in ${path}`;
+  const ca = caFile ? await readCaFile(caFile, caSource, readText) : undefined;
+  return { server, token: token || undefined, tokenSource, requestTimeoutMs, ...(ca ? { ca } : {}) };
+}
+
+/** The context the flags, HOLDFAST_CONTEXT or the file's current-context name, and the file's path. */
+async function chosenContext(flags: GlobalFlags, env: Env, readText: (path: string) => Promise<string>): Promise<{ path: string; chosen?: NamedContext }> {
+  const path = configFile(env);
+  const named = flags.context !== undefined ? { name: flags.context, source: '--context' } : env.HOLDFAST_CONTEXT ? { name: env.HOLDFAST_CONTEXT, source: 'HOLDFAST_CONTEXT' } : undefined;
+  return { path, chosen: chooseContext(await readConfigFile(path, readText), named, path) };
+}
+
+/** The project commands use: -n, else the chosen context's namespace (the config file is read only then). */
+export async function resolveNamespace(
+  flags: GlobalFlags & { allNamespaces?: boolean },
+  env: Env = process.env,
+  readText: (path: string) => Promise<string> = (p) => readFile(p, 'utf8'),
+): Promise<string | undefined> {
+  if (flags.namespace !== undefined || flags.allNamespaces) return effectiveNamespace(flags.namespace, flags.allNamespaces, undefined);
+  return effectiveNamespace(undefined, false, (await chosenContext(flags, env, readText)).chosen);
+}
+
+async function readCaFile(path: string, source: string, readText: (path: string) => Promise<string>): Promise<string> {
+  let text: string;
+  try {
+    text = await readText(path);
+  } catch (err) {
+    throw new HoldfastError('BadRequest', `cannot read the certificate authority file ${path} from ${source} (${(err as NodeJS.ErrnoException).code ?? 'read error'})`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    throw new HoldfastError('BadRequest', `the certificate authority file ${path} from ${source} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
+  return text;
 }
 
 async function readTokenFile(path: string, readText: (path: string) => Promise<string>): Promise<string | undefined> {

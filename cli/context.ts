@@ -19,3 +19,7 @@ export interface CommandContext {
 /** Exit codes: kubectl's. `diff` adds 1 = differences, 2 = error. */
 export const EXIT_OK = 0;
 export const EXIT_ERROR = 1;
+/** `diff` and `drift`: 1 means differences were found, so an error is 2. */
+export const EXIT_DIFF_ERROR = 2;
+/** A wait ended by Ctrl-C (128 + SIGINT, as shells report it). */
+export const EXIT_INTERRUPTED = 130;

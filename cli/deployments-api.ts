@@ -2,7 +2,7 @@
 // its log, sync / rollback / cancel, and the Service's three views with their drift.
 import { API_VERSION, type Resource } from '../core/resource.js';
 import type { ObservedDriftEntry as DriftEntry } from '../core/drift/types.js';
-import type { DeploymentRecord } from '../store/deployments.js';
+import type { DeploymentRecord, LogLine } from '../core/deploy/deployment-record.js';
 import type { HoldfastClient } from './client.js';
 
 /** A deployment as lists and actions return it (the frozen input only comes with a single GET). */
@@ -69,6 +69,16 @@ export function streamLogs(client: HoldfastClient, id: string, opts: { follow?: 
     { method: 'GET', path: `${deploymentPath(id)}/logs`, query: { follow: opts.follow ? 'true' : undefined, step: opts.step } },
     opts.signal,
   );
+}
+
+/** The log lines written so far after the one with id `afterId`, oldest first. */
+export async function readLogLines(client: HoldfastClient, id: string, afterId: number): Promise<LogLine[]> {
+  let text = '';
+  for await (const chunk of client.streamText({ method: 'GET', path: `${deploymentPath(id)}/logs`, query: { format: 'json', after: afterId || undefined } })) text += chunk;
+  return text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => JSON.parse(l) as LogLine);
 }
 
 export async function getServiceViews(client: HoldfastClient, namespace: string, name: string): Promise<ServiceViews> {

@@ -2,7 +2,7 @@
 // and one line per field cause), everything else as one `error: …` line. Stacks only on request.
 import { HoldfastError, type FieldCause } from '../core/errors.js';
 import { ApiError } from './client.js';
-import { ManifestError, formatProblem } from './manifests.js';
+import { ManifestError, formatProblem } from '../manifests/manifest-error.js';
 
 export function formatCauses(causes: FieldCause[], indent = '  '): string {
   return causes.map((c) => `${indent}- ${c.field ? `${c.field}: ` : ''}${c.message}\n`).join('');

@@ -2,7 +2,7 @@
 // both reduced to their user-owned parts, as a unified diff of YAML with kubectl's file names. Pure.
 import { createTwoFilesPatch, FILE_HEADERS_ONLY } from 'diff';
 import { GROUP, VERSION, type KindInfo, type Resource } from '../core/resource.js';
-import { userOwnedView } from './apply-merge.js';
+import { userOwnedView } from '../core/apply-merge.js';
 import { toYaml } from './printers.js';
 
 /** `holdfast.dev.v1alpha1.Service.shop.web`; cluster-scoped objects have no namespace part. */
@@ -36,5 +36,14 @@ export function objectDiff(live: Resource | undefined, predicted: Resource, kind
     headerOptions: FILE_HEADERS_ONLY,
     context: 3, // as `diff -u`
   });
+  return `diff -u -N ${livePath} ${mergedPath}\n${patch}`;
+}
+
+/** The unified diff of deleting `live`: every line removed, as `kubectl diff --prune` prints it. */
+export function objectDeletionDiff(live: Resource, kind: KindInfo): string {
+  const file = diffFileName(live);
+  const livePath = `/tmp/LIVE/${file}`;
+  const mergedPath = `/tmp/MERGED/${file}`;
+  const patch = createTwoFilesPatch(livePath, mergedPath, diffView(live, kind), '', undefined, undefined, { headerOptions: FILE_HEADERS_ONLY, context: 3 });
   return `diff -u -N ${livePath} ${mergedPath}\n${patch}`;
 }

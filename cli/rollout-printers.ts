@@ -1,5 +1,7 @@
 // What `holdfast rollout`, `apply --wait`, `sync` and `cancel` print about deployments: the history
-// table, one progress line per phase or step change, and the outcome line. Pure.
+// table, one progress line per phase or step change, per new log line and every few seconds while
+// nothing changes, the outcome line, and what to run after an interrupted wait. Pure.
+import type { LogLine } from '../core/deploy/deployment-record.js';
 import type { DeploymentSummary } from './deployments-api.js';
 import { age, humanDuration, renderTable } from './printers.js';
 
@@ -45,6 +47,45 @@ export function progressKey(d: DeploymentSummary): string {
 /** `service/web: deploy (start) …` */
 export function progressLine(label: string, d: DeploymentSummary): string {
   return `${label}: ${progressKey(d)} …\n`;
+}
+
+/** Longest log text shown in a progress line; the whole line is in `holdfast logs`. */
+const LOG_TEXT_WIDTH = 200;
+
+/** A log line's first line, cut, with how many lines follow it. */
+function logText(line: LogLine): string {
+  const [first, ...more] = line.line.split('\n').filter((l) => l.trim() !== '');
+  const text = (first ?? '').trim();
+  const cut = text.length > LOG_TEXT_WIDTH ? text.slice(0, LOG_TEXT_WIDTH - 1) + '…' : text;
+  return more.length ? `${cut} (+${more.length} line${more.length === 1 ? '' : 's'})` : cut;
+}
+
+/** `service/web: health: web-1 not ready yet: GET :8080/ connection refused`: the deployment's newest log line. */
+export function logProgressLine(label: string, line: LogLine): string {
+  return `${label}: ${line.step}: ${logText(line)}\n`;
+}
+
+/**
+ * `service/web: deploy (health) for 25s; last: health: … (3s ago); deployment deadline in 9m35s`: printed when
+ * nothing changed for a while. The deadline is the deployment's own (it fails DeadlineExceeded
+ * there); the wait's end is added when it comes first.
+ */
+export function heartbeatLine(label: string, d: DeploymentSummary, at: { newestLog?: LogLine; now: Date; waitDeadline: number }): string {
+  const running = d.steps.find((s) => s.status === 'running');
+  const since = running?.startedAt ?? d.startedAt ?? d.createdAt;
+  const parts = [`${label}: ${progressKey(d)} for ${age(since, at.now)}`];
+  if (at.newestLog) parts.push(`last: ${at.newestLog.step}: ${logText(at.newestLog)} (${age(at.newestLog.at, at.now)} ago)`);
+  const deadline = Date.parse(d.deadline);
+  const waitEnds = at.waitDeadline < deadline ? ` (this wait ends in ${humanDuration(at.waitDeadline - at.now.getTime())})` : '';
+  parts.push(`deployment deadline in ${humanDuration(deadline - at.now.getTime())}${waitEnds}`);
+  return parts.join('; ') + '\n';
+}
+
+/** After Ctrl-C: the rollout goes on; how to follow or cancel it. */
+export function interruptedLines(label: string, service: { namespace: string; name: string }, deploymentId: string | undefined): string {
+  const follow = `holdfast rollout status service/${service.name} -n ${service.namespace}${deploymentId ? ` --deployment ${deploymentId}` : ''}`;
+  if (!deploymentId) return `${label}: stopped waiting; the rollout goes on.\n  follow it: ${follow}\n`;
+  return `${label}: stopped waiting; deployment ${deploymentId} goes on.\n  follow it: ${follow}\n  cancel it: holdfast cancel --deployment ${deploymentId}\n`;
 }
 
 /** `service/web: deployment d-1a2b… (revision 4, generation 3, trigger user)` */

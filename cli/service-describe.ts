@@ -1,11 +1,11 @@
 // The parts of `holdfast describe service` beyond the generic fields: the current deployment (with
-// its revision, step and failure when the record can be read) and the drift summary (with the
-// entries when the views can be read).
+// its revision, step and failure when the record can be read), the drift summary (with the entries
+// when the views can be read) and, for a Swarm service, its tasks from the live view.
 import type { Resource } from '../core/resource.js';
 import type { HoldfastClient } from './client.js';
 import { getDeployment, getServiceViews, isTerminalPhase, serviceStatus, type DeploymentSummary, type DriftEntry } from './deployments-api.js';
 import { driftEntriesTable } from './drift-printers.js';
-import { age } from './printers.js';
+import { age, renderTable } from './printers.js';
 import { deploymentDuration, progressKey } from './rollout-printers.js';
 
 /** Status fields the sections show, left out of the generic Status block. */
@@ -20,13 +20,44 @@ export interface ServiceSectionInput {
   deployment?: DeploymentSummary;
   /** Drift entries from the views, when they could be read. */
   drift?: readonly DriftEntry[];
+  /** The live view, when it could be read: a Swarm service's tasks are listed from it. */
+  live?: unknown;
   now: Date;
+}
+
+/** A Swarm service in the live view, as far as the Tasks section reads it. */
+interface LiveSwarmServiceView {
+  name: string;
+  tasks: Array<{ id: string; slot?: number; node?: string; state: string; desiredState: string; error?: string; message?: string; exitCode?: number; imageDigest?: string; current: boolean; since?: string }>;
+}
+
+/** `docker service ps` as describe shows it: one row per task the manager keeps, by slot and newest first. */
+export function swarmTasksSection(live: unknown, now: Date): string[] {
+  const services = (live as { services?: LiveSwarmServiceView[] } | undefined)?.services;
+  if (!Array.isArray(services)) return [];
+  const rows = [['TASK', 'NODE', 'DESIRED', 'STATE', 'SPEC', 'EXIT', 'DIGEST', 'ERROR']];
+  for (const svc of services) {
+    for (const t of svc.tasks) {
+      rows.push([
+        `${svc.name}.${t.slot ?? t.id.slice(0, 12)}`,
+        t.node ?? '-',
+        t.desiredState,
+        `${t.state}${t.since ? ` ${age(t.since, now)} ago` : ''}`,
+        t.current ? 'deployed' : 'other',
+        t.exitCode !== undefined ? String(t.exitCode) : '-',
+        t.imageDigest ? t.imageDigest.slice(0, 19) : '-',
+        t.error ?? (t.state !== 'running' && t.message ? t.message : ''),
+      ]);
+    }
+  }
+  if (rows.length === 1) return ['Tasks:       <none>'];
+  return ['Tasks:', ...renderTable(rows).trimEnd().split('\n').map((l) => `  ${l}`)];
 }
 
 const WIDTH = 'Last Successful:'.length + 2;
 const line = (indent: string, title: string, value: string) => `${indent}${title.padEnd(WIDTH)}${value}`.trimEnd();
 
-export function serviceSections({ service, deployment, drift, now }: ServiceSectionInput): string[] {
+export function serviceSections({ service, deployment, drift, live, now }: ServiceSectionInput): string[] {
   const status = serviceStatus(service);
   const current = status.currentDeployment;
   const out: string[] = [];
@@ -56,6 +87,7 @@ export function serviceSections({ service, deployment, drift, now }: ServiceSect
       if (drift.length > shown.length) out.push(`  … ${drift.length - shown.length} more: holdfast drift service/${service.metadata.name} -n ${service.metadata.namespace}`);
     }
   }
+  out.push(...swarmTasksSection(live, now));
   return out;
 }
 
@@ -81,7 +113,7 @@ export async function readServiceSections(client: HoldfastClient, service: Resou
   const id = status.currentDeployment?.name;
   const [deployment, views] = await Promise.all([
     id ? (getDeployment(client, id) as Promise<DeploymentSummary>).catch(() => undefined) : undefined,
-    (status.drift?.count ?? 0) > 0 ? getServiceViews(client, service.metadata.namespace ?? '', service.metadata.name).catch(() => undefined) : undefined,
+    getServiceViews(client, service.metadata.namespace ?? '', service.metadata.name).catch(() => undefined),
   ]);
-  return serviceSections({ service, deployment, drift: views?.drift, now });
+  return serviceSections({ service, deployment, drift: views?.drift, live: views?.live, now });
 }

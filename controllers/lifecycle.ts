@@ -2,7 +2,7 @@
 // and goes once it is empty; a Server stays until no Service runs on it (their cleanup needs it); an
 // SSHKey stays until no Server uses it. So `holdfast delete -f manifests/` ends clean whatever the
 // order of the documents.
-import type { Resource } from '../core/resource.js';
+import type { AnyResource, Resource } from '../core/resource.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { ChangeEvent } from '../store/resource-store.js';
 import type { EventRecorder } from './events.js';
@@ -11,9 +11,9 @@ import type { Reconciler, ReconcileResult } from './manager.js';
 export const IN_USE_FINALIZER = 'holdfast.dev/in-use';
 export const PROJECT_FINALIZER = 'holdfast.dev/project-contents';
 const ACTOR = { actor: 'system:controller:lifecycle', skipAudit: true };
-const NAMESPACED_CONTENTS = ['BackupPolicy', 'Service', 'Secret'] as const;
+const NAMESPACED_CONTENTS = ['GitRepository', 'ApplySet', 'BackupPolicy', 'Service', 'Secret'] as const;
 
-async function setFinalizer(store: ResourceStore, obj: Resource, finalizer: string, present: boolean): Promise<void> {
+async function setFinalizer(store: ResourceStore, obj: AnyResource, finalizer: string, present: boolean): Promise<void> {
   const has = obj.metadata.finalizers?.includes(finalizer) ?? false;
   if (has === present) return;
   const finalizers = present ? [...(obj.metadata.finalizers ?? []), finalizer] : (obj.metadata.finalizers ?? []).filter((f) => f !== finalizer);

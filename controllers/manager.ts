@@ -2,9 +2,16 @@
 // `reconcile(key)`, which reads the whole current state and converges. Errors requeue with backoff
 // per key; every kind is also resynced periodically, so a missed event costs at most one interval.
 import { objectKey, type Resource } from '../core/resource.js';
+import type { ReconcileObserver } from '../core/observers.js';
 import type { Logger } from '../observability/logger.js';
 import type { ChangeEvent, ResourceStore } from '../store/resource-store.js';
+import { shardLeaseName, shardOfLease } from '../core/lease/shards.js';
+import type { LeaseHolder } from './leases/lease-elector.js';
+import { withFencingToken } from '../store/fencing.js';
 import { WorkQueue } from './work-queue.js';
+
+/** How soon a key whose lease renewal is late is looked at again. */
+const LATE_RENEWAL_RETRY_MS = 1000;
 
 export interface ReconcileResult {
   /** Look again after this long even if nothing changes (polling, waiting on a host). */
@@ -26,31 +33,39 @@ export interface ControllerOptions {
   reconcileTimeoutMs?: number;
   /** Keys of this controller to enqueue when an object of another kind changes. */
   mapOthers?: (event: ChangeEvent) => string[] | Promise<string[]>;
-}
-
-export interface ReconcileObserver {
-  onReconcile(controller: { name: string; kind: string }, seconds: number, outcome: 'success' | 'error' | 'requeue'): void;
-  onQueueDepth(controller: { name: string; kind: string }, depth: number): void;
+  /**
+   * A singleton: reconcile only on the replica that holds this Lease. Elsewhere keys are dropped;
+   * the replica that takes the lease over resyncs, and one that loses it aborts what it was doing.
+   */
+  lease?: string;
+  /**
+   * The shard a key's object belongs to (that of its Server). When servers are sharded, a key is
+   * reconciled only on the replica holding its shard's Lease, as with `lease`.
+   */
+  shardOf?: (key: string) => Promise<number>;
 }
 
 interface Running {
   reconciler: Reconciler;
   queue: WorkQueue;
-  opts: Required<Omit<ControllerOptions, 'mapOthers'>> & Pick<ControllerOptions, 'mapOthers'>;
+  opts: Required<Omit<ControllerOptions, 'mapOthers' | 'lease' | 'shardOf'>> & Pick<ControllerOptions, 'mapOthers' | 'lease' | 'shardOf'>;
   resyncTimer?: NodeJS.Timeout;
 }
 
 export class ControllerManager {
   private readonly controllers: Running[] = [];
   private unsubscribe?: () => void;
+  private unsubscribeLeases?: () => void;
   private stopped = false;
   private readonly workers: Promise<void>[] = [];
-  private readonly inflight = new Set<AbortController>();
+  private readonly inflight = new Map<AbortController, { running: Running; lease?: string }>();
 
   constructor(
     private readonly store: ResourceStore,
     private readonly log: Logger,
     private readonly observer?: ReconcileObserver,
+    /** Absent: this is the only replica, and every controller runs here. */
+    private readonly leases?: LeaseHolder,
   ) {}
 
   register(reconciler: Reconciler, opts: ControllerOptions = {}): WorkQueue {
@@ -58,7 +73,14 @@ export class ControllerManager {
     this.controllers.push({
       reconciler,
       queue,
-      opts: { workers: opts.workers ?? 2, resyncMs: opts.resyncMs ?? 60_000, reconcileTimeoutMs: opts.reconcileTimeoutMs ?? 5 * 60_000, mapOthers: opts.mapOthers },
+      opts: {
+        workers: opts.workers ?? 2,
+        resyncMs: opts.resyncMs ?? 60_000,
+        reconcileTimeoutMs: opts.reconcileTimeoutMs ?? 5 * 60_000,
+        mapOthers: opts.mapOthers,
+        lease: opts.lease,
+        shardOf: opts.shardOf,
+      },
     });
     return queue;
   }
@@ -70,6 +92,14 @@ export class ControllerManager {
 
   async start(): Promise<void> {
     this.unsubscribe = this.store.subscribe((e) => void this.route(e));
+    this.unsubscribeLeases = this.leases?.onChange((lease, held) => {
+      const shardLease = shardOfLease(lease) !== undefined;
+      for (const c of this.controllers) {
+        if (c.opts.lease !== lease && !(shardLease && c.opts.shardOf)) continue;
+        if (held) void this.resync(c);
+        else for (const [ac, job] of this.inflight) if (job.running === c && job.lease === lease) ac.abort(new Error(`lease ${lease} lost`));
+      }
+    });
     for (const c of this.controllers) {
       await this.resync(c);
       const tick = () => {
@@ -88,11 +118,12 @@ export class ControllerManager {
   async stop(): Promise<void> {
     this.stopped = true;
     this.unsubscribe?.();
+    this.unsubscribeLeases?.();
     for (const c of this.controllers) {
       clearTimeout(c.resyncTimer);
       c.queue.shutdown();
     }
-    for (const ac of this.inflight) ac.abort(new Error('control plane shutting down'));
+    for (const ac of this.inflight.keys()) ac.abort(new Error('control plane shutting down'));
     await Promise.allSettled(this.workers);
   }
 
@@ -138,17 +169,44 @@ export class ControllerManager {
     }
   }
 
+  /** The Lease this replica must hold to reconcile the key here, if any. */
+  private async leaseFor(c: Running, key: string): Promise<string | undefined> {
+    if (!this.leases) return undefined;
+    if (c.opts.lease) return c.opts.lease;
+    if (!c.opts.shardOf || !this.leases.shardCount) return undefined;
+    return shardLeaseName(await c.opts.shardOf(key));
+  }
+
   private async work(c: Running) {
     const { kind, name } = c.reconciler;
     for (;;) {
       const key = await c.queue.get();
       if (key === undefined) return;
+      let lease: string | undefined;
+      try {
+        lease = await this.leaseFor(c, key);
+      } catch (err) {
+        const delay = c.queue.addRateLimited(key);
+        this.log.warn({ err, controller: name, key, retryInMs: delay }, 'finding the shard of a key failed; requeued');
+        c.queue.done(key);
+        continue;
+      }
+      if (lease && !this.leases?.holds(lease)) {
+        // A key left here is the lease holder's; but a renewal running late (a loaded machine, a slow
+        // store) is not a lease lost, and its keys would be lost with nothing to bring them back.
+        if (this.leases?.renewalLate(lease)) c.queue.addAfter(key, LATE_RENEWAL_RETRY_MS);
+        else c.queue.forget(key);
+        c.queue.done(key);
+        continue;
+      }
       const ac = new AbortController();
-      this.inflight.add(ac);
+      this.inflight.set(ac, { running: c, lease });
       const timer = setTimeout(() => ac.abort(new Error(`reconcile of ${kind} ${key} exceeded ${c.opts.reconcileTimeoutMs} ms`)), c.opts.reconcileTimeoutMs);
       const started = performance.now();
       try {
-        const result = await c.reconciler.reconcile(key, ac.signal);
+        // Work for a shard (and what it starts, such as a rollout) writes under the shard lease's token.
+        const token = lease && shardOfLease(lease) !== undefined ? this.leases?.fencingToken(lease) : undefined;
+        const result = await (token ? withFencingToken(token, () => c.reconciler.reconcile(key, ac.signal)) : c.reconciler.reconcile(key, ac.signal));
         c.queue.forget(key);
         if (result?.requeueAfterMs !== undefined && !this.stopped) c.queue.addAfter(key, result.requeueAfterMs);
         this.observer?.onReconcile(c.reconciler, (performance.now() - started) / 1000, result?.requeueAfterMs !== undefined ? 'requeue' : 'success');

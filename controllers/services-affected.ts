@@ -1,5 +1,6 @@
 // Which Services to look at again when an object of another kind changes: a Secret (rotated values
-// change the Services of its namespace) or a Server (the Services on it). A Server's status is
+// change the Services of its namespace), a Server (the Services on it), or the Event of a queued
+// deployment (the Service it is about). A Server's status is
 // rewritten on every readiness check (latency, checkedAt); only a change of its spec, of its Ready
 // condition, or its deletion can change what its Services do, so the rest wakes nobody — at a
 // thousand Services that is a thousand reconciles a minute saved per controller.
@@ -22,6 +23,13 @@ export function servicesAffectedBy(store: ResourceStore): AffectedServicesMapper
       }
       const { items } = await store.list('Service');
       return items.filter((s) => (s.spec as { server?: string } | undefined)?.server === name).map(serviceKey);
+    }
+    // A deployment queued by a replica that does not run it (a sync or rollback taken by another
+    // replica): the replica holding the Service's shard takes it up.
+    if (e.object.kind === 'Event' && e.type !== 'DELETED') {
+      const event = e.object as { reason?: string; involvedObject?: { kind?: string; namespace?: string; name?: string } };
+      const about = event.involvedObject;
+      return event.reason === 'DeploymentQueued' && about?.kind === 'Service' && about.namespace && about.name ? [`${about.namespace}/${about.name}`] : [];
     }
     if (e.object.kind === 'Secret') {
       const { items } = await store.list('Service', { namespace: e.object.metadata.namespace });

@@ -10,6 +10,12 @@ export interface WorkQueueOptions {
   setTimer?: (fn: () => void, ms: number) => { cancel(): void };
 }
 
+/**
+ * Node fires a timer longer than this (about 24.8 days) at once: a longer delay becomes this one, and
+ * the reconcile it leads to asks for the rest.
+ */
+export const MAX_DELAY_MS = 2 ** 31 - 1;
+
 const defaultTimer = (fn: () => void, ms: number) => {
   const t = setTimeout(fn, ms);
   t.unref?.();
@@ -63,7 +69,7 @@ export class WorkQueue {
       this.setTimer(() => {
         this.delayed.delete(key);
         this.add(key);
-      }, ms),
+      }, Math.min(ms, MAX_DELAY_MS)),
     );
   }
 

@@ -2,7 +2,7 @@
 // place (api/status.ts); the CLI prints their message. None of them carries a stack to the user.
 
 export interface FieldCause {
-  /** JSON-pointer-like path of the offending field, e.g. `spec.ports[0].hostPort`. */
+  /** JSON-pointer-like path of the offending field, e.g. `spec.ports[0].hostPort`; empty when the cause is no one field. */
   field: string;
   message: string;
   /** Kubernetes CauseType, e.g. FieldValueInvalid, FieldValueNotSupported, FieldValueRequired. */
@@ -44,16 +44,24 @@ const HTTP_CODE: Record<ErrorReason, number> = {
   InternalError: 500,
 };
 
+/** The object an error is about; `retryAfterSeconds` when trying again later may succeed. */
+export interface ErrorDetails {
+  kind?: string;
+  name?: string;
+  group?: string;
+  retryAfterSeconds?: number;
+}
+
 /** An error meant for the user: its message is safe to show and names what and where. */
 export class HoldfastError extends Error {
   readonly reason: ErrorReason;
   readonly causes: FieldCause[];
-  readonly details?: { kind?: string; name?: string; group?: string };
+  readonly details?: ErrorDetails;
 
   constructor(
     reason: ErrorReason,
     message: string,
-    opts: { causes?: FieldCause[]; details?: { kind?: string; name?: string; group?: string } } = {},
+    opts: { causes?: FieldCause[]; details?: ErrorDetails } = {},
   ) {
     super(message);
     this.name = 'HoldfastError';

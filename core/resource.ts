@@ -51,6 +51,9 @@ export interface Resource<Spec = Record<string, unknown>, Status extends Resourc
   [field: string]: unknown;
 }
 
+/** An object of any kind, typed (a `Service`) or not: what code that treats every kind alike accepts. */
+export type AnyResource = Resource<object>;
+
 export interface KindInfo {
   kind: string;
   plural: string;
@@ -69,8 +72,15 @@ export const KINDS: readonly KindInfo[] = [
   { kind: 'SSHKey', plural: 'sshkeys', singular: 'sshkey', shortNames: ['sk'], namespaced: false, writeOnly: true, hasSpec: true },
   { kind: 'Service', plural: 'services', singular: 'service', shortNames: ['svc'], namespaced: true, writeOnly: false, hasSpec: true },
   { kind: 'BackupPolicy', plural: 'backuppolicies', singular: 'backuppolicy', shortNames: ['bp'], namespaced: true, writeOnly: false, hasSpec: true },
+  { kind: 'GitRepository', plural: 'gitrepositories', singular: 'gitrepository', shortNames: ['gitrepo'], namespaced: true, writeOnly: false, hasSpec: true },
+  { kind: 'ApplySet', plural: 'applysets', singular: 'applyset', shortNames: [], namespaced: true, writeOnly: false, hasSpec: true },
   { kind: 'Secret', plural: 'secrets', singular: 'secret', shortNames: [], namespaced: true, writeOnly: true, hasSpec: true },
   { kind: 'Event', plural: 'events', singular: 'event', shortNames: ['ev'], namespaced: true, writeOnly: false, hasSpec: false },
+  { kind: 'Role', plural: 'roles', singular: 'role', shortNames: [], namespaced: false, writeOnly: false, hasSpec: true },
+  { kind: 'RoleBinding', plural: 'rolebindings', singular: 'rolebinding', shortNames: [], namespaced: true, writeOnly: false, hasSpec: true },
+  { kind: 'ClusterRoleBinding', plural: 'clusterrolebindings', singular: 'clusterrolebinding', shortNames: [], namespaced: false, writeOnly: false, hasSpec: true },
+  { kind: 'ServiceAccount', plural: 'serviceaccounts', singular: 'serviceaccount', shortNames: ['sa'], namespaced: true, writeOnly: false, hasSpec: true },
+  { kind: 'Lease', plural: 'leases', singular: 'lease', shortNames: [], namespaced: false, writeOnly: false, hasSpec: true },
 ];
 
 const byAnyName = new Map<string, KindInfo>();

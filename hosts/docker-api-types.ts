@@ -130,10 +130,18 @@ export interface SwarmTask {
 export interface SwarmNode {
   ID: string;
   Version?: DockerObjectVersion;
-  Description?: { Hostname?: string; [field: string]: unknown };
+  Description?: { Hostname?: string; Engine?: { EngineVersion?: string; [field: string]: unknown }; [field: string]: unknown };
   Spec?: { Role?: 'worker' | 'manager'; Availability?: string; Labels?: Record<string, string> | null };
   Status?: { State?: string; Addr?: string; Message?: string };
   ManagerStatus?: { Leader?: boolean; Reachability?: string; Addr?: string } | null;
+  [field: string]: unknown;
+}
+
+/** GET /configs and GET /secrets item: a Swarm config or secret (a secret's data is never returned). */
+export interface SwarmFileObject {
+  ID: string;
+  Version?: DockerObjectVersion;
+  Spec?: { Name?: string; Labels?: Record<string, string> | null };
   [field: string]: unknown;
 }
 
@@ -161,4 +169,23 @@ export interface DockerProgress {
   aux?: { ID?: string; [field: string]: unknown };
   error?: string;
   errorDetail?: { message?: string; code?: number };
+}
+
+/** GET /exec/{id}/json */
+export interface DockerExecInspect {
+  ID: string;
+  Running: boolean;
+  /** Null while the process runs. */
+  ExitCode: number | null;
+  Pid?: number;
+  ContainerID?: string;
+}
+
+/** GET /system/df: what the daemon's objects take on disk. */
+export interface DockerSystemDf {
+  LayersSize?: number;
+  Images?: Array<{ Id: string; RepoTags?: string[] | null; RepoDigests?: string[] | null; Size: number; SharedSize: number; Containers: number; Labels?: Record<string, string> | null; Created?: number }> | null;
+  Containers?: Array<{ Id: string; Names?: string[]; Image?: string; ImageID?: string; State?: string; SizeRw?: number; SizeRootFs?: number; Labels?: Record<string, string> | null; Created?: number; NetworkSettings?: { Networks?: Record<string, unknown> | null } | null }> | null;
+  Volumes?: Array<{ Name: string; Labels?: Record<string, string> | null; UsageData?: { Size: number; RefCount: number } | null }> | null;
+  BuildCache?: Array<{ ID: string; Type?: string; Size: number; InUse: boolean; Shared: boolean; LastUsedAt?: string | null }> | null;
 }

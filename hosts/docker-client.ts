@@ -2,21 +2,24 @@
 // it over a transport (the server's kept SSH session, or a local socket) and decodes the answer. Every
 // call takes a signal and a timeout; errors are HostErrors naming the server and the request.
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import type {
   DockerContainerInspect,
   DockerContainerSummary,
   DockerEvent,
+  DockerExecInspect,
   DockerImageInspect,
   DockerImageSummary,
   DockerInfo,
   DockerNetworkInspect,
   DockerPing,
   DockerProgress,
+  DockerSystemDf,
   DockerVersion,
   DockerVolumeInspect,
   DockerVolumeList,
   SwarmNode,
+  SwarmFileObject,
   SwarmService,
   SwarmTask,
 } from './docker-api-types.js';
@@ -30,16 +33,37 @@ import {
   type DockerFilters,
   type DockerRequest,
   type EventsQuery,
+  type ExecConfig,
+  type TerminalSize,
   type RegistryAuth,
 } from './docker-requests.js';
 import { JsonLinesDecoder, LogDemuxer, type LogChunk } from './docker-streams.js';
-import type { DockerTransport } from './docker-transport.js';
+import type { Duplex } from 'node:stream';
+import type { DockerTransport, ExchangeOptions } from './docker-transport.js';
 import { DockerApiError, DockerUnavailable } from './errors.js';
+
+/** A command for runInContainer. */
+export interface ContainerCommand {
+  cmd: string[];
+  /** KEY=value pairs added to the container's environment for this process only (never on its command line). */
+  env?: string[];
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+export interface ContainerCommandResult {
+  /** Null when the process had not ended when its output closed. */
+  exitCode: number | null;
+  stderr: string;
+}
 
 export interface CallOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
 }
+
+/** A call's options with how the transport bounds it (see ExchangeOptions). */
+type ExchangeCallOptions = CallOptions & Pick<ExchangeOptions, 'unbounded' | 'waiting'>;
 
 /** The newest API version this client asks for; older daemons are spoken to in their own version. */
 export const MAX_API_VERSION = '1.45';
@@ -97,6 +121,104 @@ export class DockerClient {
     return this.json(rq.info(), options);
   }
 
+  /** What images, containers, volumes and the build cache take on disk. Slow on big hosts: a minute is allowed. */
+  systemDf(options: CallOptions = {}): Promise<DockerSystemDf> {
+    return this.json(rq.systemDf(), { ...options, timeoutMs: options.timeoutMs ?? 60_000 });
+  }
+
+  /** Removes build cache records (BuildKit's prune, filtered, e.g. by `id`); resolves with the bytes freed. */
+  async pruneBuildCache(filters: DockerFilters, options: CallOptions = {}): Promise<number> {
+    const answer = await this.json<{ SpaceReclaimed?: number }>(rq.buildPrune(filters), { ...options, timeoutMs: options.timeoutMs ?? 5 * 60_000 });
+    return answer?.SpaceReclaimed ?? 0;
+  }
+
+  // --- exec -------------------------------------------------------------------------------------
+
+  async createExec(container: string, config: ExecConfig, options: CallOptions = {}): Promise<string> {
+    const created = await this.json<{ Id: string }>(rq.execCreate(container, config), options);
+    return created.Id;
+  }
+
+  /**
+   * Starts an exec attached: the returned connection carries stdin to the process and its output
+   * back (raw with a TTY, multiplexed as logs are without one). It lives outside the host's
+   * operation slots until the process ends or the caller destroys it; `head` is output that arrived
+   * with the answer.
+   */
+  async startExec(exec: string, tty: boolean, options: CallOptions = {}): Promise<{ stream: Duplex; head: Buffer }> {
+    const request = rq.execStart(exec, tty);
+    const version = await this.#negotiatedVersion(options);
+    const result = await this.#transport.upgrade(request, requestTarget(request, version), {
+      operation: describeRequest(request),
+      signal: options.signal,
+      timeoutMs: options.timeoutMs,
+    });
+    if (result.upgraded) return { stream: result.socket, head: result.head };
+    const { response } = result;
+    await this.#expectOk(request, response);
+    // Old daemons answer 200 and hand over the connection without the upgrade; not supported here.
+    response.destroy();
+    throw new DockerApiError(this.server, response.statusCode ?? 0, describeRequest(request), 'the daemon did not switch the connection to the exec stream');
+  }
+
+  /**
+   * Runs a command in a running container without a TTY and waits for it: `stdin` (when given) is
+   * streamed in and closed at its end, stdout streams into `stdout` with its backpressure, stderr
+   * is kept (its last 64 KiB). Resolves with the exit code; the signal or `timeoutMs` ends the run.
+   */
+  async runInContainer(container: string, run: ContainerCommand, options: CallOptions = {}): Promise<ContainerCommandResult> {
+    const signal = AbortSignal.any([options.signal ?? new AbortController().signal, ...(options.timeoutMs ? [AbortSignal.timeout(options.timeoutMs)] : [])]);
+    const exec = await this.createExec(container, { cmd: run.cmd, tty: false, stdin: Boolean(run.stdin), env: run.env }, { signal });
+    const { stream, head } = await this.startExec(exec, false, { signal });
+    const demuxer = new LogDemuxer(false);
+    let stderr = Buffer.alloc(0);
+    await new Promise<void>((resolve, reject) => {
+      const fail = (err: Error) => {
+        stream.destroy();
+        run.stdin?.destroy();
+        reject(err);
+      };
+      const deliver = (chunk: Buffer) => {
+        for (const frame of demuxer.push(chunk)) {
+          if (frame.stream === 'stderr') stderr = Buffer.concat([stderr, frame.data]).subarray(-MAX_ERROR_BYTES);
+          else if (frame.stream === 'stdout' && run.stdout && !run.stdout.write(frame.data)) {
+            stream.pause();
+            run.stdout.once('drain', () => stream.resume());
+          }
+        }
+      };
+      const onAbort = () => fail(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      deliver(head);
+      stream.on('data', deliver);
+      stream.once('error', fail);
+      stream.once('close', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      if (run.stdin) {
+        run.stdin.once('error', fail);
+        // The end of the input half-closes the connection: the process reads end of file.
+        run.stdin.pipe(stream);
+      }
+    });
+    // The process may still be reported running for a moment after its output closed.
+    for (let attempt = 0; ; attempt++) {
+      const inspect = await this.inspectExec(exec, { signal });
+      if (!inspect.Running || attempt >= 50) return { exitCode: inspect.Running ? null : inspect.ExitCode, stderr: stderr.toString('utf8') };
+      await new Promise((ok) => setTimeout(ok, 100));
+    }
+  }
+
+  resizeExec(exec: string, size: TerminalSize, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.execResize(exec, size), options);
+  }
+
+  inspectExec(exec: string, options: CallOptions = {}): Promise<DockerExecInspect> {
+    return this.json(rq.execInspect(exec), options);
+  }
+
   // --- containers -------------------------------------------------------------------------------
 
   listContainers(query: ContainerListQuery = {}, options: CallOptions = {}): Promise<DockerContainerSummary[]> {
@@ -115,6 +237,10 @@ export class DockerClient {
     return this.empty(rq.containerStart(container), options);
   }
 
+  pauseContainer(container: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.containerPause(container), options);
+  }
+
   unpauseContainer(container: string, options: CallOptions = {}): Promise<void> {
     return this.empty(rq.containerUnpause(container), options);
   }
@@ -122,7 +248,7 @@ export class DockerClient {
   /** `timeoutSeconds` is Docker's grace period before SIGKILL; the call's own timeout should exceed it. */
   stopContainer(container: string, stop: { timeoutSeconds?: number; signal?: string } = {}, options: CallOptions = {}): Promise<void> {
     const graceMs = (stop.timeoutSeconds ?? 10) * 1000;
-    return this.empty(rq.containerStop(container, stop), { ...options, timeoutMs: options.timeoutMs ?? graceMs + 30_000 });
+    return this.empty(rq.containerStop(container, stop), { ...options, timeoutMs: options.timeoutMs ?? graceMs + 30_000, waiting: true });
   }
 
   killContainer(container: string, signal?: string, options: CallOptions = {}): Promise<void> {
@@ -138,7 +264,7 @@ export class DockerClient {
   }
 
   waitContainer(container: string, condition?: 'not-running' | 'next-exit' | 'removed', options: CallOptions = {}): Promise<{ StatusCode: number; Error?: { Message?: string } | null }> {
-    return this.json(rq.containerWait(container, condition), options);
+    return this.json(rq.containerWait(container, condition), { ...options, waiting: true });
   }
 
   /**
@@ -151,6 +277,16 @@ export class DockerClient {
       await this.#expectOk(request, response);
       return consume(response);
     }, { ...options, timeoutMs: options.timeoutMs ?? ARCHIVE_TIMEOUT_MS });
+  }
+
+  /** Whether `path` exists in a container (running or not). */
+  async pathExists(container: string, path: string, options: CallOptions = {}): Promise<boolean> {
+    const request = rq.containerArchiveStat(container, path);
+    return this.#exchange(request, undefined, async (response) => {
+      await this.#expectOk(request, response);
+      await drain(response);
+      return response.statusCode === 200;
+    }, options);
   }
 
   /** Extracts the tar `body` into the directory `path` of a container. */
@@ -187,10 +323,24 @@ export class DockerClient {
   followContainerLogs(
     container: string,
     query: Omit<ContainerLogsQuery, 'follow'>,
-    onChunk: (chunk: LogChunk) => void,
+    onChunk: (chunk: LogChunk) => void | Promise<void>,
     options: { signal: AbortSignal; tty?: boolean },
   ): Promise<void> {
-    return this.#streamLogs(container, { ...query, follow: true }, options.tty, onChunk, { signal: options.signal, timeoutMs: Infinity }, true);
+    return this.streamContainerLogs(container, { ...query, follow: true }, onChunk, options);
+  }
+
+  /**
+   * Streams logs (followed or up to now) outside the per-host operation limit, for readers that may
+   * take as long as they like: the next chunk is read only once `onChunk`'s promise settles, so a slow
+   * reader holds the stream back (down to the engine) instead of buffering it here.
+   */
+  streamContainerLogs(
+    container: string,
+    query: ContainerLogsQuery,
+    onChunk: (chunk: LogChunk) => void | Promise<void>,
+    options: { signal: AbortSignal; tty?: boolean },
+  ): Promise<void> {
+    return this.#streamLogs(container, query, options.tty, onChunk, { signal: options.signal, timeoutMs: Infinity }, true);
   }
 
   // --- images -----------------------------------------------------------------------------------
@@ -305,8 +455,27 @@ export class DockerClient {
     return this.json(rq.serviceUpdate(service, version, spec), options);
   }
 
+  /** Swarm's own rollback to the service's previous spec; `currentSpec` is the service's Spec as inspected. */
+  rollbackService(service: string, version: number, currentSpec: object, options: CallOptions = {}): Promise<{ Warnings?: string[] | null }> {
+    return this.json(rq.serviceRollback(service, version, currentSpec), options);
+  }
+
   removeService(service: string, options: CallOptions = {}): Promise<void> {
     return this.empty(rq.serviceRemove(service), options);
+  }
+
+  /** Swarm configs or secrets; a secret's content never comes back. */
+  listSwarmFiles(kind: 'config' | 'secret', filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmFileObject[]> {
+    return this.json(rq.swarmFileList(kind, filters), options);
+  }
+
+  /** `data` is the content (a secret's value): it goes to the manager, never into a log. */
+  createSwarmFile(kind: 'config' | 'secret', name: string, labels: Record<string, string>, data: Buffer, options: CallOptions = {}): Promise<{ ID: string }> {
+    return this.json(rq.swarmFileCreate(kind, { Name: name, Labels: labels, Data: data.toString('base64') }), options);
+  }
+
+  removeSwarmFile(kind: 'config' | 'secret', object: string, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.swarmFileRemove(kind, object), options);
   }
 
   listTasks(filters?: DockerFilters, options: CallOptions = {}): Promise<SwarmTask[]> {
@@ -323,6 +492,10 @@ export class DockerClient {
 
   inspectNode(node: string, options: CallOptions = {}): Promise<SwarmNode> {
     return this.json(rq.nodeInspect(node), options);
+  }
+
+  updateNode(node: string, version: number, spec: NonNullable<SwarmNode['Spec']>, options: CallOptions = {}): Promise<void> {
+    return this.empty(rq.nodeUpdate(node, version, spec), options);
   }
 
   // --- events -----------------------------------------------------------------------------------
@@ -355,7 +528,7 @@ export class DockerClient {
   // --- generic ----------------------------------------------------------------------------------
 
   /** Sends any request and decodes a JSON answer (undefined for an empty body). */
-  json<T>(request: DockerRequest, options: CallOptions = {}): Promise<T> {
+  json<T>(request: DockerRequest, options: ExchangeCallOptions = {}): Promise<T> {
     return this.#exchange(request, undefined, async (response) => {
       await this.#expectOk(request, response);
       const body = await readBody(response, MAX_JSON_BYTES, this.server, request);
@@ -369,7 +542,7 @@ export class DockerClient {
   }
 
   /** Sends any request whose answer carries nothing needed. */
-  empty(request: DockerRequest, options: CallOptions = {}): Promise<void> {
+  empty(request: DockerRequest, options: ExchangeCallOptions = {}): Promise<void> {
     return this.#exchange(request, undefined, async (response) => {
       await this.#expectOk(request, response);
       await drain(response);
@@ -389,7 +562,7 @@ export class DockerClient {
     request: DockerRequest,
     body: Buffer | Readable | undefined,
     consume: Consumer<T>,
-    options: CallOptions & { unbounded?: boolean },
+    options: ExchangeCallOptions,
   ): Promise<T> {
     const version = request.unversioned ? undefined : await this.#negotiatedVersion(options);
     return this.#transport.exchange(request, requestTarget(request, version), body, consume, {
@@ -397,6 +570,7 @@ export class DockerClient {
       signal: options.signal,
       timeoutMs: options.timeoutMs,
       unbounded: options.unbounded,
+      waiting: options.waiting,
     });
   }
 
@@ -441,7 +615,7 @@ export class DockerClient {
     container: string,
     query: ContainerLogsQuery,
     tty: boolean | undefined,
-    onChunk: (chunk: LogChunk) => void,
+    onChunk: (chunk: LogChunk) => void | Promise<void>,
     options: CallOptions,
     unbounded = false,
   ): Promise<void> {
@@ -449,8 +623,10 @@ export class DockerClient {
     return this.#exchange(request, undefined, async (response) => {
       await this.#expectOk(request, response);
       const demuxer = new LogDemuxer(tty);
-      for await (const chunk of response as AsyncIterable<Buffer>) demuxer.push(chunk).forEach(onChunk);
-      demuxer.end().forEach(onChunk);
+      for await (const chunk of response as AsyncIterable<Buffer>) {
+        for (const frame of demuxer.push(chunk)) await onChunk(frame);
+      }
+      for (const frame of demuxer.end()) await onChunk(frame);
     }, { ...options, unbounded }).catch((err) => {
       if (unbounded && options.signal?.aborted) return;
       throw err;

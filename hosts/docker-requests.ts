@@ -36,8 +36,8 @@ export interface ContainerListQuery {
 export interface ContainerLogsQuery {
   stdout?: boolean;
   stderr?: boolean;
-  /** Unix seconds. */
-  since?: number;
+  /** Unix seconds; a string keeps nanoseconds ("1733312345.123456789"), which a number cannot hold. */
+  since?: number | string;
   until?: number;
   timestamps?: boolean;
   /** Lines from the end, or 'all'. */
@@ -66,6 +66,22 @@ export interface EventsQuery {
   filters?: DockerFilters;
 }
 
+export interface TerminalSize {
+  rows: number;
+  cols: number;
+}
+
+export interface ExecConfig {
+  cmd: string[];
+  tty: boolean;
+  stdin: boolean;
+  env?: string[];
+  user?: string;
+  workingDir?: string;
+  /** The terminal's size at the start (API 1.42+; older daemons take a resize after the start). */
+  size?: TerminalSize;
+}
+
 /** Registry credentials for pulls, sent base64-encoded in `X-Registry-Auth`. */
 export interface RegistryAuth {
   username?: string;
@@ -86,6 +102,8 @@ export const dockerRequests = {
   ping: (): DockerRequest => ({ method: 'GET', path: '/_ping', unversioned: true }),
   version: (): DockerRequest => ({ method: 'GET', path: '/version' }),
   info: (): DockerRequest => ({ method: 'GET', path: '/info' }),
+  systemDf: (): DockerRequest => ({ method: 'GET', path: '/system/df' }),
+  buildPrune: (filters: DockerFilters): DockerRequest => ({ method: 'POST', path: '/build/prune', query: { filters: filtersQuery(filters) } }),
 
   containerList: (q: ContainerListQuery = {}): DockerRequest => ({
     method: 'GET',
@@ -120,6 +138,7 @@ export const dockerRequests = {
     path: `/containers/${id(container)}`,
     query: { force: flag(opts.force), v: flag(opts.volumes) },
   }),
+  containerPause: (container: string): DockerRequest => ({ method: 'POST', path: `/containers/${id(container)}/pause` }),
   containerUnpause: (container: string): DockerRequest => ({ method: 'POST', path: `/containers/${id(container)}/unpause` }),
   containerRename: (container: string, name: string): DockerRequest => ({
     method: 'POST',
@@ -136,6 +155,13 @@ export const dockerRequests = {
     method: 'GET',
     path: `/containers/${id(container)}/archive`,
     query: { path },
+  }),
+  /** Whether `path` exists in the container: 200 with its stat in a header, 404 when it does not. */
+  containerArchiveStat: (container: string, path: string): DockerRequest => ({
+    method: 'HEAD',
+    path: `/containers/${id(container)}/archive`,
+    query: { path },
+    okStatuses: [404],
   }),
   /** Extracts a tar into the directory `path` of the container. */
   containerArchivePut: (container: string, path: string): DockerRequest => ({
@@ -157,6 +183,35 @@ export const dockerRequests = {
       follow: flag(q.follow),
     },
   }),
+
+  execCreate: (container: string, config: ExecConfig): DockerRequest => ({
+    method: 'POST',
+    path: `/containers/${id(container)}/exec`,
+    body: {
+      Cmd: config.cmd,
+      Tty: config.tty,
+      AttachStdin: config.stdin,
+      AttachStdout: true,
+      AttachStderr: true,
+      ...(config.env ? { Env: config.env } : {}),
+      ...(config.user ? { User: config.user } : {}),
+      ...(config.workingDir ? { WorkingDir: config.workingDir } : {}),
+      ...(config.tty && config.size ? { ConsoleSize: [config.size.rows, config.size.cols] } : {}),
+    },
+  }),
+  /** Sent as an HTTP upgrade: the connection then carries the process's stdio both ways. */
+  execStart: (exec: string, tty: boolean): DockerRequest => ({
+    method: 'POST',
+    path: `/exec/${id(exec)}/start`,
+    body: { Detach: false, Tty: tty },
+    headers: { Connection: 'Upgrade', Upgrade: 'tcp' },
+  }),
+  execResize: (exec: string, size: TerminalSize): DockerRequest => ({
+    method: 'POST',
+    path: `/exec/${id(exec)}/resize`,
+    query: { h: size.rows, w: size.cols },
+  }),
+  execInspect: (exec: string): DockerRequest => ({ method: 'GET', path: `/exec/${id(exec)}/json` }),
 
   imageList: (q: { all?: boolean; filters?: DockerFilters } = {}): DockerRequest => ({
     method: 'GET',
@@ -245,11 +300,28 @@ export const dockerRequests = {
     query: { version },
     body: spec,
   }),
+  /**
+   * POST /services/{id}/update?version=N&rollback=previous: Swarm puts the service's PreviousSpec back
+   * (the spec sent is ignored, but must be the current one).
+   */
+  serviceRollback: (service: string, version: number, currentSpec: object): DockerRequest => ({
+    method: 'POST',
+    path: `/services/${id(service)}/update`,
+    query: { version, rollback: 'previous' },
+    body: currentSpec,
+  }),
   serviceRemove: (service: string): DockerRequest => ({ method: 'DELETE', path: `/services/${id(service)}` }),
+  /** GET /configs or /secrets: the Swarm configs or secrets (without their data). */
+  swarmFileList: (kind: 'config' | 'secret', filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: `/${kind}s`, query: { filters: filtersQuery(filters) } }),
+  /** POST /configs/create or /secrets/create; the body holds the content (base64): send it, never log it. */
+  swarmFileCreate: (kind: 'config' | 'secret', spec: { Name: string; Labels: Record<string, string>; Data: string }): DockerRequest => ({ method: 'POST', path: `/${kind}s/create`, body: spec }),
+  swarmFileRemove: (kind: 'config' | 'secret', object: string): DockerRequest => ({ method: 'DELETE', path: `/${kind}s/${id(object)}` }),
   taskList: (filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: '/tasks', query: { filters: filtersQuery(filters) } }),
   taskInspect: (task: string): DockerRequest => ({ method: 'GET', path: `/tasks/${id(task)}` }),
   nodeList: (filters?: DockerFilters): DockerRequest => ({ method: 'GET', path: '/nodes', query: { filters: filtersQuery(filters) } }),
   nodeInspect: (node: string): DockerRequest => ({ method: 'GET', path: `/nodes/${id(node)}` }),
+  /** POST /nodes/{id}/update?version=N: the whole NodeSpec (role, availability, labels); N is the node's Version.Index. */
+  nodeUpdate: (node: string, version: number, spec: object): DockerRequest => ({ method: 'POST', path: `/nodes/${id(node)}/update`, query: { version }, body: spec }),
 
   events: (q: EventsQuery = {}): DockerRequest => ({
     method: 'GET',

@@ -2,19 +2,26 @@
 // a channel to the docker socket, pooled with keep-alive), or straight to a local unix socket for a
 // Server of kind `local`. Both bound every exchange with the host's operation slots and a timeout.
 import http, { type ClientRequestArgs, type IncomingMessage } from 'node:http';
+import { createConnection } from 'node:net';
 import { Duplex, type Readable } from 'node:stream';
 import type { Client, ClientChannel } from 'ssh2';
 import { systemClock, type Clock } from './clock.js';
 import type { DockerRequest } from './docker-requests.js';
 import { DockerUnavailable, HostError, OperationAborted, OperationTimeout, SessionClosed } from './errors.js';
 import { quoteArgv } from './exec.js';
-import type { HostObserver } from './observer.js';
+import type { HostObserver } from '../core/observers.js';
 import { Semaphore } from './semaphore.js';
 import { abortable, openExec, openStreamLocal, type RunOptions, type SshSession } from './ssh-session.js';
 
 export interface ExchangeOptions extends RunOptions {
   /** Names the exchange in timeout and abort errors, e.g. `GET /containers/json`. */
   operation: string;
+  /**
+   * The exchange mostly waits on the daemon (a stop's grace period, a container wait): it takes one
+   * of the host's wait slots instead of an operation slot, so that many rollouts stopping containers
+   * at once do not hold back the short calls (inspects, creates, starts) behind them.
+   */
+  waiting?: boolean;
 }
 
 /** Reads a response; it must consume or destroy the body before resolving. */
@@ -30,11 +37,24 @@ export interface DockerTransport {
     consume: ResponseConsumer<T>,
     options: ExchangeOptions,
   ): Promise<T>;
+  /**
+   * Sends `request` as an HTTP upgrade (exec start). On `101` the connection is handed over and lives
+   * on outside the host's operation slots until the caller ends it; any other answer comes back as
+   * the response to read. Only the exchange up to the answer is bounded by the timeout.
+   */
+  upgrade(request: DockerRequest, target: string, options: ExchangeOptions): Promise<UpgradeResult>;
   close(): Promise<void>;
 }
 
+export type UpgradeResult =
+  | { upgraded: true; socket: Duplex; head: Buffer }
+  | { upgraded: false; response: IncomingMessage };
+
 // Idle channels kept open per host: cheap on both ends (sshd holds a socket to dockerd, nothing more).
 const MAX_IDLE_CONNECTIONS = 4;
+// Exchanges that wait on the daemon at once per host, beside the operation slots. Over SSH each is a
+// forwarded channel (sshd's MaxSessions does not count those); dockerd holds an idle request each.
+const MAX_CONCURRENT_WAITS = 64;
 // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED: the server forbids stream-local forwarding.
 const OPEN_PROHIBITED = 1;
 // SSH_OPEN_CONNECT_FAILED: sshd could not connect to the socket.
@@ -51,6 +71,7 @@ export class SshDockerTransport implements DockerTransport {
   readonly #socketPath: string;
   readonly #observer?: HostObserver;
   readonly #agent: http.Agent;
+  readonly #waitSlots = new Semaphore(MAX_CONCURRENT_WAITS);
   #mode: 'stream-local' | 'dial-stdio' = 'stream-local';
 
   constructor(session: SshSession, socketPath: string, options: { observer?: HostObserver } = {}) {
@@ -73,27 +94,66 @@ export class SshDockerTransport implements DockerTransport {
     return this.#mode;
   }
 
-  exchange<T>(
+  async exchange<T>(
     request: DockerRequest,
     target: string,
     body: Buffer | Readable | undefined,
     consume: ResponseConsumer<T>,
     options: ExchangeOptions,
   ): Promise<T> {
+    const run = (runOptions: RunOptions) =>
+      this.#session.run(
+        options.operation,
+        async (sshClient, signal) => {
+          this.#observer?.dockerApiCall?.(this.server);
+          const args: SshRequestArgs = { agent: this.#agent, host: 'docker', sshClient };
+          try {
+            const response = await sendHttp(this.server, args, request, target, body, signal);
+            return await consumeWithin(response, signal, consume);
+          } catch (err) {
+            if (signal.aborted || err instanceof HostError) throw err;
+            throw new DockerUnavailable(this.server, `${options.operation}: ${describe(err)}`, err);
+          }
+        },
+        runOptions,
+      );
+    // Over dial-stdio each connection is an exec session, which sshd's MaxSessions counts: there a
+    // wait takes an operation slot like any other exchange.
+    if (!options.waiting || options.unbounded || this.#mode !== 'stream-local') return run(options);
+    const release = await this.#waitSlots.acquire(options.signal).catch(() => {
+      throw new OperationAborted(this.server, options.operation);
+    });
+    try {
+      return await run({ ...options, unbounded: true });
+    } finally {
+      release();
+    }
+  }
+
+  upgrade(request: DockerRequest, target: string, options: ExchangeOptions): Promise<UpgradeResult> {
     return this.#session.run(
       options.operation,
       async (sshClient, signal) => {
         this.#observer?.dockerApiCall?.(this.server);
-        const args: SshRequestArgs = { agent: this.#agent, host: 'docker', sshClient };
+        // Its own channel, not one from the keep-alive pool: it will never come back to the pool.
+        const args: ClientRequestArgs = {
+          host: 'docker',
+          createConnection: (_options, callback) => {
+            this.#openConnection(sshClient).then(
+              (stream) => callback(null, stream as never),
+              (err: Error) => callback(err, undefined as never),
+            );
+            return undefined as never;
+          },
+        };
         try {
-          const response = await sendHttp(this.server, args, request, target, body, signal);
-          return await consumeWithin(response, signal, consume);
+          return await sendUpgrade(this.server, args, request, target, signal);
         } catch (err) {
           if (signal.aborted || err instanceof HostError) throw err;
           throw new DockerUnavailable(this.server, `${options.operation}: ${describe(err)}`, err);
         }
       },
-      options,
+      { ...options, unbounded: true },
     );
   }
 
@@ -196,6 +256,7 @@ export class LocalDockerTransport implements DockerTransport {
   readonly #socketPath: string;
   readonly #agent: http.Agent;
   readonly #slots: Semaphore;
+  readonly #waitSlots = new Semaphore(MAX_CONCURRENT_WAITS);
   readonly #clock: Clock;
   readonly #observer?: HostObserver;
   readonly #defaultTimeoutMs: number;
@@ -233,7 +294,7 @@ export class LocalDockerTransport implements DockerTransport {
     let timer: unknown;
     try {
       // As over SSH: the timeout counts from when the exchange gets a slot, not while it queues.
-      if (!options.unbounded) release = await this.#slots.acquire(signal);
+      if (!options.unbounded) release = await (options.waiting ? this.#waitSlots : this.#slots).acquire(signal);
       if (Number.isFinite(timeoutMs)) {
         timer = this.#clock.setTimeout(() => controller.abort(new OperationTimeout(this.server, options.operation, timeoutMs)), timeoutMs);
       }
@@ -255,10 +316,59 @@ export class LocalDockerTransport implements DockerTransport {
     }
   }
 
+  async upgrade(request: DockerRequest, target: string, options: ExchangeOptions): Promise<UpgradeResult> {
+    if (this.#closed) throw new SessionClosed(this.server);
+    const timeoutMs = options.timeoutMs ?? this.#defaultTimeoutMs;
+    const signal = AbortSignal.any([
+      ...(options.signal ? [options.signal] : []),
+      AbortSignal.timeout(Number.isFinite(timeoutMs) ? timeoutMs : 2 ** 31 - 1),
+    ]);
+    this.#observer?.dockerApiCall?.(this.server);
+    try {
+      return await sendUpgrade(this.server, { host: 'docker', createConnection: () => createConnection(this.#socketPath) }, request, target, signal);
+    } catch (err) {
+      if (options.signal?.aborted) throw new OperationAborted(this.server, options.operation);
+      if (signal.aborted) throw new OperationTimeout(this.server, options.operation, timeoutMs);
+      if (err instanceof HostError) throw err;
+      throw new DockerUnavailable(this.server, `${options.operation}: ${describe(err)}`, err);
+    }
+  }
+
   async close(): Promise<void> {
     this.#closed = true;
     this.#agent.destroy();
   }
+}
+
+/** Sends an upgrade request; resolves with the handed-over connection, or the answer when the daemon declined. */
+function sendUpgrade(server: string, args: ClientRequestArgs, request: DockerRequest, target: string, signal: AbortSignal): Promise<UpgradeResult> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    const headers: Record<string, string | number> = { ...request.headers };
+    const payload = request.body === undefined ? Buffer.alloc(0) : Buffer.from(JSON.stringify(request.body));
+    if (request.body !== undefined) headers['Content-Type'] = 'application/json';
+    headers['Content-Length'] = payload.length;
+    const req = http.request({ ...args, method: request.method, path: target, headers });
+    const onAbort = () => req.destroy(signal.reason instanceof Error ? signal.reason : new OperationAborted(server, request.path));
+    signal.addEventListener('abort', onAbort, { once: true });
+    const settle = () => signal.removeEventListener('abort', onAbort);
+    req.once('upgrade', (_response, socket, head) => {
+      settle();
+      resolve({ upgraded: true, socket: socket as Duplex, head });
+    });
+    req.once('response', (response) => {
+      settle();
+      resolve({ upgraded: false, response });
+    });
+    req.once('error', (err) => {
+      settle();
+      reject(signal.aborted ? signal.reason : err);
+    });
+    req.end(payload);
+  });
 }
 
 /**

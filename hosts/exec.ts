@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
 import type { ClientChannel } from 'ssh2';
 import { CommandFailed, HostError, OperationAborted, OperationTimeout } from './errors.js';
-import type { HostObserver } from './observer.js';
+import type { HostObserver } from '../core/observers.js';
 import { openExec, type SshSession } from './ssh-session.js';
 
 export interface ExecOptions {

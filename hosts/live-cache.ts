@@ -3,7 +3,10 @@
 // keeps it current in between. Every change re-reads the object from the daemon (events only say
 // which object to look at), one read at a time per object, so a burst of events or events that race
 // a list cannot leave a stale copy behind. Steady state costs no shell commands and, with nothing
-// happening on the host, no API calls but the periodic resync.
+// happening on the host, no API calls but the periodic resync. Network events that connect or
+// disconnect a known container re-read that container. A Swarm manager with other nodes also lists
+// its tasks every few seconds: tasks on the other nodes make no events on the manager.
+import { setMaxListeners } from 'node:events';
 import type { BackoffPolicy } from '../core/backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DockerContainerInspect, DockerEvent, SwarmNode, SwarmService, SwarmTask } from './docker-api-types.js';
@@ -68,6 +71,8 @@ export interface LiveStateCacheOptions {
   callTimeoutMs?: number;
   /** How soon Swarm tasks in transition are listed again. */
   taskSettleMs?: number;
+  /** How often a manager of a swarm with other nodes lists its tasks (theirs make no events here). */
+  taskPollMs?: number;
   clock?: Clock;
   random?: () => number;
   onError?: (error: HostError) => void;
@@ -86,6 +91,7 @@ const TASK_ID_LABEL = 'com.docker.swarm.task.id';
 // Task states after which a task changes only when something else (an event) happens.
 const SETTLED_TASK_STATES = new Set(['running', 'complete', 'shutdown', 'failed', 'rejected', 'orphaned', 'remove']);
 const DEFAULT_TASK_SETTLE_MS = 1000;
+const DEFAULT_TASK_POLL_MS = 3000;
 // A task can wait a long time (no node with room for it): look less often the longer it waits.
 const MAX_TASK_SETTLE_MS = 30_000;
 
@@ -134,6 +140,7 @@ export class LiveStateCache {
   readonly #labels: string[];
   readonly #callTimeoutMs: number;
   readonly #taskSettleMs: number;
+  readonly #taskPollMs: number;
   readonly #backoff: ReconnectBackoff;
   readonly #onError?: (error: HostError) => void;
 
@@ -146,11 +153,13 @@ export class LiveStateCache {
   readonly #refreshes = new Map<string, Refresh>();
   /** Re-reads waiting to be tried again, by `kind/id`. */
   readonly #retries = new Map<string, unknown>();
+  /** The exit code of each container's last death (its `die` event): a restarted container's state no longer holds it. */
+  readonly #exitCodes = new Map<string, number>();
   readonly #listeners = new Set<Listener>();
   readonly #statusListeners = new Set<StatusListener>();
   #status: LiveCacheStatus = { synced: false, watching: false, swarmManager: false };
   #running: Promise<void> | undefined;
-  #stopping = new AbortController();
+  #stopping = stoppingController();
   #wake: (() => void) | undefined;
   #taskSettleTimer: unknown;
   #taskSettleDelay = 0;
@@ -166,6 +175,7 @@ export class LiveStateCache {
     this.#labels = options.containerLabels ?? [];
     this.#callTimeoutMs = options.callTimeoutMs ?? DEFAULT_CALL_TIMEOUT_MS;
     this.#taskSettleMs = options.taskSettleMs ?? DEFAULT_TASK_SETTLE_MS;
+    this.#taskPollMs = options.taskPollMs ?? DEFAULT_TASK_POLL_MS;
     this.#taskSettleDelay = this.#taskSettleMs;
     this.#backoff = new ReconnectBackoff(options.retry ?? DEFAULT_RETRY, options.random);
     this.#onError = options.onError;
@@ -178,7 +188,7 @@ export class LiveStateCache {
   /** Starts listing and watching; idempotent. */
   start(): void {
     if (this.#running) return;
-    if (this.#stopping.signal.aborted) this.#stopping = new AbortController();
+    if (this.#stopping.signal.aborted) this.#stopping = stoppingController();
     this.#running = this.#loop().finally(() => (this.#running = undefined));
   }
 
@@ -211,6 +221,11 @@ export class LiveStateCache {
       tasks: new Map(this.#objects.task),
       nodes: new Map(this.#objects.node),
     };
+  }
+
+  /** The exit code of the container's last death since the cache started watching, if it died. */
+  lastExitCode(containerId: string): number | undefined {
+    return this.#exitCodes.get(containerId);
   }
 
   /** Receives every change from now on; returns the unsubscribe function. */
@@ -282,16 +297,33 @@ export class LiveStateCache {
     this.#backoff.reset();
     this.#markSynced();
 
+    let resyncAt = this.#clock.now() + this.#resyncIntervalMs;
     for (;;) {
-      const pause = this.#pause(this.#resyncIntervalMs);
+      // Tasks on other nodes make no event on the manager: with other nodes, tasks are listed between resyncs.
+      const pollTasks = swarmManager && this.#objects.node.size > 1;
+      const untilResync = Math.max(0, resyncAt - this.#clock.now());
+      const pause = this.#pause(pollTasks ? Math.min(this.#taskPollMs, untilResync) : untilResync);
       const next = await Promise.race([ended, pause.done.then(() => ({ outcome: 'resync' as const }))]);
       pause.cancel();
       if (signal.aborted) return;
       if (next.outcome === 'failed') throw next.error;
       if (next.outcome === 'ended') throw new DockerUnavailable(this.server, 'event stream ended (daemon restarting?)');
+      if (pollTasks && this.#clock.now() < resyncAt) {
+        await this.#listAllTasks(signal);
+        continue;
+      }
       await this.#fullList(swarmManager, signal);
       this.#markSynced();
+      resyncAt = this.#clock.now() + this.#resyncIntervalMs;
     }
+  }
+
+  /** Lists every task: newer copies apply, tasks gone from the list are dropped. */
+  async #listAllTasks(signal: AbortSignal): Promise<void> {
+    const tasks = await this.#docker.listTasks(undefined, { signal, timeoutMs: this.#callTimeoutMs });
+    const seen = new Set(tasks.map((t) => t.ID));
+    for (const task of tasks) this.#applyIfNewer('task', task);
+    for (const [id, task] of [...this.#objects.task]) if (!seen.has(id)) this.#remove('task', id, task);
   }
 
   async #fullList(swarmManager: boolean, signal: AbortSignal): Promise<void> {
@@ -348,9 +380,17 @@ export class LiveStateCache {
         if (event.Actor.Attributes?.[TASK_ID_LABEL]) this.#taskSettleDelay = this.#taskSettleMs;
         // Container events carry the container's labels: skip containers outside the selector.
         if (!this.#objects.container.has(id) && !matchesLabels(event.Actor.Attributes, this.#labels)) return;
+        if (event.Action === 'die' && event.Actor.Attributes?.exitCode !== undefined) this.#exitCodes.set(id, Number(event.Actor.Attributes.exitCode));
+        if (event.Action === 'destroy') this.#exitCodes.delete(id);
         void refresh('container', id);
         if (swarmManager && event.Actor.Attributes?.[TASK_ID_LABEL]) void refresh('task', event.Actor.Attributes[TASK_ID_LABEL]);
         return;
+      case 'network': {
+        // Connecting or disconnecting a container changes what its inspect says (its networks).
+        const containerId = event.Actor.Attributes?.container;
+        if ((event.Action === 'connect' || event.Action === 'disconnect') && containerId && this.#objects.container.has(containerId)) void refresh('container', containerId);
+        return;
+      }
       case 'service':
         if (!swarmManager) return;
         this.#taskSettleDelay = this.#taskSettleMs;
@@ -446,11 +486,8 @@ export class LiveStateCache {
     this.#taskSettleTimer = this.#clock.setTimeout(() => {
       void (async () => {
         try {
-          const tasks = await this.#docker.listTasks(undefined, { signal: this.#stopping.signal, timeoutMs: this.#callTimeoutMs });
+          await this.#listAllTasks(this.#stopping.signal);
           this.#taskSettleTimer = undefined;
-          const seen = new Set(tasks.map((t) => t.ID));
-          for (const task of tasks) this.#applyIfNewer('task', task);
-          for (const [id, task] of [...this.#objects.task]) if (!seen.has(id)) this.#remove('task', id, task);
           this.#taskSettleDelay = Math.min(this.#taskSettleDelay * 2, MAX_TASK_SETTLE_MS);
         } catch (err) {
           this.#taskSettleTimer = undefined;
@@ -520,4 +557,14 @@ export class LiveStateCache {
     else this.#wake = finish;
     return { done, cancel: finish };
   }
+}
+
+/**
+ * The cache's lifetime signal. Every re-read in flight listens to it, one per object an event
+ * changed: a burst of events (50 containers replaced at once) is many listeners, not a leak.
+ */
+function stoppingController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
 }

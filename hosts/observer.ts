@@ -1,15 +1,6 @@
-// What the execution plane reports about its own activity, for metrics and conditions. The metrics
-// module implements HostObserver with prom-client; HostCounters is a plain in-memory one.
-import type { SessionState } from './ssh-session.js';
-
-export interface HostObserver {
-  /** One Docker Engine API request sent to a server. */
-  dockerApiCall?(server: string): void;
-  /** One shell command run on a server. */
-  exec?(server: string): void;
-  /** A kept session changed state. */
-  sessionState?(server: string, state: SessionState, previous: SessionState): void;
-}
+// A plain in-memory HostObserver (core/observers.ts): what the execution plane did per server, for
+// conditions and tests; the metrics module implements the same interface with prom-client.
+import type { HostObserver, SessionState } from '../core/observers.js';
 
 export interface ServerActivity {
   dockerApiCalls: number;

@@ -3,7 +3,6 @@
 // operations run at once and how long each may take. The session reconnects by itself with
 // full-jitter exponential backoff after a transient failure; a host key mismatch or a refused key stops
 // it until someone calls connect() again (or makes a new session with a corrected config).
-import { createHash } from 'node:crypto';
 import { Client, type ClientChannel, type ConnectConfig } from 'ssh2';
 import type { BackoffPolicy } from '../core/backoff.js';
 import { systemClock, type Clock } from './clock.js';
@@ -19,9 +18,10 @@ import {
   OperationTimeout,
   SessionClosed,
 } from './errors.js';
-import type { HostObserver } from './observer.js';
+import type { HostObserver, SessionState } from '../core/observers.js';
 import { DEFAULT_RECONNECT_POLICY, ReconnectBackoff } from './reconnect-backoff.js';
 import { Semaphore } from './semaphore.js';
+import { normaliseFingerprint, sshFingerprint } from '../core/ssh-fingerprint.js';
 
 export interface SshTarget {
   /** Name of the Server resource, used in errors and reports. */
@@ -54,15 +54,6 @@ export interface SshSessionOptions {
   observer?: HostObserver;
 }
 
-export type SessionState =
-  | 'idle' // never connected
-  | 'connecting'
-  | 'connected'
-  | 'disconnected' // just lost; a reconnect follows unless reconnecting is off
-  | 'reconnecting' // waiting out the backoff delay before the next attempt
-  | 'failed' // stopped after a non-transient error; connect() tries again
-  | 'closed';
-
 export interface SessionStateChange {
   server: string;
   state: SessionState;
@@ -90,18 +81,6 @@ const DEFAULTS = {
   operationTimeoutMs: 60_000,
 };
 
-const FINGERPRINT = /^SHA256:([A-Za-z0-9+/]{43})=?$/;
-
-/** OpenSSH's form: `SHA256:` and the unpadded base64 of the SHA-256 of the public key blob. */
-export function hostKeyFingerprint(publicKeyBlob: Buffer): string {
-  return `SHA256:${createHash('sha256').update(publicKeyBlob).digest('base64').replace(/=+$/, '')}`;
-}
-
-/** The canonical (unpadded) fingerprint, or undefined when the value is not a SHA256 fingerprint. */
-export function normaliseFingerprint(value: string): string | undefined {
-  const match = FINGERPRINT.exec(value.trim());
-  return match ? `SHA256:${match[1]}` : undefined;
-}
 
 type StateListener = (change: SessionStateChange) => void;
 
@@ -241,6 +220,14 @@ export class SshSession {
     }
   }
 
+  /**
+   * Opens an interactive shell over the kept connection. Like a watch it takes no operation slot:
+   * it lasts as long as the person at the terminal; only the opening is bounded by `timeoutMs`.
+   */
+  shell(pty: PtyRequest | undefined, options: Omit<RunOptions, 'unbounded'> = {}): Promise<ClientChannel> {
+    return this.run('shell', (client) => openShell(client, pty), { ...options, unbounded: true });
+  }
+
   /** Ends the connection and stops reconnecting. Operations in flight fail with SessionClosed. */
   async close(): Promise<void> {
     if (this.#state === 'closed') return;
@@ -337,7 +324,7 @@ export class SshSession {
       keepaliveCountMax: this.#options.keepaliveCountMax,
       // Runs during key exchange, before any authentication is attempted.
       hostVerifier: (key: Buffer) => {
-        const actual = hostKeyFingerprint(key);
+        const actual = sshFingerprint(key);
         this.#observedFingerprint = actual;
         if (this.#pinnedFingerprint !== undefined) {
           if (actual === this.#pinnedFingerprint) return true;
@@ -512,6 +499,25 @@ export function openExec(client: Client, command: string): Promise<ClientChannel
   return new Promise((resolve, reject) => {
     try {
       client.exec(command, (err, channel) => (err ? reject(err) : resolve(channel)));
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+export interface PtyRequest {
+  rows: number;
+  cols: number;
+  /** TERM for the remote side, e.g. xterm-256color. */
+  term: string;
+}
+
+/** Starts the login user's shell; with `pty`, on a pseudo-terminal of that size. */
+export function openShell(client: Client, pty: PtyRequest | undefined): Promise<ClientChannel> {
+  return new Promise((resolve, reject) => {
+    try {
+      const window = pty ? { rows: pty.rows, cols: pty.cols, height: 0, width: 0, term: pty.term } : false;
+      client.shell(window, {}, (err, channel) => (err ? reject(err) : resolve(channel)));
     } catch (err) {
       reject(err);
     }

@@ -29,7 +29,7 @@ export interface LineRedactor {
  * A JSON logger. With `redactor`, every line passes it just before it is written: secret values
  * are masked wherever they sit in the line, whatever field or error message carried them.
  */
-export function createLogger(level = process.env.LOG_LEVEL ?? 'info', destination?: pino.DestinationStream, redactor?: LineRedactor): Logger {
+export function createLogger(level = 'info', destination?: pino.DestinationStream, redactor?: LineRedactor): Logger {
   const out = destination ?? (redactor ? pino.destination(1) : undefined);
   const stream = redactor && out ? { write: (line: string) => out.write(redactor.redactText(line)) } : out;
   return pino(

@@ -1,9 +1,7 @@
 // Prometheus metrics (prom-client), named by Prometheus conventions: `holdfast_` prefix, base units,
 // `_total` counters, `_seconds` histograms. One registry per control plane, so tests can run several.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ReconcileObserver } from '../controllers/manager.js';
-import type { HostObserver } from '../hosts/observer.js';
-import type { SessionState } from '../hosts/ssh-session.js';
+import type { HostObserver, ReconcileObserver, SessionState } from '../core/observers.js';
 
 export class Metrics implements ReconcileObserver, HostObserver {
   private readonly connected = new Set<string>();
@@ -27,6 +25,18 @@ export class Metrics implements ReconcileObserver, HostObserver {
     name: 'holdfast_workqueue_depth',
     help: 'Keys waiting in a controller work queue.',
     labelNames: ['controller', 'kind'] as const,
+    registers: [this.registry],
+  });
+  readonly leaseHeld = new Gauge({
+    name: 'holdfast_lease_held',
+    help: 'Whether this replica holds a Lease (1) or not (0), by lease and replica.',
+    labelNames: ['lease', 'replica'] as const,
+    registers: [this.registry],
+  });
+  readonly shardsHeld = new Gauge({
+    name: 'holdfast_shards_held',
+    help: 'Shards of servers this replica holds (it keeps the SSH sessions to their servers and reconciles what runs on them).',
+    labelNames: ['replica'] as const,
     registers: [this.registry],
   });
   readonly sshSessions = new Gauge({

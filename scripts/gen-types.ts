@@ -43,8 +43,11 @@ class TypeWriter {
   private readonly blocks: string[] = [];
   private readonly named = new Map<string, string>();
 
-  /** The TypeScript type for `schema`; object schemas become named interfaces called `name`. */
-  typeOf(schema: K8sSchema, name: string, path: string[]): string {
+  /**
+   * The TypeScript type for `schema`; object schemas become named interfaces called `name`, and an
+   * array's items are named by its singular (`itemName` when the singular is another field's).
+   */
+  typeOf(schema: K8sSchema, name: string, path: string[], itemName = singular(name)): string {
     let type: string;
     if (path.join('.') === 'status.conditions') type = 'Condition[]';
     else if (schema['x-kubernetes-int-or-string']) type = 'number | string';
@@ -63,7 +66,7 @@ class TypeWriter {
           break;
         case 'array': {
           const item = schema.items
-            ? this.typeOf(schema.items, singular(name), [...path, '[]'])
+            ? this.typeOf(schema.items, itemName, [...path, '[]'])
             : 'unknown';
           type = /[ |]/.test(item) ? `Array<${item}>` : `${item}[]`;
           break;
@@ -96,7 +99,10 @@ class TypeWriter {
     let body = '';
     for (const [field, sub] of Object.entries(schema.properties ?? {})) {
       const present = required.has(field) || sub.default !== undefined;
-      const type = this.typeOf(sub, `${childPrefix}${pascal(field)}`, [...path, field]);
+      const childName = `${childPrefix}${pascal(field)}`;
+      // A list beside a field named by its singular (destination, destinations).
+      const itemName = sub.type === 'array' && singular(field) !== field && schema.properties?.[singular(field)] ? `${childName}Item` : singular(childName);
+      const type = this.typeOf(sub, childName, [...path, field], itemName);
       body += docComment(sub.description, '  ');
       body += `  ${propertyKey(field)}${present ? '' : '?'}: ${type};\n`;
     }

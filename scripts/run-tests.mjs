@@ -3,7 +3,8 @@
 // TypeScript, over the test files of each group in order:
 //
 //   unit         test/unit          pure code; files run in parallel (node's default concurrency)
-//   integration  test/integration   real sshd, dockerd, PostgreSQL; one file at a time (shared hosts)
+//   integration  test/integration   real sshd, dockerd, PostgreSQL; two lanes, each one file at a time
+//                                   on its own test hosts (lane 1: hosts 1-3, lane 2: hosts 4-6)
 //   e2e          test/e2e           the whole product, CLI and browser; one file at a time
 //
 //   node scripts/run-tests.mjs                      all groups
@@ -12,8 +13,11 @@
 //
 // Before integration or e2e files run, the test hosts are started (scripts/test-hosts.sh); they are
 // stopped at the end if this run started them (set HOLDFAST_KEEP_TEST_HOSTS=1 to keep them).
-// Output is node's own reporter output per group, then one combined summary in node's TAP summary
-// form (`# pass N`, `# fail N`, ...) and a closing `N passed, N failed` line.
+// Output is node's own reporter output per group (per file when a group runs in lanes, each file's
+// output printed whole when it ends), then one combined summary in node's TAP summary form
+// (`# pass N`, `# fail N`, ...) and a closing `N passed, N failed` line.
+// A test file that needs the first test hosts as they are (host 1 is the Swarm manager) says so with
+// a line `// test-hosts: first` and runs in the first lane.
 // Environment: HOLDFAST_TEST_TIMEOUT_MS overrides the per-file timeout of every group.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -30,7 +34,8 @@ const TEST_HOSTS_STOP_TIMEOUT_MS = 3 * 60_000;
 
 const GROUPS = [
   { name: 'unit', dir: 'test/unit', concurrency: undefined, fileTimeoutMs: 2 * 60_000, needsHosts: false },
-  { name: 'integration', dir: 'test/integration', concurrency: 1, fileTimeoutMs: 10 * 60_000, needsHosts: true },
+  // Host tests wait on hosts far more than they use a core: two lanes on separate hosts halve the time.
+  { name: 'integration', dir: 'test/integration', concurrency: 1, fileTimeoutMs: 15 * 60_000, needsHosts: true, lanes: 2, hostsPerLane: 3 },
   { name: 'e2e', dir: 'test/e2e', concurrency: 1, fileTimeoutMs: 15 * 60_000, needsHosts: true },
 ];
 
@@ -102,8 +107,9 @@ function testHostsRunning() {
   return result.status === 0;
 }
 
-// Returns { started, ok }: started is true when this run brought the hosts up.
-function ensureTestHosts() {
+// Ensures the first `count` test hosts (after HOLDFAST_TESTHOSTS_OFFSET) run. Returns
+// { started, ok }: started is true when this run brought the hosts up.
+function ensureTestHosts(count) {
   if (!existsSync(TEST_HOSTS_SCRIPT)) {
     note('scripts/test-hosts.sh not found: not starting test hosts');
     return { started: false, ok: true };
@@ -116,7 +122,8 @@ function ensureTestHosts() {
   note(wasRunning ? 'test hosts: already running, checking them' : 'test hosts: starting');
   const started = Date.now();
   // Its output goes to stderr so that stdout stays the test runner's report.
-  const result = spawnSync('bash', [TEST_HOSTS_SCRIPT, 'start'], {
+  const offset = Number(process.env.HOLDFAST_TESTHOSTS_OFFSET ?? 0) || 0;
+  const result = spawnSync('bash', [TEST_HOSTS_SCRIPT, 'start', String(count + offset)], {
     stdio: ['ignore', process.stderr, process.stderr],
     timeout: TEST_HOSTS_START_TIMEOUT_MS,
   });
@@ -138,11 +145,15 @@ function stopTestHosts() {
 // ---------------------------------------------------------------------------------------------
 // Running one group
 
-let currentChild;
+const children = new Set();
 let interruptedBy;
 
 function emptySummary() {
   return Object.fromEntries(SUMMARY_KEYS.map((key) => [key, 0]));
+}
+
+function addSummary(total, summary) {
+  for (const key of SUMMARY_KEYS) total[key] += summary[key];
 }
 
 function parseSummary(lines) {
@@ -154,18 +165,23 @@ function parseSummary(lines) {
   return 'pass' in found && 'fail' in found ? { ...emptySummary(), ...found } : undefined;
 }
 
-async function runGroup(group, files) {
-  const timeoutMs = Number(process.env.HOLDFAST_TEST_TIMEOUT_MS) || group.fileTimeoutMs;
-  const args = ['--import', 'tsx', '--test', `--test-timeout=${timeoutMs}`];
-  if (group.concurrency !== undefined) args.push(`--test-concurrency=${group.concurrency}`);
+function timeoutOf(group) {
+  return Number(process.env.HOLDFAST_TEST_TIMEOUT_MS) || group.fileTimeoutMs;
+}
 
-  // On a terminal, people read the spec reporter and the summary comes from a TAP copy in a file;
-  // elsewhere (CI) the TAP stream itself is shown, minus node's closing summary, which is printed
-  // once for all groups at the end.
-  const interactive = Boolean(process.stdout.isTTY);
-  const tapDir = interactive ? mkdtempSync(join(tmpdir(), 'holdfast-tap-')) : undefined;
+/**
+ * One run of node's test runner over `files`. With `live`, its report is shown as it comes: the spec
+ * reporter on a terminal (the summary read from a TAP copy in a file), the TAP stream elsewhere (CI),
+ * minus node's closing summary, which is printed once for all groups at the end. Without, nothing is
+ * shown and the TAP lines are returned for the caller to print.
+ */
+async function runNodeTest(group, files, { live, env = {} }) {
+  const args = ['--import', 'tsx', '--test', `--test-timeout=${timeoutOf(group)}`];
+  if (group.concurrency !== undefined) args.push(`--test-concurrency=${group.concurrency}`);
+  const spec = live && Boolean(process.stdout.isTTY);
+  const tapDir = spec ? mkdtempSync(join(tmpdir(), 'holdfast-tap-')) : undefined;
   const tapFile = tapDir && join(tapDir, 'report.tap');
-  if (interactive) {
+  if (spec) {
     args.push('--test-reporter=spec', '--test-reporter-destination=stdout');
     args.push('--test-reporter=tap', `--test-reporter-destination=${tapFile}`);
   } else {
@@ -173,55 +189,112 @@ async function runGroup(group, files) {
   }
   args.push(...files.map((file) => relative(ROOT, file)));
 
-  note(
-    `group ${group.name}: ${files.length} file(s), ` +
-      `concurrency ${group.concurrency ?? 'default'}, timeout ${seconds(timeoutMs)} per file`,
-  );
-  const started = Date.now();
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, HOLDFAST_TEST_GROUP: group.name },
-    stdio: ['ignore', interactive ? 'inherit' : 'pipe', 'inherit'],
+    env: { ...process.env, HOLDFAST_TEST_GROUP: group.name, ...env },
+    stdio: ['ignore', spec ? 'inherit' : 'pipe', 'inherit'],
   });
-  currentChild = child;
+  children.add(child);
 
-  const summaryLines = [];
   const tapLines = [];
-  if (!interactive) {
+  if (!spec) {
     const lines = createInterface({ input: child.stdout, crlfDelay: Infinity });
     lines.on('line', (line) => {
       tapLines.push(line);
-      if (SUMMARY_LINE.test(line)) summaryLines.push(line);
-      else process.stdout.write(`${line}\n`);
+      if (live && !SUMMARY_LINE.test(line)) process.stdout.write(`${line}\n`);
     });
   }
   const exit = await new Promise((resolveExit) => {
     child.once('error', (error) => resolveExit({ code: null, signal: null, error }));
     child.once('close', (code, signal) => resolveExit({ code, signal }));
   });
-  currentChild = undefined;
+  children.delete(child);
 
-  if (interactive) {
+  if (spec) {
     try {
       tapLines.push(...readFileSync(tapFile, 'utf8').split('\n'));
-      summaryLines.push(...tapLines);
     } catch {
       // No report file: node ended before reporting; handled as a missing summary below.
     }
     rmSync(tapDir, { recursive: true, force: true });
   }
-  const summary = parseSummary(summaryLines);
-  const wallMs = Date.now() - started;
+  const summary = parseSummary(tapLines);
   const ok = exit.code === 0 && summary !== undefined && summary.fail === 0 && summary.cancelled === 0;
-  if (summary) {
+  return { exit, summary, ok, tapLines };
+}
+
+async function runGroup(group, files) {
+  const lanes = laneCount(group, files);
+  note(
+    `group ${group.name}: ${files.length} file(s), ` +
+      (lanes > 1 ? `${lanes} lanes of one file at a time` : `concurrency ${group.concurrency ?? 'default'}`) +
+      `, timeout ${seconds(timeoutOf(group))} per test`,
+  );
+  const started = Date.now();
+  const result = lanes > 1 ? await runInLanes(group, files, lanes) : await runAtOnce(group, files);
+  const wallMs = Date.now() - started;
+  if (result.reported) {
+    const { summary } = result;
     note(
       `group ${group.name}: tests ${summary.tests}, pass ${summary.pass}, fail ${summary.fail}, ` +
         `cancelled ${summary.cancelled}, skipped ${summary.skipped}, todo ${summary.todo} (${seconds(wallMs)})`,
     );
-  } else {
-    note(`group ${group.name}: node's test runner ended without a summary (${describeExit(exit)})`);
   }
-  return { summary: summary ?? emptySummary(), ok, wallMs, failures: parseFailures(tapLines) };
+  return { ...result, wallMs };
+}
+
+function laneCount(group, files) {
+  return Math.min(group.lanes ?? 1, files.length);
+}
+
+async function runAtOnce(group, files) {
+  const run = await runNodeTest(group, files, { live: true });
+  if (!run.summary) note(`group ${group.name}: node's test runner ended without a summary (${describeExit(run.exit)})`);
+  return { summary: run.summary ?? emptySummary(), reported: Boolean(run.summary), ok: run.ok, failures: parseFailures(run.tapLines) };
+}
+
+/**
+ * Lanes pull files from one queue, largest file first (a rough stand-in for the longest), each lane
+ * on its own test hosts (HOLDFAST_TESTHOSTS_OFFSET); files marked `// test-hosts: first` go to the
+ * first lane only. A file's report is printed whole when it ends, so lanes never interleave lines.
+ */
+async function runInLanes(group, files, laneCount) {
+  const baseOffset = Number(process.env.HOLDFAST_TESTHOSTS_OFFSET ?? 0) || 0;
+  const bySizeDescending = (a, b) => statSync(b).size - statSync(a).size;
+  const firstOnly = files.filter(needsFirstHosts).sort(bySizeDescending);
+  const anyLane = files.filter((file) => !needsFirstHosts(file)).sort(bySizeDescending);
+  const total = emptySummary();
+  const failures = [];
+  let ok = true;
+
+  const lane = async (index) => {
+    const env = { HOLDFAST_TESTHOSTS_OFFSET: String(baseOffset + index * group.hostsPerLane) };
+    for (;;) {
+      if (interruptedBy) return;
+      const file = (index === 0 && firstOnly.shift()) || anyLane.shift();
+      if (!file) return;
+      const started = Date.now();
+      const run = await runNodeTest(group, [file], { live: false, env });
+      for (const line of run.tapLines) if (!SUMMARY_LINE.test(line)) process.stdout.write(`${line}\n`);
+      const name = relative(ROOT, file);
+      if (run.summary) addSummary(total, run.summary);
+      else {
+        // A file that died before its summary (a crash at import, a kill) still counts as a failure.
+        total.fail += 1;
+        failures.push({ name, details: [`node's test runner ended without a summary (${describeExit(run.exit)})`] });
+      }
+      failures.push(...parseFailures(run.tapLines));
+      if (!run.ok) ok = false;
+      const counts = run.summary ? `pass ${run.summary.pass}, fail ${run.summary.fail}` : 'no summary';
+      note(`${name}: ${counts} (${seconds(Date.now() - started)}, lane ${index + 1})`);
+    }
+  };
+  await Promise.all(Array.from({ length: laneCount }, (_, index) => lane(index)));
+  return { summary: total, reported: true, ok, failures };
+}
+
+function needsFirstHosts(file) {
+  return /^\/\/ test-hosts: first\b/m.test(readFileSync(file, 'utf8'));
 }
 
 /**
@@ -276,7 +349,7 @@ async function main() {
   for (const signal of ['SIGINT', 'SIGTERM']) {
     process.on(signal, () => {
       interruptedBy = signal;
-      currentChild?.kill(signal);
+      for (const child of children) child.kill(signal);
     });
   }
 
@@ -293,11 +366,11 @@ async function main() {
         continue;
       }
       if (group.needsHosts && !hosts) {
-        hosts = ensureTestHosts();
+        hosts = ensureTestHosts(Math.max(2, ...runs.map(({ group: g, files: f }) => laneCount(g, f) * (g.hostsPerLane ?? 0))));
         if (!hosts.ok) allOk = false;
       }
       const result = await runGroup(group, files);
-      for (const key of SUMMARY_KEYS) total[key] += result.summary[key];
+      addSummary(total, result.summary);
       failures.push(...result.failures.map((failure) => ({ ...failure, group: group.name })));
       if (!result.ok) allOk = false;
     }

@@ -16,8 +16,9 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS_DIR="$ROOT/.tools"
 CACHE_DIR="${HOLDFAST_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/holdfast}"
 
-# What the tests start for real. busybox-static provides the shell, httpd and nc of the test images.
-TEST_PACKAGES=(docker.io openssh-server iproute2 busybox-static postgresql chromium git)
+# What the tests start for real. busybox-static provides the shell, httpd and nc of the test images;
+# PostgreSQL and MariaDB (mariadb-server's server and client tools) go into the database test images.
+TEST_PACKAGES=(docker.io openssh-server iproute2 busybox-static postgresql mariadb-server-core mariadb-client chromium git)
 KUBECTL_PACKAGE=kubernetes-client
 KUBECTL_MINOR=20
 

@@ -9,8 +9,11 @@
 #   scripts/test-hosts.sh env         shell exports describing the running hosts
 #   scripts/test-hosts.sh clean       stop, then delete the state directory
 #
-# State lives in $HOLDFAST_TESTHOSTS_DIR or <repo>/.testhosts. Host 1 is a single-node Swarm manager.
-# Namespace and link names are machine-wide, so one set of test hosts serves the whole machine.
+# State lives in $HOLDFAST_TESTHOSTS_DIR or <repo>/.testhosts. Host 1 is a Swarm manager; hosts 2 and
+# 3, when started, join its swarm as workers (and stay ordinary engines for containers).
+# Namespace and link names are machine-wide, so one set of test hosts serves the whole machine: the
+# state directory that started them is recorded, and another checkout's start, stop or clean is
+# refused (naming it) while they run, instead of tearing down hosts someone else's tests use.
 set -euo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,6 +26,10 @@ GATEWAY="$SUBNET_PREFIX.1"
 BRIDGE=hf-br0
 MAX_HOSTS=20
 SWARM_POOL=10.230.0.0/16
+SWARM_MANAGER=1
+# Hosts 2..SWARM_LAST_WORKER join host 1's swarm as workers.
+SWARM_LAST_WORKER=3
+SWARM_READY_SECONDS=60
 
 IMAGE_REPO=holdfast-test/busybox
 # Bump when the image recipe changes so existing hosts get the new image.
@@ -224,6 +231,46 @@ ensure_swarm_manager() {
     --default-addr-pool "$SWARM_POOL" >/dev/null
 }
 
+swarm_worker_state() {
+  hdocker "$1" info --format '{{.Swarm.LocalNodeState}} {{.Swarm.NodeID}} {{range .Swarm.RemoteManagers}}{{.Addr}},{{end}}'
+}
+
+# Host $1 becomes (or stays) a worker of host 1's swarm, Ready in the manager's node list. A worker
+# that belongs to another swarm (host 1 cleaned and made again) leaves it first; nodes of this host
+# that the manager still lists as down (earlier joins) are removed.
+ensure_swarm_worker() {
+  local i=$1 manager_addr state node_id managers waited=0 stale token
+  manager_addr="$(host_addr "$SWARM_MANAGER"):2377"
+  read -r state node_id managers < <(swarm_worker_state "$i")
+  # A restarted worker reconnects by itself: give it time before judging it.
+  while [[ $state == pending && $managers == *"$manager_addr"* ]] && ((waited < SWARM_READY_SECONDS * 5)); do
+    sleep 0.2
+    waited=$((waited + 1))
+    read -r state node_id managers < <(swarm_worker_state "$i")
+  done
+  if [[ $state == active && $managers == *"$manager_addr"* ]] && hdocker "$SWARM_MANAGER" node inspect "$node_id" >/dev/null 2>&1; then
+    :
+  else
+    [[ $state == inactive ]] || hdocker "$i" swarm leave --force >/dev/null
+    stale=$(hdocker "$SWARM_MANAGER" node ls --filter "name=$(host_name "$i")" --format '{{.ID}} {{.Hostname}} {{.Status}}' |
+      awk -v h="$(host_name "$i")" '$2 == h && $3 != "Ready" {print $1}')
+    [[ -z $stale ]] || hdocker "$SWARM_MANAGER" node rm --force $stale >/dev/null
+    token=$(hdocker "$SWARM_MANAGER" swarm join-token -q worker)
+    log "$(host_name "$i"): joining the swarm of $(host_name "$SWARM_MANAGER") as a worker"
+    hdocker "$i" swarm join --token "$token" --advertise-addr "$(host_addr "$i")" \
+      --listen-addr "$(host_addr "$i"):2377" "$manager_addr" >/dev/null
+    read -r state node_id managers < <(swarm_worker_state "$i")
+  fi
+  waited=0
+  until [[ $(hdocker "$SWARM_MANAGER" node inspect --format '{{.Status.State}}' "$node_id" 2>/dev/null) == ready ]]; do
+    if ((waited >= SWARM_READY_SECONDS * 5)); then
+      die "$(host_name "$i"): swarm node $node_id not ready on $(host_name "$SWARM_MANAGER") within ${SWARM_READY_SECONDS}s"
+    fi
+    sleep 0.2
+    waited=$((waited + 1))
+  done
+}
+
 # ---------------------------------------------------------------------------------------------
 # sshd: same network namespace as the host's dockerd, plus a private mount namespace in which that
 # dockerd's socket sits at the default path, so `ssh host docker …` talks to the host's own daemon.
@@ -379,6 +426,9 @@ running_hosts() {
   return 0
 }
 
+is_swarm_worker() { (($1 > SWARM_MANAGER && $1 <= SWARM_LAST_WORKER)); }
+joined_swarm() { [[ $(hdocker "$1" info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null) == active ]]; }
+
 json_string() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
 
 write_hosts_json() {
@@ -399,7 +449,8 @@ write_hosts_json() {
       printf '      "hostPublicKey": "%s",\n' "$(awk '{print $1" "$2}' "$(host_dir "$i")/ssh_host_ed25519_key.pub")"
       printf '      "dockerSocket": %s,\n' "$(json_string "$(host_sock "$i")")"
       printf '      "remoteDockerSocket": "/var/run/docker.sock",\n'
-      printf '      "swarmManager": %s,\n' "$([[ $i == 1 ]] && echo true || echo false)"
+      printf '      "swarmManager": %s,\n' "$([[ $i == "$SWARM_MANAGER" ]] && echo true || echo false)"
+      printf '      "swarmWorker": %s,\n' "$(is_swarm_worker "$i" && joined_swarm "$i" && echo true || echo false)"
       printf '      "dockerdPidFile": %s,\n' "$(json_string "$(host_dir "$i")/dockerd.pid")"
       printf '      "sshdPidFile": %s\n    }' "$(json_string "$(host_dir "$i")/sshd.pid")"
     done
@@ -423,9 +474,28 @@ print_env() {
     printf 'export HF_HOST%d_KEY=%q\n' "$i" "$STATE_DIR/id_ed25519"
     printf 'export HF_HOST%d_HOSTKEY_FINGERPRINT=%q\n' "$i" "$(host_key_fingerprint "$i")"
     printf 'export HF_HOST%d_DOCKER_SOCK=%q\n' "$i" "$(host_sock "$i")"
-    [[ $i == 1 ]] && printf 'export HF_HOST%d_SWARM_MANAGER=1\n' "$i"
+    [[ $i == "$SWARM_MANAGER" ]] && printf 'export HF_HOST%d_SWARM_MANAGER=1\n' "$i"
+    is_swarm_worker "$i" && joined_swarm "$i" && printf 'export HF_HOST%d_SWARM_WORKER=1\n' "$i"
   done
   printf 'export HF_HOST_COUNT=%d\n' "$n"
+}
+
+# The state directory whose hosts run on this machine now, if any.
+OWNER_FILE="$EXEC_ROOT_BASE/state-dir"
+ensure_owner() {
+  local mine owner i
+  mine=$(realpath "$STATE_DIR")
+  if [[ -s $OWNER_FILE ]]; then
+    owner=$(<"$OWNER_FILE")
+    if [[ $owner != "$mine" ]]; then
+      for ((i = 1; i <= MAX_HOSTS; i++)); do
+        pid_alive "$owner/h$i/dockerd.pid" || pid_alive "$owner/h$i/sshd.pid" || continue
+        die "the test hosts on this machine run from $owner; use them with HOLDFAST_TESTHOSTS_DIR=$owner, or stop them first with HOLDFAST_TESTHOSTS_DIR=$owner $0 stop"
+      done
+    fi
+  fi
+  mkdir -p "$EXEC_ROOT_BASE"
+  printf '%s\n' "$mine" >"$OWNER_FILE"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -442,7 +512,8 @@ cmd_start() {
     mkdir -p "$(host_dir "$i")"
     ensure_netns "$i"
     ensure_dockerd "$i"
-    ((i == 1)) && ensure_swarm_manager "$i"
+    ((i == SWARM_MANAGER)) && ensure_swarm_manager "$i"
+    is_swarm_worker "$i" && ensure_swarm_worker "$i"
     ensure_sshd "$i"
     ensure_images "$i"
   done
@@ -492,6 +563,7 @@ main() {
     # One runner at a time: concurrent test processes may all ask for hosts.
     exec 9>"$STATE_DIR/run.lock"
     flock 9
+    ensure_owner
     case $cmd in
     start) cmd_start "$@" ;;
     stop) cmd_stop ;;

@@ -1,34 +1,19 @@
 // The audit log outside the resource store: rows are written by store/audit.ts (inside the caller's
 // transaction); this reads the log page by page.
 import { and, asc, eq, gt, gte, type SQL } from 'drizzle-orm';
+import type { AuditEvent } from '../core/audit-event.js';
 import { HoldfastError } from '../core/errors.js';
 import type { Db } from '../store/database.js';
 import { auditLog } from '../store/schema.js';
 
 export { writeAudit, type AuditEntry, type RedactText } from '../store/audit.js';
 
-/** One audit row as the API returns it. */
-export interface AuditEvent {
-  id: string;
-  time: string;
-  actor: string;
-  tokenId?: string;
-  verb: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  generation?: number;
-  resourceVersion?: string;
-  dryRun: boolean;
-  outcome: string;
-  message?: string;
-}
-
 export interface AuditQuery {
   since?: Date;
   limit: number;
   continue?: string;
   actor?: string;
+  verb?: string;
   kind?: string;
   namespace?: string;
   name?: string;
@@ -40,6 +25,7 @@ export async function readAudit(db: Db, q: AuditQuery): Promise<{ items: AuditEv
   if (q.since) conds.push(gte(auditLog.at, q.since));
   if (q.continue) conds.push(gt(auditLog.id, decodeCursor(q.continue)));
   if (q.actor) conds.push(eq(auditLog.actor, q.actor));
+  if (q.verb) conds.push(eq(auditLog.verb, q.verb));
   if (q.kind) conds.push(eq(auditLog.kind, q.kind));
   if (q.namespace !== undefined) conds.push(eq(auditLog.namespace, q.namespace));
   if (q.name) conds.push(eq(auditLog.name, q.name));

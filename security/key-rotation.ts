@@ -1,8 +1,8 @@
 // Encryption key rotation, online: a new key becomes active at once (new writes use it), the old
 // one moves to `encryption.key.previous` (old ciphertexts keep opening, and the oldest key keeps
-// deriving the value-hash key, so hashes do not change), then every sealed row is re-encrypted
-// under the new key, one row per statement, each guarded by its old ciphertext so a concurrent
-// write is never overwritten.
+// deriving the value-hash key, so hashes do not change), then every sealed value (Secret and SSHKey
+// values, users' TOTP secrets) is re-encrypted under the new key, one row per statement, each guarded
+// by its old ciphertext so a concurrent write is never overwritten.
 //
 // Crash-safe and resumable: the key files are replaced atomically (previous first); a rotation cut
 // short leaves rows under an older, still loaded key, and the next call finishes those under the
@@ -10,12 +10,13 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { and, eq } from 'drizzle-orm';
+import { and, eq, isNotNull } from 'drizzle-orm';
 import { HoldfastError } from '../core/errors.js';
 import type { Db } from '../store/database.js';
-import { resources, sealedValues } from '../store/schema.js';
+import { resources, sealedValues, users } from '../store/schema.js';
 import { writeAudit } from './audit-log.js';
 import { sealedValueAad, type AesGcmSealer } from './sealing.js';
+import { totpSecretAad } from './users.js';
 
 export const KEY_FILE = 'encryption.key';
 export const PREVIOUS_KEYS_FILE = 'encryption.key.previous';
@@ -46,7 +47,8 @@ export interface KeyRotationOptions {
 }
 
 interface SealedRow {
-  ownerUid: string;
+  /** The row that holds the ciphertext: an object's sealed value, or a user's TOTP secret. */
+  owner: { table: 'sealed_values'; uid: string } | { table: 'users'; id: string };
   key: string;
   ciphertext: string;
   kind: string;
@@ -90,7 +92,7 @@ export class KeyRotation {
       unopened = [];
       let progressed = 0;
       for (const row of pending) {
-        const aad = sealedValueAad(row.kind, row.namespace || undefined, row.name, row.key);
+        const aad = row.owner.table === 'users' ? totpSecretAad(row.name) : sealedValueAad(row.kind, row.namespace || undefined, row.name, row.key);
         let plaintext: string;
         try {
           plaintext = sealer.open(row.ciphertext, aad);
@@ -98,13 +100,8 @@ export class KeyRotation {
           unopened.push({ kind: row.kind, ...(row.namespace ? { namespace: row.namespace } : {}), name: row.name, key: row.key, reason: (err as Error).message });
           continue;
         }
-        const updated = await this.opts.db
-          .update(sealedValues)
-          .set({ ciphertext: sealer.seal(plaintext, aad), updatedAt: new Date() })
-          .where(and(eq(sealedValues.ownerUid, row.ownerUid), eq(sealedValues.key, row.key), eq(sealedValues.ciphertext, row.ciphertext)))
-          .returning({ key: sealedValues.key });
-        // No row: a write replaced the value meanwhile, sealed under the active key already.
-        if (updated.length) {
+        // False: a write replaced the value meanwhile, sealed under the active key already.
+        if (await this.replace(row, sealer.seal(plaintext, aad))) {
           resealed++;
           progressed++;
           this.opts.afterRow?.(resealed);
@@ -116,11 +113,25 @@ export class KeyRotation {
     return { keyId, previousKeyIds, resumed, resealed, unopened };
   }
 
+  /** Puts the new ciphertext in place of the old one; false when the row no longer holds the old one. */
+  private async replace(row: SealedRow, ciphertext: string): Promise<boolean> {
+    const { db } = this.opts;
+    const updated =
+      row.owner.table === 'users'
+        ? await db.update(users).set({ totpSecret: ciphertext }).where(and(eq(users.id, row.owner.id), eq(users.totpSecret, row.ciphertext))).returning({ id: users.id })
+        : await db
+            .update(sealedValues)
+            .set({ ciphertext, updatedAt: new Date() })
+            .where(and(eq(sealedValues.ownerUid, row.owner.uid), eq(sealedValues.key, row.key), eq(sealedValues.ciphertext, row.ciphertext)))
+            .returning({ key: sealedValues.key });
+    return updated.length > 0;
+  }
+
   /** Rows under a key that is loaded but not the active one. */
   private async pendingRows(): Promise<SealedRow[]> {
-    const { sealer } = this.opts;
+    const { sealer, db } = this.opts;
     const loaded = new Set(sealer.keyIds);
-    const rows = await this.opts.db
+    const values = await db
       .select({
         ownerUid: sealedValues.ownerUid,
         key: sealedValues.key,
@@ -131,6 +142,11 @@ export class KeyRotation {
       })
       .from(sealedValues)
       .innerJoin(resources, eq(resources.uid, sealedValues.ownerUid));
+    const totp = await db.select({ id: users.id, name: users.name, ciphertext: users.totpSecret }).from(users).where(isNotNull(users.totpSecret));
+    const rows: SealedRow[] = [
+      ...values.map(({ ownerUid, ...r }) => ({ owner: { table: 'sealed_values' as const, uid: ownerUid }, ...r })),
+      ...totp.map((u) => ({ owner: { table: 'users' as const, id: u.id }, key: 'totp', ciphertext: u.ciphertext!, kind: 'User', namespace: '', name: u.name })),
+    ];
     return rows.filter((r) => {
       let id: string;
       try {

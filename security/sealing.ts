@@ -36,7 +36,7 @@ export class AesGcmSealer implements Sealer {
   private order: string[] = [];
   private active: string;
   private readonly hashKey: Buffer;
-  private readonly plaintextListeners: Array<(plaintext: string) => void> = [];
+  private readonly plaintextListeners: Array<(plaintext: string, associatedData: string) => void> = [];
 
   /** `keys[0]` is the active key; the others are still accepted for opening (rotation). */
   constructor(keys: Buffer[]) {
@@ -73,19 +73,19 @@ export class AesGcmSealer implements Sealer {
   }
 
   /**
-   * Calls `listener` with every plaintext this sealer seals or opens: how the redactor learns each
-   * secret value the moment it enters or leaves the store.
+   * Calls `listener` with every plaintext this sealer seals or opens, and the identity it is bound
+   * to: how the redactor learns each secret value the moment it enters or leaves the store.
    */
-  onPlaintext(listener: (plaintext: string) => void): void {
+  onPlaintext(listener: (plaintext: string, associatedData: string) => void): void {
     this.plaintextListeners.push(listener);
   }
 
-  private saw(plaintext: string) {
-    for (const l of this.plaintextListeners) l(plaintext);
+  private saw(plaintext: string, associatedData: string) {
+    for (const l of this.plaintextListeners) l(plaintext, associatedData);
   }
 
   seal(plaintext: string, associatedData: string): string {
-    this.saw(plaintext);
+    this.saw(plaintext, associatedData);
     const key = this.keys.get(this.activeKeyId)!;
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', key, iv);
@@ -114,7 +114,7 @@ export class AesGcmSealer implements Sealer {
     } catch {
       throw new SealingError('sealed value does not open: wrong key or it belongs to another object');
     }
-    this.saw(plaintext);
+    this.saw(plaintext, associatedData);
     return plaintext;
   }
 
@@ -124,13 +124,13 @@ export class AesGcmSealer implements Sealer {
 }
 
 /**
- * The key comes from ENCRYPTION_KEY (32 bytes, base64 or hex) or from `<dataDir>/encryption.key`,
+ * The key comes from ENCRYPTION_KEY (`encryptionKey`, 32 bytes, base64 or hex) or from `<dataDir>/encryption.key`,
  * created with mode 0600 on first start. Older keys kept after a rotation sit in
  * `<dataDir>/encryption.key.previous` (one per line) so old ciphertexts still open.
  */
-export function loadSealer(dataDir: string, env: NodeJS.ProcessEnv = process.env): AesGcmSealer {
+export function loadSealer(dataDir: string, encryptionKey?: string): AesGcmSealer {
   const keys: Buffer[] = [];
-  if (env.ENCRYPTION_KEY) keys.push(decodeKey(env.ENCRYPTION_KEY, 'ENCRYPTION_KEY'));
+  if (encryptionKey) keys.push(decodeKey(encryptionKey, 'ENCRYPTION_KEY'));
   else {
     const file = join(dataDir, 'encryption.key');
     if (!existsSync(file)) {

@@ -3,11 +3,12 @@
 // and revoking a token writes its audit row in the same transaction.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { and, asc, eq, isNull, or, sql } from 'drizzle-orm';
+import { parseSubject } from '../core/authz/rbac.js';
 import { HoldfastError } from '../core/errors.js';
 import { DNS1123_LABEL, DNS1123_LABEL_MAX } from '../core/resource.js';
 import type { Db } from '../store/database.js';
 import { apiTokens } from '../store/schema.js';
-import { ALL_SCOPES, isKnownScope } from '../api/scopes.js';
+import { ALL_SCOPES, isKnownScope } from './scopes.js';
 import { writeAudit } from './audit-log.js';
 
 export const TOKEN_PREFIX = 'hft_';
@@ -20,6 +21,8 @@ export interface TokenIdentity {
   id: string;
   name: string;
   scopes: string[];
+  /** The user or service account the token acts for (`user:alice`); its roles limit the token. */
+  subject?: string;
 }
 
 export interface TokenInfo extends TokenIdentity {
@@ -65,11 +68,23 @@ export class TokenStore {
    * Creates a token and returns its value: the only time the value exists outside the caller.
    * Names are unique among tokens that are not revoked, so `revoke NAME` is unambiguous.
    */
-  async create(name: string, scopes: string[], expiresAt?: Date, by: TokenActor = SYSTEM): Promise<{ token: string; info: TokenInfo }> {
+  async create(name: string, scopes: string[], expiresAt?: Date, by: TokenActor = SYSTEM, subject?: string): Promise<{ token: string; info: TokenInfo }> {
+    return this.issue(name, scopes, expiresAt, by, false, subject);
+  }
+
+  /** Revokes the unrevoked token with this name, if there is one, and creates its successor in the same transaction. */
+  async replace(name: string, scopes: string[], by: TokenActor = SYSTEM): Promise<{ token: string; info: TokenInfo }> {
+    return this.issue(name, scopes, undefined, by, true);
+  }
+
+  private async issue(name: string, scopes: string[], expiresAt: Date | undefined, by: TokenActor, replace: boolean, subject?: string): Promise<{ token: string; info: TokenInfo }> {
     if (!DNS1123_LABEL.test(name) || name.length > DNS1123_LABEL_MAX) {
       throw new HoldfastError('BadRequest', `invalid token name "${name}": use lower-case letters, digits and '-', at most 63 characters`);
     }
     checkScopes(scopes);
+    if (subject !== undefined && !parseSubject(subject)) {
+      throw new HoldfastError('BadRequest', `invalid subject "${subject}": use user:NAME or serviceaccount:PROJECT:NAME`);
+    }
     const token = newTokenValue();
     const now = this.clock();
     const row = {
@@ -80,20 +95,24 @@ export class TokenStore {
       scopes: [...new Set(scopes)],
       createdAt: now,
       expiresAt: expiresAt ?? null,
+      subject: subject ?? null,
     };
     await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
       // Serialise creates so two requests cannot both find the name free.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext('holdfast.api_tokens'))`);
-      const [clash] = await tx
-        .select({ id: apiTokens.id })
-        .from(apiTokens)
-        .where(and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt)));
+      const unrevoked = and(eq(apiTokens.name, name), isNull(apiTokens.revokedAt));
+      if (replace) {
+        for (const old of await tx.update(apiTokens).set({ revokedAt: now }).where(unrevoked).returning()) {
+          await writeAudit(tx, { ...by, verb: 'revoke', kind: AUDIT_KIND, name, outcome: 'Success', message: `id ${old.id}` }, now);
+        }
+      }
+      const [clash] = await tx.select({ id: apiTokens.id }).from(apiTokens).where(unrevoked);
       if (clash) {
         throw new HoldfastError('AlreadyExists', `a token named "${name}" already exists (id ${clash.id}): revoke it first, or choose another name`);
       }
       await tx.insert(apiTokens).values(row);
-      await writeAudit(tx, { ...by, verb: 'create', kind: AUDIT_KIND, name, outcome: 'Success', message: describeGrant(row.id, row.scopes, expiresAt) }, now);
+      await writeAudit(tx, { ...by, verb: 'create', kind: AUDIT_KIND, name, outcome: 'Success', message: describeGrant(row.id, row.scopes, expiresAt, subject) }, now);
     });
     return { token, info: toInfo({ ...row, revokedAt: null, lastUsedAt: null }) };
   }
@@ -112,7 +131,7 @@ export class TokenStore {
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
       await this.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id));
     }
-    return { id: row.id, name: row.name, scopes: row.scopes };
+    return { id: row.id, name: row.name, scopes: row.scopes, ...(row.subject ? { subject: row.subject } : {}) };
   }
 
   /** Tokens in the order they were created, one page at a time. */
@@ -130,17 +149,22 @@ export class TokenStore {
     return { items: page.map(toInfo), ...(more ? { continue: encodeCursor(last.createdAt, last.id) } : {}) };
   }
 
-  /** Revokes the token with this id, or the unrevoked token with this name. */
-  async revoke(idOrName: string, by: TokenActor = SYSTEM): Promise<TokenInfo> {
+  /**
+   * Revokes the token with this id, or the unrevoked token with this name. With `within`, only a
+   * token whose scopes all lie within those (a caller revokes no more than it could grant).
+   */
+  async revoke(idOrName: string, by: TokenActor = SYSTEM, within?: readonly string[]): Promise<TokenInfo> {
     const now = this.clock();
     return this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
-      const [row] = await tx
-        .update(apiTokens)
-        .set({ revokedAt: now })
-        .where(and(or(eq(apiTokens.id, idOrName), eq(apiTokens.name, idOrName)), isNull(apiTokens.revokedAt)))
-        .returning();
-      if (!row) throw new HoldfastError('NotFound', `no unrevoked token has the name or id "${idOrName}"`, { details: { kind: AUDIT_KIND, name: idOrName } });
+      const match = and(or(eq(apiTokens.id, idOrName), eq(apiTokens.name, idOrName)), isNull(apiTokens.revokedAt));
+      const [target] = await tx.select().from(apiTokens).where(match).for('update');
+      if (!target) throw new HoldfastError('NotFound', `no unrevoked token has the name or id "${idOrName}"`, { details: { kind: AUDIT_KIND, name: idOrName } });
+      const beyond = within ? scopesBeyond(target.scopes, within) : [];
+      if (beyond.length) {
+        throw new HoldfastError('Forbidden', `forbidden: token "${target.name}" holds scopes the caller does not: ${beyond.join(', ')}; only a token holding them can revoke it`);
+      }
+      const [row] = await tx.update(apiTokens).set({ revokedAt: now }).where(eq(apiTokens.id, target.id)).returning();
       await writeAudit(tx, { ...by, verb: 'revoke', kind: AUDIT_KIND, name: row.name, outcome: 'Success', message: `id ${row.id}` }, now);
       return toInfo(row);
     });
@@ -156,8 +180,13 @@ export class TokenStore {
   }
 }
 
-function describeGrant(id: string, scopes: string[], expiresAt?: Date): string {
-  return `id ${id}; scopes ${scopes.join(',') || '(none)'}; ${expiresAt ? `expires ${expiresAt.toISOString()}` : 'does not expire'}`;
+/** The scopes of `wanted` that `held` does not cover (`*` covers every scope). */
+export function scopesBeyond(wanted: readonly string[], held: readonly string[]): string[] {
+  return held.includes('*') ? [] : wanted.filter((s) => !held.includes(s));
+}
+
+function describeGrant(id: string, scopes: string[], expiresAt?: Date, subject?: string): string {
+  return `id ${id}; ${subject ? `for ${subject}; ` : ''}scopes ${scopes.join(',') || '(none)'}; ${expiresAt ? `expires ${expiresAt.toISOString()}` : 'does not expire'}`;
 }
 
 function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
@@ -165,6 +194,7 @@ function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
     id: row.id,
     name: row.name,
     scopes: row.scopes,
+    ...(row.subject ? { subject: row.subject } : {}),
     prefix: row.prefix,
     createdAt: row.createdAt.toISOString(),
     ...(row.expiresAt ? { expiresAt: row.expiresAt.toISOString() } : {}),
@@ -175,10 +205,14 @@ function toInfo(row: typeof apiTokens.$inferSelect): TokenInfo {
 
 const encodeCursor = (at: Date, id: string) => Buffer.from(JSON.stringify({ at: at.toISOString(), id })).toString('base64url');
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function decodeCursor(token: string): { at: string; id: string } {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as { at?: unknown; id?: unknown };
-    if (typeof v.at === 'string' && !Number.isNaN(Date.parse(v.at)) && typeof v.id === 'string') return { at: v.at, id: v.id };
+    // Only what encodeCursor writes: anything else could be a time or an id the database cannot compare.
+    if (typeof v.at === 'string' && ISO_TIME.test(v.at) && !Number.isNaN(Date.parse(v.at)) && typeof v.id === 'string' && UUID.test(v.id)) return { at: v.at, id: v.id };
   } catch {
     // fall through
   }

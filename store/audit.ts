@@ -22,16 +22,19 @@ export type RedactText = (text: string) => string;
 export async function writeAudit(db: Db, entry: AuditEntry, at: Date, redact: RedactText = (t) => t): Promise<void> {
   await db.insert(auditLog).values({
     at,
-    actor: entry.actor,
+    actor: storable(entry.actor),
     tokenId: entry.tokenId ?? null,
     verb: entry.verb,
-    kind: entry.kind,
-    namespace: entry.namespace ?? '',
-    name: entry.name,
+    kind: storable(entry.kind),
+    namespace: storable(entry.namespace ?? ''),
+    name: storable(entry.name),
     generation: entry.generation ?? null,
     resourceVersion: entry.resourceVersion ?? null,
     dryRun: entry.dryRun ?? false,
     outcome: entry.outcome,
-    message: entry.message === undefined ? null : redact(entry.message),
+    message: entry.message === undefined ? null : storable(redact(entry.message)),
   });
 }
+
+/** PostgreSQL text cannot hold NUL: a refused request that carried one is still recorded, with it escaped. */
+const storable = (text: string) => text.replaceAll('\u0000', '\\u0000');

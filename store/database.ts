@@ -5,6 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/package-root.js';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { preparePgliteDataDir } from './pglite-data-dir.js';
 import * as schema from './schema.js';
 
@@ -38,26 +39,54 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   const { YieldingPGlite } = await import('./yielding-pglite.js');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
-  let dataDir: string | undefined;
-  if (!opts.inMemory) {
-    if (!opts.dataDir) throw new Error('openDatabase: dataDir is required for the embedded database');
-    mkdirSync(opts.dataDir, { recursive: true });
-    // A new database is created in a child process: initdb's memory would otherwise stay with the server.
-    dataDir = (await preparePgliteDataDir(opts.dataDir, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
+  const onDisk = opts.inMemory ? undefined : opts.dataDir;
+  if (!opts.inMemory && !onDisk) throw new Error('openDatabase: dataDir is required for the embedded database');
+  let lock: DataDirLock | undefined;
+  if (onDisk) {
+    mkdirSync(onDisk, { recursive: true, mode: 0o700 });
+    // Two processes on one embedded database would each overwrite what the other acknowledged.
+    lock = lockDataDir(onDisk);
   }
-  // Yields to the event loop before each query: PGlite would otherwise starve the API and SSH I/O.
-  const client = new YieldingPGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
-  await client.waitReady;
-  const db = drizzle({ client, schema });
-  await migrate(db, { migrationsFolder: MIGRATIONS });
-  return { db: db as unknown as Db, driver: 'pglite', close: () => client.close() };
+  try {
+    // A new database is created in a child process: initdb's memory would otherwise stay with the server.
+    const dataDir = onDisk && (await preparePgliteDataDir(onDisk, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
+    // Yields to the event loop before each query: PGlite would otherwise starve the API and SSH I/O.
+    const client = new YieldingPGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
+    try {
+      await client.waitReady;
+      const db = drizzle({ client, schema });
+      await migrate(db, { migrationsFolder: MIGRATIONS });
+      return {
+        db: db as unknown as Db,
+        driver: 'pglite',
+        async close() {
+          try {
+            await client.close();
+          } finally {
+            lock?.release();
+          }
+        },
+      };
+    } catch (err) {
+      await client.close().catch(() => undefined);
+      throw err;
+    }
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
 }
+
+/** Every transaction here is a few statements sent back to back; one idle this long is stalled. */
+const STALLED_TRANSACTION_MS = 10_000;
 
 async function openPostgres(url: string): Promise<Database> {
   const pg = await import('pg');
   const { drizzle } = await import('drizzle-orm/node-postgres');
   const { migrate } = await import('drizzle-orm/node-postgres/migrator');
-  const pool = new pg.default.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000 });
+  // A transaction left open by a stalled replica (a GC pause, SIGSTOP) would hold the lock that orders
+  // every replica's writes; the server ends it instead, so the others go on and take over its leases.
+  const pool = new pg.default.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000, options: `-c idle_in_transaction_session_timeout=${STALLED_TRANSACTION_MS}` });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
   const db = drizzle({ client: pool, schema });

@@ -1,62 +1,16 @@
-// Deployment records: the state machine of one rollout (queued → prepare → deploy → finalize →
-// completed | failed | canceled), its steps with their own status and times, its log lines, and the
-// frozen input it deployed. The frozen input is written once, when the record is queued.
+// Deployment records in the store: the state machine of one rollout (core/deploy/deployment-record.ts),
+// its steps with their own status and times, its log lines, and the frozen input it deployed. The
+// frozen input is written once, when the record is queued.
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { HoldfastError } from '../core/errors.js';
+import { applyProgress, type ProgressChange } from '../core/deploy/deployment-progress.js';
+import { isTerminal, STEP_NAMES, type DeploymentPhase, type DeploymentRecord, type DeploymentStep, type DeploymentTrigger, type LogLine, type StepName } from '../core/deploy/deployment-record.js';
 import type { Db } from './database.js';
+import { checkFencingToken } from './fencing.js';
 import { deploymentLogs, deployments } from './schema.js';
 
-export const PHASES = ['queued', 'prepare', 'deploy', 'finalize', 'completed', 'failed', 'canceled'] as const;
-export type DeploymentPhase = (typeof PHASES)[number];
-export const TERMINAL_PHASES: readonly DeploymentPhase[] = ['completed', 'failed', 'canceled'];
-export const isTerminal = (p: DeploymentPhase) => TERMINAL_PHASES.includes(p);
-
-export const STEP_NAMES = ['clone', 'build', 'pull', 'volume', 'start', 'health', 'finalize'] as const;
-export type StepName = (typeof STEP_NAMES)[number];
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
-
-export type DeploymentTrigger = 'user' | 'api' | 'webhook' | 'watch' | 'controller' | 'rollback';
-
-export interface DeploymentStep {
-  name: StepName;
-  status: StepStatus;
-  startedAt?: string;
-  finishedAt?: string;
-  message?: string;
-}
-
-export interface DeploymentRecord {
-  id: string;
-  serviceUid: string;
-  namespace: string;
-  service: string;
-  revision: number;
-  generation: number;
-  phase: DeploymentPhase;
-  trigger: DeploymentTrigger;
-  actor: string;
-  server: string;
-  sourceCommit?: string;
-  frozen: unknown;
-  specHash: string;
-  rollbackOf?: number;
-  steps: DeploymentStep[];
-  reason?: string;
-  message?: string;
-  cancelRequested: boolean;
-  createdAt: string;
-  startedAt?: string;
-  finishedAt?: string;
-  deadline: string;
-}
-
-export interface LogLine {
-  id: number;
-  step: string;
-  at: string;
-  line: string;
-}
+export * from '../core/deploy/deployment-record.js';
 
 export interface NewDeployment {
   service: { uid: string; namespace: string; name: string };
@@ -71,7 +25,15 @@ export interface NewDeployment {
   deadlineMs: number;
 }
 
-export type DeploymentChange = { type: 'deployment'; record: DeploymentRecord } | { type: 'log'; deploymentId: string; lines: LogLine[] };
+/** What one write changed: the record (with the log lines written in the same transaction), or log lines only. */
+export type DeploymentChange = { type: 'deployment'; record: DeploymentRecord; lines: LogLine[] } | { type: 'log'; deploymentId: string; lines: LogLine[] };
+
+/** A log line waiting to be written, with the time it was said. */
+export interface PendingLogLine {
+  step: string;
+  at: Date;
+  line: string;
+}
 
 type Row = typeof deployments.$inferSelect;
 
@@ -98,6 +60,7 @@ export class DeploymentStore {
     const now = this.clock();
     const record = await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
+      await checkFencingToken(tx);
       // Serialise revision numbering per service, also before its first row exists: a transaction
       // advisory lock on the service's uid (row locks cannot lock rows that are not there yet).
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'deployments/' + input.service.uid}))`);
@@ -132,7 +95,7 @@ export class DeploymentStore {
       await tx.insert(deployments).values(row);
       return toRecord(row);
     });
-    this.emit({ type: 'deployment', record });
+    this.emit({ type: 'deployment', record, lines: [] });
     return record;
   }
 
@@ -188,50 +151,78 @@ export class DeploymentStore {
   }
 
   async setPhase(id: string, phase: DeploymentPhase, detail: { reason?: string; message?: string } = {}): Promise<DeploymentRecord> {
-    return this.update(id, (row) => {
-      if (isTerminal(row.phase as DeploymentPhase)) {
-        throw new HoldfastError('Conflict', `deployment ${id} already ended (${row.phase})`);
-      }
-      const now = this.clock();
-      const next: Partial<Row> = { phase };
-      if (phase !== 'queued' && !row.startedAt) next.startedAt = now;
-      if (isTerminal(phase)) {
-        next.finishedAt = now;
-        // Steps still running or pending when a deployment ends did not happen.
-        next.steps = (row.steps as unknown as DeploymentStep[]).map((s) =>
-          s.status === 'running' ? { ...s, status: phase === 'completed' ? 'succeeded' : 'failed', finishedAt: now.toISOString() } : s.status === 'pending' ? { ...s, status: 'skipped' } : s,
-        ) as unknown as Row['steps'];
-      }
-      if (detail.reason !== undefined) next.reason = detail.reason;
-      if (detail.message !== undefined) next.message = this.redactText(detail.message);
-      return next;
-    });
+    return (await this.commit(id, [{ phase, at: this.clock().toISOString(), ...detail }]))!;
   }
 
   async startStep(id: string, step: StepName): Promise<DeploymentRecord> {
-    return this.updateStep(id, step, (s, now) => ({ ...s, status: 'running', startedAt: s.startedAt ?? now, finishedAt: undefined, message: undefined }));
+    return (await this.commit(id, [{ step, status: 'running', at: this.clock().toISOString() }]))!;
   }
 
   async finishStep(id: string, step: StepName, status: 'succeeded' | 'failed' | 'skipped', message?: string): Promise<DeploymentRecord> {
-    return this.updateStep(id, step, (s, now) => ({ ...s, status, startedAt: s.startedAt ?? now, finishedAt: now, ...(message ? { message: this.redactText(message) } : {}) }));
+    return (await this.commit(id, [{ step, status, at: this.clock().toISOString(), message }]))!;
   }
 
   async requestCancel(id: string): Promise<DeploymentRecord> {
-    return this.update(id, (row) => {
+    const record = await this.db.transaction(async (txAny) => {
+      const tx = txAny as unknown as Db;
+      await checkFencingToken(tx);
+      const row = await lockRow(tx, id);
       if (isTerminal(row.phase as DeploymentPhase)) throw new HoldfastError('Conflict', `deployment ${id} already ended (${row.phase}); nothing to cancel`);
-      return { cancelRequested: true };
+      const [updated] = await tx.update(deployments).set({ cancelRequested: true }).where(eq(deployments.id, id)).returning();
+      return toRecord(updated);
     });
+    this.emit({ type: 'deployment', record, lines: [] });
+    return record;
   }
 
   async appendLog(id: string, step: string, lines: string[]): Promise<void> {
-    const clean = lines.flatMap((l) => l.split(/\r?\n/)).filter((l) => l.length > 0).map((l) => (l.length > MAX_LOG_LINE ? l.slice(0, MAX_LOG_LINE) + '…' : l));
-    if (clean.length === 0) return;
     const at = this.clock();
-    const inserted = await this.db
-      .insert(deploymentLogs)
-      .values(clean.map((line) => ({ deploymentId: id, step, at, line: this.redactText(line) })))
-      .returning();
-    this.emit({ type: 'log', deploymentId: id, lines: inserted.map(toLogLine) });
+    await this.commit(id, [], lines.map((line) => ({ step, at, line })));
+  }
+
+  /**
+   * Writes log lines and progress changes of one deployment in one transaction (a running deployment
+   * gathers them: controllers/services/deployment-journal.ts). Returns the record when it changed.
+   */
+  async commit(id: string, changes: readonly ProgressChange[], lines: readonly PendingLogLine[] = []): Promise<DeploymentRecord | undefined> {
+    const clean = lines.flatMap((l) =>
+      l.line
+        .split(/\r?\n/)
+        .filter((part) => part.length > 0)
+        .map((part) => ({ deploymentId: id, step: l.step, at: l.at, line: this.redactText(part.length > MAX_LOG_LINE ? part.slice(0, MAX_LOG_LINE) + '…' : part) })),
+    );
+    if (clean.length === 0 && changes.length === 0) return undefined;
+    const { record, inserted } = await this.db.transaction(async (txAny) => {
+      const tx = txAny as unknown as Db;
+      await checkFencingToken(tx);
+      let record: DeploymentRecord | undefined;
+      if (changes.length > 0) {
+        const row = await lockRow(tx, id);
+        const progress = applyProgress(id, toRecord(row), changes.map((c) => (c.message === undefined ? c : { ...c, message: this.redactText(c.message) })));
+        const [updated] = await tx
+          .update(deployments)
+          .set({
+            phase: progress.phase,
+            steps: progress.steps.map(stripUndefined) as unknown as Row['steps'],
+            startedAt: progress.startedAt ? new Date(progress.startedAt) : null,
+            finishedAt: progress.finishedAt ? new Date(progress.finishedAt) : null,
+            reason: progress.reason ?? null,
+            message: progress.message ?? null,
+          })
+          .where(eq(deployments.id, id))
+          .returning();
+        record = toRecord(updated);
+      }
+      const inserted = clean.length > 0 ? await tx.insert(deploymentLogs).values(clean).returning() : [];
+      return { record, inserted: inserted.map(toLogLine) };
+    });
+    this.emit(record ? { type: 'deployment', record, lines: inserted } : { type: 'log', deploymentId: id, lines: inserted });
+    return record;
+  }
+
+  /** Refuses (FencedWrite) when the work this runs in was started under a lease that has moved on; before a host action. */
+  async checkFencingToken(): Promise<void> {
+    await this.db.transaction((tx) => checkFencingToken(tx as unknown as Db));
   }
 
   async logsSince(id: string, afterId = 0, limit = 5000): Promise<LogLine[]> {
@@ -244,27 +235,6 @@ export class DeploymentStore {
     return rows.map(toLogLine);
   }
 
-  private async updateStep(id: string, step: StepName, change: (s: DeploymentStep, now: string) => DeploymentStep): Promise<DeploymentRecord> {
-    return this.update(id, (row) => {
-      const now = this.clock().toISOString();
-      const steps = (row.steps as unknown as DeploymentStep[]).map((s) => (s.name === step ? stripUndefined(change(s, now)) : s));
-      return { steps: steps as unknown as Row['steps'] };
-    });
-  }
-
-  private async update(id: string, change: (row: Row) => Partial<Row>): Promise<DeploymentRecord> {
-    const record = await this.db.transaction(async (txAny) => {
-      const tx = txAny as unknown as Db;
-      const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
-      if (!row) throw new HoldfastError('NotFound', `deployment "${id}" not found`);
-      const next = change(row);
-      const [updated] = await tx.update(deployments).set(next).where(eq(deployments.id, id)).returning();
-      return toRecord(updated);
-    });
-    this.emit({ type: 'deployment', record });
-    return record;
-  }
-
   private emit(c: DeploymentChange) {
     for (const l of this.listeners) {
       try {
@@ -274,6 +244,12 @@ export class DeploymentStore {
       }
     }
   }
+}
+
+async function lockRow(tx: Db, id: string): Promise<Row> {
+  const [row] = await tx.select().from(deployments).where(eq(deployments.id, id)).for('update');
+  if (!row) throw new HoldfastError('NotFound', `deployment "${id}" not found`);
+  return row;
 }
 
 function stripUndefined<T extends object>(o: T): T {

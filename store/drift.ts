@@ -6,6 +6,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import type { DriftEntry, DriftSource } from '../core/drift/types.js';
 import type { Db } from './database.js';
 import { driftRecords } from './schema.js';
+import { checkFencingToken } from './fencing.js';
 
 export type DriftResolution = 'healed' | 'gone';
 
@@ -65,6 +66,7 @@ export class DriftStore {
     const now = this.now();
     const update = await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
+      await checkFencingToken(tx);
       const current = checked.length
         ? await tx
             .select()

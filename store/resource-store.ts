@@ -5,9 +5,11 @@ import { randomUUID } from 'node:crypto';
 import { and, asc, desc, eq, gt, lt, sql } from 'drizzle-orm';
 import { canonicalJson } from '../core/canonical-json.js';
 import { conflict, alreadyExists, notFound, HoldfastError } from '../core/errors.js';
-import { API_VERSION, kindInfo, type ObjectMeta, type Resource } from '../core/resource.js';
+import { API_VERSION, kindInfo, type AnyResource, type ObjectMeta, type Resource } from '../core/resource.js';
+import type { ResourceByKind } from '../core/schema/types.generated.js';
 import { matchesFields, matchesLabels, type FieldRequirement, type Requirement } from '../core/selectors.js';
 import { writeAudit } from './audit.js';
+import { checkFencingToken, WRITE_ORDER_LOCK } from './fencing.js';
 import type { Db } from './database.js';
 import { auditLog, resourceChanges, resources, sealedValues } from './schema.js';
 
@@ -41,6 +43,15 @@ export interface AuditRecord {
   generation?: number;
 }
 
+/** One write of a set (ResourceStore.writeSet): a create, or a replace pinned to metadata.resourceVersion. */
+export interface SetWrite {
+  verb: 'create' | 'update';
+  object: Resource;
+  sealed?: SealedWrite[];
+  /** Status the server derives at write time (replace keeps the stored one otherwise). */
+  status?: Resource['status'];
+}
+
 /** Values to store sealed alongside an object (Secret data, SSHKey private key). */
 export interface SealedWrite {
   key: string;
@@ -70,9 +81,26 @@ export interface StoreOptions {
    * it is stored: the secret redactor, so no secret value reaches the database through them.
    */
   redact?: <T>(value: T) => T;
+  /**
+   * Several replicas share this database (PostgreSQL): writes are serialised so resourceVersions
+   * commit in order, and each commit notifies the other replicas (see change-feed.ts).
+   */
+  shared?: boolean;
 }
 
+/** The NOTIFY channel that carries each committed change's resourceVersion. */
+export const CHANGES_CHANNEL = 'holdfast_changes';
+
 type Row = typeof resources.$inferSelect;
+
+/** One object's write inside a transaction: what it does given the current row and its new resourceVersion. */
+interface WriteStep {
+  verb: string;
+  kind: string;
+  namespace: string;
+  name: string;
+  apply: (tx: Db, current: Row | undefined, rv: number) => Promise<{ type: WatchEventType | null; row: Row }>;
+}
 
 /** Server-owned metadata fields: a client may send them but never sets them. */
 const SERVER_META = ['uid', 'generation', 'resourceVersion', 'creationTimestamp', 'deletionTimestamp'] as const;
@@ -88,6 +116,9 @@ export class ResourceStore {
   private readonly clock: () => Date;
   private readonly newUid: () => string;
   private readonly redact: <T>(value: T) => T;
+  private readonly shared: boolean;
+  /** Set by followLog: listeners then hear every change from the log, in resourceVersion order. */
+  private follow?: { delivered: number; wanted: number; reading?: Promise<void>; again: boolean; retry?: NodeJS.Timeout };
 
   constructor(
     readonly db: Db,
@@ -96,10 +127,14 @@ export class ResourceStore {
     this.clock = opts.clock ?? (() => new Date());
     this.newUid = opts.newUid ?? randomUUID;
     this.redact = opts.redact ?? ((v) => v);
+    this.shared = opts.shared ?? false;
   }
 
   // ---- reads ---------------------------------------------------------------------------------
 
+  /** One object; a kind with generated types reads as its type (`get('Service', …)` is a Service). */
+  async get<K extends keyof ResourceByKind>(kind: K, namespace: string | undefined, name: string): Promise<ResourceByKind[K] | undefined>;
+  async get(kind: string, namespace: string | undefined, name: string): Promise<Resource | undefined>;
   async get(kind: string, namespace: string | undefined, name: string): Promise<Resource | undefined> {
     const [row] = await this.db
       .select()
@@ -108,6 +143,8 @@ export class ResourceStore {
     return row ? toResource(row) : undefined;
   }
 
+  async mustGet<K extends keyof ResourceByKind>(kind: K, namespace: string | undefined, name: string): Promise<ResourceByKind[K]>;
+  async mustGet(kind: string, namespace: string | undefined, name: string): Promise<Resource>;
   async mustGet(kind: string, namespace: string | undefined, name: string): Promise<Resource> {
     const obj = await this.get(kind, namespace, name);
     if (!obj) throw notFound(kind, name);
@@ -162,10 +199,14 @@ export class ResourceStore {
 
   // ---- writes --------------------------------------------------------------------------------
 
-  async create(obj: Resource, ctx: WriteContext, sealed?: SealedWrite[]): Promise<Resource> {
-    const info = requireKind(obj.kind);
-    const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
-    return this.write(ctx, 'create', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
+  async create(obj: AnyResource, ctx: WriteContext, sealed?: SealedWrite[]): Promise<Resource> {
+    const { ns } = placeOf(obj);
+    return this.write(ctx, 'create', obj.kind, ns, obj.metadata.name, this.creating(obj, sealed));
+  }
+
+  private creating(obj: AnyResource, sealed?: SealedWrite[]): WriteStep['apply'] {
+    const { info, ns } = placeOf(obj);
+    return async (tx, current, rv) => {
       if (current) throw alreadyExists(obj.kind, obj.metadata.name);
       const now = this.clock();
       const meta = userMeta(obj.metadata);
@@ -186,7 +227,7 @@ export class ResourceStore {
       await tx.insert(resources).values(row);
       if (sealed) await this.writeSealed(tx, row.uid, sealed, now, true);
       return { type: 'ADDED', row };
-    });
+    };
   }
 
   /**
@@ -194,10 +235,14 @@ export class ResourceStore {
    * A given metadata.resourceVersion must match (optimistic concurrency); generation moves only
    * when the spec changes. Removing the last finalizer of an object being deleted removes it.
    */
-  async replace(obj: Resource, ctx: WriteContext, sealed?: SealedWrite[], opts: { status?: Resource['status'] } = {}): Promise<Resource> {
-    const info = requireKind(obj.kind);
-    const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
-    return this.write(ctx, 'update', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
+  async replace(obj: AnyResource, ctx: WriteContext, sealed?: SealedWrite[], opts: { status?: Resource['status'] } = {}): Promise<Resource> {
+    const { ns } = placeOf(obj);
+    return this.write(ctx, 'update', obj.kind, ns, obj.metadata.name, this.replacing(obj, sealed, opts.status));
+  }
+
+  private replacing(obj: AnyResource, sealed?: SealedWrite[], status?: Resource['status']): WriteStep['apply'] {
+    const { info } = placeOf(obj);
+    return async (tx, current, rv) => {
       if (!current) throw notFound(obj.kind, obj.metadata.name);
       checkPreconditions(current, obj.metadata);
       const meta = { ...userMeta(obj.metadata), creationTimestamp: (current.metadata as ObjectMeta).creationTimestamp };
@@ -209,7 +254,7 @@ export class ResourceStore {
         generation: current.generation + (specChanged ? 1 : 0),
         metadata: meta,
         spec,
-        ...(opts.status ? { status: this.redact(opts.status) } : {}),
+        ...(status ? { status: this.redact(status) } : {}),
         body: info.hasSpec ? null : this.redact(bodyOf(obj)),
       };
       if (row.deletionTimestamp && !(meta.finalizers?.length ?? 0)) {
@@ -220,11 +265,78 @@ export class ResourceStore {
       await tx.update(resources).set(row).where(eq(resources.uid, current.uid));
       if (sealed) await this.writeSealed(tx, row.uid, sealed, this.clock(), false);
       return { type: 'MODIFIED', row };
-    });
+    };
+  }
+
+  /**
+   * Creates and replaces several objects in one transaction: all of them or none. A replace's
+   * metadata.resourceVersion must still be current and a create's object must not exist yet; the
+   * first write that fails fails the set, with the error naming its object. `unchanged` objects
+   * (named by a set but left as they are) are audited in the same transaction.
+   */
+  async writeSet(writes: SetWrite[], ctx: WriteContext, unchanged: AuditRecord[] = []): Promise<Resource[]> {
+    return this.transact(
+      ctx,
+      writes.map((w) => {
+        const { ns } = placeOf(w.object);
+        const apply = w.verb === 'create' ? this.creating(w.object, w.sealed) : this.replacing(w.object, w.sealed, w.status);
+        return { verb: w.verb, kind: w.object.kind, namespace: ns, name: w.object.metadata.name, apply };
+      }),
+      unchanged,
+    );
+  }
+
+  /**
+   * Replaces the spec of several objects of one kind in one UPDATE, each only if its
+   * metadata.resourceVersion is still the stored one (the compare-and-swap of replace); an object that
+   * moved or is gone is left as it is and missing from the answer. Each written object gets its
+   * change-log row, as any write does. A replica's lease round renews all its leases with it.
+   */
+  async replaceSpecsIfCurrent(kind: string, objects: AnyResource[], ctx: WriteContext): Promise<Resource[]> {
+    if (objects.length === 0) return [];
+    const info = requireKind(kind);
+    const at = (o: AnyResource) => sql`(${resources.namespace}, ${resources.name}) = (${info.namespaced ? o.metadata.namespace ?? '' : ''}, ${o.metadata.name})`;
+    const newSpec = sql`case ${sql.join(objects.map((o) => sql`when ${at(o)} then ${JSON.stringify(o.spec ?? {})}::jsonb`), sql` `)} end`;
+    const current = sql.join(
+      objects.map((o) => sql`(${resources.namespace} = ${info.namespaced ? o.metadata.namespace ?? '' : ''} and ${resources.name} = ${o.metadata.name} and ${resources.resourceVersion} = ${Number(o.metadata.resourceVersion)})`),
+      sql` or `,
+    );
+    const events: ChangeEvent[] = [];
+    try {
+      await this.db.transaction(async (txAny) => {
+        const tx = txAny as unknown as Db;
+        if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
+        await checkFencingToken(tx);
+        const rows = await tx
+          .update(resources)
+          .set({
+            spec: newSpec,
+            generation: sql`${resources.generation} + case when ${resources.spec} = ${newSpec} then 0 else 1 end`,
+            resourceVersion: sql`nextval('resource_version_seq')`,
+          })
+          .where(and(eq(resources.kind, kind), sql`(${current})`))
+          .returning();
+        if (rows.length === 0) return;
+        rows.sort((a, b) => a.resourceVersion - b.resourceVersion);
+        for (const row of rows) events.push({ type: 'MODIFIED', object: toResource(row), resourceVersion: row.resourceVersion });
+        const now = this.clock();
+        await tx.insert(resourceChanges).values(events.map((e) => ({ resourceVersion: e.resourceVersion, type: e.type, kind, namespace: e.object.metadata.namespace ?? '', name: e.object.metadata.name, object: e.object, at: now })));
+        if (this.shared) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(events.at(-1)!.resourceVersion)})`);
+        if (!ctx.skipAudit) {
+          for (const e of events) {
+            await writeAudit(tx, { actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? 'update', kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name, generation: e.object.metadata.generation, resourceVersion: e.resourceVersion, outcome: 'Success' }, now);
+          }
+        }
+      });
+    } catch (err) {
+      throw translateDbError(err, kind, objects.map((o) => o.metadata.name).join(', '));
+    }
+    await this.announce(events);
+    return events.map((e) => e.object);
   }
 
   /** Writes only `status`. */
-  async replaceStatus(obj: Resource, ctx: WriteContext): Promise<Resource> {
+  async replaceStatus(obj: AnyResource, ctx: WriteContext): Promise<Resource> {
     const info = requireKind(obj.kind);
     const ns = info.namespaced ? obj.metadata.namespace ?? '' : '';
     return this.write({ ...ctx, verb: ctx.verb ?? 'update-status' }, 'update-status', obj.kind, ns, obj.metadata.name, async (tx, current, rv) => {
@@ -304,6 +416,65 @@ export class ResourceStore {
     return () => this.listeners.delete(listener);
   }
 
+  /**
+   * From now on listeners hear changes from the change log (this replica's and every other's) in
+   * resourceVersion order, read when `catchUp` is called, instead of straight from this process's writes.
+   */
+  async followLog(): Promise<void> {
+    const [{ rv }] = await this.db.select({ rv: sql<number>`coalesce(max(${resourceChanges.resourceVersion}), 0)` }).from(resourceChanges);
+    this.follow = { delivered: Number(rv), wanted: Number(rv), again: false };
+  }
+
+  /** The newest resourceVersion delivered to listeners (followLog mode). */
+  get deliveredResourceVersion(): number | undefined {
+    return this.follow?.delivered;
+  }
+
+  /**
+   * Delivers the logged changes after the last one delivered. `notified` is a resourceVersion a
+   * notification announced: nothing is read when it has been delivered already.
+   */
+  catchUp(notified?: number): Promise<void> {
+    const f = this.follow;
+    if (!f) return Promise.resolve();
+    if (notified !== undefined) {
+      if (notified <= f.delivered) return Promise.resolve();
+      f.wanted = Math.max(f.wanted, notified);
+    }
+    if (f.reading) {
+      f.again = true;
+      return f.reading;
+    }
+    f.reading = (async () => {
+      try {
+        do {
+          f.again = false;
+          const rows = await this.db
+            .select()
+            .from(resourceChanges)
+            .where(gt(resourceChanges.resourceVersion, f.delivered))
+            .orderBy(asc(resourceChanges.resourceVersion));
+          for (const r of rows) {
+            const event: ChangeEvent = { type: r.type as WatchEventType, object: r.object as Resource, resourceVersion: Number(r.resourceVersion) };
+            f.delivered = event.resourceVersion;
+            for (const l of this.listeners) safely(() => l(event));
+          }
+        } while (f.again);
+      } finally {
+        f.reading = undefined;
+      }
+      // A notification can arrive before its row is visible to this connection's next read.
+      if (f.wanted > f.delivered && !f.retry) {
+        f.retry = setTimeout(() => {
+          f.retry = undefined;
+          void this.catchUp().catch(() => undefined);
+        }, 50);
+        f.retry.unref();
+      }
+    })();
+    return f.reading;
+  }
+
   /** Changes after `resourceVersion`, oldest first; undefined when the log no longer reaches back that far. */
   async changesSince(resourceVersion: number, kind?: string): Promise<ChangeEvent[] | undefined> {
     const [oldest] = await this.db
@@ -338,59 +509,87 @@ export class ResourceStore {
 
   // ---- internals -----------------------------------------------------------------------------
 
-  private async write(
-    ctx: WriteContext,
-    verb: string,
-    kind: string,
-    namespace: string,
-    name: string,
-    apply: (tx: Db, current: Row | undefined, rv: number) => Promise<{ type: WatchEventType | null; row: Row }>,
-  ): Promise<Resource> {
-    let event: ChangeEvent | undefined;
-    const audit = { actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? verb, kind, namespace, name, outcome: 'Success' as const };
+  private async write(ctx: WriteContext, verb: string, kind: string, namespace: string, name: string, apply: WriteStep['apply']): Promise<Resource> {
+    const [object] = await this.transact(ctx, [{ verb, kind, namespace, name, apply }]);
+    return object;
+  }
+
+  /**
+   * Runs writes in one transaction, each with its change-log row and its audit row (plus
+   * `alsoAudit` rows); listeners hear the changes after the commit. A dry run rolls it all back
+   * and records only that it was asked.
+   */
+  private async transact(ctx: WriteContext, steps: WriteStep[], alsoAudit: AuditRecord[] = []): Promise<Resource[]> {
+    const events: ChangeEvent[] = [];
+    let failing = steps[0];
+    const auditOf = (step: WriteStep) => ({ actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? step.verb, kind: step.kind, namespace: step.namespace, name: step.name, outcome: 'Success' as const });
+    const extraAudit = alsoAudit.map((entry) => ({ ...entry, actor: ctx.actor, tokenId: ctx.tokenId }));
     const run = async () =>
       this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
-        const [current] = await tx
-          .select()
-          .from(resources)
-          .where(and(eq(resources.kind, kind), eq(resources.namespace, namespace), eq(resources.name, name)))
-          .for('update');
-        const [{ rv }] = await tx.select({ rv: sql<number>`nextval('resource_version_seq')` }).from(sql`(select 1) as one`);
-        const { type, row } = await apply(tx, current, Number(rv));
-        const object = toResource(row);
-        if (type) {
-          event = { type, object, resourceVersion: row.resourceVersion };
-          await tx.insert(resourceChanges).values({
-            resourceVersion: row.resourceVersion,
-            type,
-            kind,
-            namespace,
-            name,
-            object,
-            at: this.clock(),
-          });
+        const objects: Resource[] = [];
+        for (const [i, step] of steps.entries()) {
+          failing = step;
+          const [current] = await tx
+            .select()
+            .from(resources)
+            .where(and(eq(resources.kind, step.kind), eq(resources.namespace, step.namespace), eq(resources.name, step.name)))
+            .for('update');
+          if (i === 0) {
+            if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
+            await checkFencingToken(tx);
+          }
+          const [{ rv }] = await tx.select({ rv: sql<number>`nextval('resource_version_seq')` }).from(sql`(select 1) as one`);
+          const { type, row } = await step.apply(tx, current, Number(rv));
+          const object = toResource(row);
+          objects.push(object);
+          if (type) {
+            events.push({ type, object, resourceVersion: row.resourceVersion });
+            await tx.insert(resourceChanges).values({
+              resourceVersion: row.resourceVersion,
+              type,
+              kind: step.kind,
+              namespace: step.namespace,
+              name: step.name,
+              object,
+              at: this.clock(),
+            });
+            if (this.shared) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(row.resourceVersion)})`);
+          }
+          if (!ctx.skipAudit) {
+            await writeAudit(tx, { ...auditOf(step), generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun }, this.clock());
+          }
         }
-        if (!ctx.skipAudit) {
-          await writeAudit(tx, { ...audit, generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun }, this.clock());
-        }
-        if (ctx.dryRun) throw new DryRunRollback(object);
-        return object;
+        if (!ctx.skipAudit) for (const entry of extraAudit) await writeAudit(tx, { ...entry, dryRun: ctx.dryRun }, this.clock(), this.redact);
+        if (ctx.dryRun) throw new DryRunRollback(objects);
+        return objects;
       });
     try {
-      const object = await run();
-      if (event) for (const l of this.listeners) safely(() => l(event!));
-      return object;
+      const objects = await run();
+      await this.announce(events);
+      return objects;
     } catch (err) {
       if (err instanceof DryRunRollback) {
-        // The dry run's own transaction rolled back with its audit row: record that it was asked.
+        // The dry run's own transaction rolled back with its audit rows: record that it was asked.
+        const objects = err.result as Resource[];
         if (!ctx.skipAudit) {
-          await writeAudit(this.db, { ...audit, generation: (err.result as Resource).metadata.generation, dryRun: true }, this.clock());
+          for (const [i, step] of steps.entries()) await writeAudit(this.db, { ...auditOf(step), generation: objects[i].metadata.generation, dryRun: true }, this.clock());
+          for (const entry of extraAudit) await writeAudit(this.db, { ...entry, dryRun: true }, this.clock(), this.redact);
         }
-        return err.result as Resource;
+        return objects;
       }
-      throw translateDbError(err, kind, name);
+      throw translateDbError(err, failing?.kind ?? '', failing?.name ?? '');
     }
+  }
+
+  /** Tells listeners about committed changes, straight or through the log. */
+  private async announce(events: ChangeEvent[]): Promise<void> {
+    if (!this.follow) for (const event of events) for (const l of this.listeners) safely(() => l(event));
+    // Following the log, this replica's listeners hear its own writes before the write returns, as
+    // they do without the log: a deleted Secret stops being masked the moment DELETE answers.
+    // A failed read is retried on the next notification; it never fails the write.
+    const last = events.at(-1);
+    if (last && this.follow) await this.catchUp(last.resourceVersion).catch(() => undefined);
   }
 
   private async writeSealed(tx: Db, ownerUid: string, values: SealedWrite[], now: Date, fresh: boolean) {
@@ -413,6 +612,12 @@ async function currentRevision(db: Db): Promise<number> {
     .select({ rv: sql<number>`coalesce((select last_value from resource_version_seq where is_called), 0)` })
     .from(sql`(select 1) as one`);
   return Number(rv);
+}
+
+/** The kind's description and the namespace column an object is stored under ('' when cluster-scoped). */
+function placeOf(obj: AnyResource) {
+  const info = requireKind(obj.kind);
+  return { info, ns: info.namespaced ? obj.metadata.namespace ?? '' : '' };
 }
 
 function requireKind(kind: string) {
@@ -438,7 +643,7 @@ function userMeta(meta: ObjectMeta): ObjectMeta {
   return out as unknown as ObjectMeta;
 }
 
-function bodyOf(obj: Resource): Record<string, unknown> {
+function bodyOf(obj: AnyResource): Record<string, unknown> {
   const { apiVersion: _a, kind: _k, metadata: _m, spec: _s, status: _st, ...rest } = obj;
   return rest;
 }
@@ -473,7 +678,7 @@ function encodeContinue(ns: string, name: string): string {
 function decodeContinue(token: string): { ns: string; name: string } {
   try {
     const v = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof v.ns === 'string' && typeof v.name === 'string') return v;
+    if (typeof v.ns === 'string' && typeof v.name === 'string' && !`${v.ns}${v.name}`.includes('\u0000')) return v;
   } catch {
     // fall through
   }

@@ -105,7 +105,61 @@ export const apiTokens = pgTable('api_tokens', {
   expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
   revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
   lastUsedAt: timestamp('last_used_at', { withTimezone: true, mode: 'date' }),
+  /**
+   * The user or service account the token acts for (`user:alice`, `serviceaccount:shop:ci`): its
+   * roles limit the token. Null for tokens that act on their scopes alone (the admin token).
+   */
+  subject: text('subject'),
 });
+
+/** Local users (password, optional TOTP) and users single sign-on created. What they may do comes from role bindings. */
+export const users = pgTable('users', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull().unique(),
+  /** argon2id PHC string; null for users who sign in only through single sign-on. */
+  passwordHash: text('password_hash'),
+  /** The TOTP secret, sealed like Secret values; null without a second factor. */
+  totpSecret: text('totp_secret'),
+  /** The RFC 6238 time step of the last code accepted: a code of that step or an earlier one is a replay. */
+  totpLastStep: bigint('totp_last_step', { mode: 'number' }),
+  /** Groups the identity provider reported at the last sign-in. */
+  groups: jsonb('groups').notNull().$type<string[]>().default([]),
+  /** local | oidc */
+  source: text('source').notNull(),
+  createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+  disabledAt: timestamp('disabled_at', { withTimezone: true, mode: 'date' }),
+});
+
+/** Sign-in sessions: the cookie (or CLI session token) is stored only as a hash. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    hash: text('hash').notNull().unique(),
+    userId: text('user_id').notNull(),
+    /** The value the dashboard echoes in X-CSRF-Token on state-changing requests, as a hash. */
+    csrfHash: text('csrf_hash').notNull(),
+    address: text('address'),
+    createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull(),
+    lastSeenAt: timestamp('last_seen_at', { withTimezone: true, mode: 'date' }).notNull(),
+    /** The absolute end, whatever the activity. */
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }).notNull(),
+    revokedAt: timestamp('revoked_at', { withTimezone: true, mode: 'date' }),
+  },
+  (t) => [index('sessions_user').on(t.userId)],
+);
+
+/** Failed sign-ins, kept for the lockout window: counted per user name and per client address. */
+export const signInFailures = pgTable(
+  'sign_in_failures',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    username: text('username').notNull(),
+    address: text('address').notNull(),
+    at: timestamp('at', { withTimezone: true, mode: 'date' }).notNull(),
+  },
+  (t) => [index('sign_in_failures_user').on(t.username, t.at), index('sign_in_failures_address').on(t.address, t.at)],
+);
 
 /**
  * Deployment records: one per rollout of a Service, with the frozen input it deployed (immutable

@@ -1,7 +1,9 @@
 // Reads the figures out of the other bench scripts' output; the runner calls them as they are.
 // bench/drift-latency.ts: its last line is JSON, named series `{ medianMs, p99Ms, samples }`
 // (driftDetection first, the headline) and the heal times; without such a line, "median … ms" /
-// "p99 … ms" in its text are read instead. bench/observe-cost.ts: its table.
+// "p99 … ms" in its text are read instead. bench/observe-cost.ts: its table. bench/replicas.ts: its
+// last line, JSON, the figures per replica count.
+import type { SelfTime } from './cpu-profile.js';
 
 export interface LatencySeries {
   /** The JSON key (e.g. driftDetection), or "text" when read from prose. */
@@ -81,4 +83,57 @@ export function parseObserveCostOutput(text: string): ObserveCostRow[] {
     rows.push({ host: host!, method: method!, calls: numbers[0]!, medianMs: numbers[1]!, p90Ms: numbers[2]! });
   }
   return rows;
+}
+
+/** What bench/replicas.ts measured for one replica count. */
+export interface ReplicaFigures {
+  replicas: number;
+  store: 'postgres' | 'embedded';
+  /** With one replica: the top functions by self time over the steady window. */
+  profile?: SelfTime[];
+  /** With the first replica count: the running Services created until Ready, and declaring the rest. */
+  coldMs?: number;
+  declareMs?: number;
+  /** A rollout of every running Service at once, until all are Ready again. */
+  convergedPerSecond: number;
+  convergeMs: number;
+  /** Per replica, over the steady window with every Service declared. */
+  cpuPercent: number[];
+  rssMb: number[];
+  /** Reconciles of Services (service and drift controllers) per minute, all replicas together. */
+  reconcilesPerMinute: number;
+  /** Reconciles over the steady window per controller, all replicas together. */
+  reconcilesByController?: Record<string, number>;
+  /** On PostgreSQL: transactions the database committed a minute over the steady window, all replicas together. */
+  databaseCommitsPerMinute?: number;
+  /** With one replica: the heap summed by what holds it (constructor or type), largest first. */
+  heap?: Array<{ what: string; mb: number; count: number }>;
+  /** With one replica: process.memoryUsage() and V8's heap spaces after a full GC, in MB. */
+  memoryMb?: Record<string, number>;
+  /** kill -9 of a shard's holder until another replica holds it; absent for one replica. */
+  takeoverMs?: number;
+  loadAverage: string;
+}
+
+export interface ReplicasOutput {
+  declared: number;
+  running: number;
+  steadySeconds: number;
+  leaseSeconds: number;
+  renewSeconds: number;
+  replicas: ReplicaFigures[];
+}
+
+/** The figures of bench/replicas.ts: its last JSON line that has a `replicas` list; undefined without one. */
+export function parseReplicasOutput(text: string): ReplicasOutput | undefined {
+  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l.startsWith('{'));
+  for (const line of lines.reverse()) {
+    try {
+      const doc = JSON.parse(line) as ReplicasOutput;
+      if (Array.isArray(doc.replicas)) return doc;
+    } catch {
+      // not a JSON line
+    }
+  }
+  return undefined;
 }

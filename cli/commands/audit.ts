@@ -1,24 +1,12 @@
 // `holdfast audit [--since 1h] [-o json|yaml]`: who changed what, oldest first, from the server's
 // audit log (every mutating call, dry runs and failures included).
+import type { AuditEvent } from '../../core/audit-event.js';
 import { HoldfastError } from '../../core/errors.js';
 import { API_VERSION } from '../../core/resource.js';
-import { parseDuration } from '../../security/duration.js';
+import { parsePositiveDuration } from '../../core/duration.js';
 import { EXIT_OK, type CommandContext } from '../context.js';
 import { getAllPages } from '../paged-get.js';
 import { parseOutputFormat, renderTable, toJson, toYaml } from '../printers.js';
-
-interface AuditEvent {
-  id: string;
-  time: string;
-  actor: string;
-  verb: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  dryRun: boolean;
-  outcome: string;
-  message?: string;
-}
 
 export interface AuditFlags {
   since?: string;
@@ -26,13 +14,14 @@ export interface AuditFlags {
   limit?: string;
   kind?: string;
   actor?: string;
+  verb?: string;
 }
 
 export async function runAudit(ctx: CommandContext, flags: AuditFlags): Promise<number> {
   const format = parseOutputFormat(flags.output);
   if (format === 'name' || format === 'wide') throw new HoldfastError('BadRequest', '--output must be json or yaml');
   // Checked here too, so a typo fails before any request.
-  if (flags.since && !/^\d{4}-\d{2}-\d{2}T/.test(flags.since)) parseDuration(flags.since, '--since');
+  if (flags.since && !/^\d{4}-\d{2}-\d{2}T/.test(flags.since)) parsePositiveDuration(flags.since, '--since');
   let max = Infinity;
   if (flags.limit !== undefined) {
     max = Number(flags.limit);
@@ -42,7 +31,7 @@ export async function runAudit(ctx: CommandContext, flags: AuditFlags): Promise<
   const items = await getAllPages<AuditEvent>(
     client,
     `/apis/${API_VERSION}/auditlog`,
-    { since: flags.since, kind: flags.kind, actor: flags.actor, namespace: ctx.namespace },
+    { since: flags.since, kind: flags.kind, actor: flags.actor, verb: flags.verb, namespace: ctx.namespace },
     max,
   );
   if (format === 'json' || format === 'yaml') {

@@ -5,7 +5,8 @@ import { formatBytes as formatSize } from '../../core/format-bytes.js';
 import { API_VERSION, type Resource } from '../../core/resource.js';
 import type { BackupPolicyStatus } from '../../core/schema/types.generated.js';
 import type { HoldfastClient } from '../client.js';
-import { EXIT_OK, type CommandContext } from '../context.js';
+import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
+import { confirmRestore } from '../destructive.js';
 import { age, renderTable, toJson, toYaml } from '../printers.js';
 import { parseNamespacedArg } from '../service-arg.js';
 
@@ -66,19 +67,30 @@ export async function runBackupList(ctx: CommandContext, args: string[], flags: 
 export async function runBackupRun(ctx: CommandContext, args: string[]): Promise<number> {
   const ref = parsePolicyArg(args, ctx.namespace, 'backup run');
   const client = await ctx.client();
-  const done = (await runBackup(client, ref)) as { backup: Backup; server: string; file: string; verification?: { result: string; message: string }; removed: string[] };
-  ctx.out(`backuppolicy/${ref.name} backed up: ${done.backup.name} (${formatBytes(done.backup.sizeBytes)}, sha256 ${done.backup.sha256}) at ${done.file} on server ${done.server}\n`);
+  const done = (await runBackup(client, ref)) as {
+    backup: Backup;
+    location: string;
+    copies: Array<{ destination: string; location?: string; result: string; reason?: string; message?: string }>;
+    verification?: { result: string; message: string };
+    removed: string[];
+  };
+  ctx.out(`backuppolicy/${ref.name} backed up: ${done.backup.name} (${formatBytes(done.backup.sizeBytes)}, sha256 ${done.backup.sha256}) at ${done.location}\n`);
+  if (done.copies.length > 1) {
+    for (const c of done.copies) ctx.out(`  ${c.destination}: ${c.result === 'Succeeded' ? `copied to ${c.location}` : `failed (${c.reason}): ${c.message}`}\n`);
+  }
   if (done.verification) ctx.out(`verification ${done.verification.result.toLowerCase()}: ${done.verification.message}\n`);
   if (done.removed.length) ctx.out(`retention deleted ${done.removed.length} old backup(s): ${done.removed.join(', ')}\n`);
   return EXIT_OK;
 }
 
-export async function runBackupRestore(ctx: CommandContext, args: string[], flags: { backup?: string }): Promise<number> {
+export async function runBackupRestore(ctx: CommandContext, args: string[], flags: { backup?: string; from?: string; yes?: boolean }): Promise<number> {
   const ref = parsePolicyArg(args, ctx.namespace, 'backup restore');
   if (!flags.backup) throw new HoldfastError('BadRequest', `backup restore needs --backup NAME (see holdfast backup list backuppolicy/${ref.name} -n ${ref.namespace})`);
   const client = await ctx.client();
-  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: { backup: flags.backup }, timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as {
+  if (!(await confirmRestore(ctx, (await client.request({ method: 'GET', path: policyPath(ref) })) as Resource, flags.backup, flags.yes))) return EXIT_ERROR;
+  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: { backup: flags.backup, ...(flags.from ? { destination: flags.from } : {}) }, timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as {
     backup: string;
+    destination: string;
     server: string;
     container: string;
     path: string;

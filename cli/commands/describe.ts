@@ -5,6 +5,7 @@ import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { describeObject } from '../describe-printer.js';
 import { formatServerError } from '../error-output.js';
 import { parseResourceArgs, requireNamespace } from '../resource-args.js';
+import { SERVER_SECTION_FIELDS, serverResourcesSection } from '../server-describe.js';
 import { readServiceSections, SERVICE_SECTION_FIELDS } from '../service-describe.js';
 import { sortEvents } from './get.js';
 
@@ -36,10 +37,14 @@ export async function runDescribe(ctx: CommandContext, args: string[], flags: De
       if (!first) ctx.out('\n\n');
       first = false;
       const events = kind.kind === 'Event' ? [] : await eventsFor(client, kind, object);
-      // A Service's deployment and drift get sections of their own.
-      const isService = kind.kind === 'Service';
-      const sections = isService ? await readServiceSections(client, object, ctx.now()) : [];
-      ctx.out(describeObject({ object, kind, events, now: ctx.now(), sections, omitStatus: isService ? SERVICE_SECTION_FIELDS : [] }));
+      // A Service's deployment and drift, and a Server's resources, get sections of their own.
+      const { sections, omitStatus } =
+        kind.kind === 'Service'
+          ? { sections: await readServiceSections(client, object, ctx.now()), omitStatus: SERVICE_SECTION_FIELDS }
+          : kind.kind === 'Server'
+            ? { sections: [serverResourcesSection(object).join('\n')], omitStatus: SERVER_SECTION_FIELDS }
+            : { sections: [], omitStatus: [] };
+      ctx.out(describeObject({ object, kind, events, now: ctx.now(), sections, omitStatus }));
     }
   }
   return failed ? EXIT_ERROR : EXIT_OK;

@@ -1,22 +1,27 @@
 // `holdfast diff -f PATH…`: what apply would change, as a unified diff. The server dry-runs each
 // write, so schema defaults and admission count and never show up as differences.
+// With --prune gitrepository/NAME (or applyset/NAME) it also shows what a sync of these manifests by
+// that source (an apply --prune --inventory NAME) would delete: what its inventory has and the
+// manifests lack (objects annotated prune: disabled, or in another source's inventory, stay).
 // Exit: 0 no differences, 1 differences, 2 (thrown) an error.
 import { HoldfastError } from '../../core/errors.js';
-import type { Resource } from '../../core/resource.js';
-import { manifestForCreate, mergeManifestOntoLive } from '../apply-merge.js';
+import { kindInfo, type Resource } from '../../core/resource.js';
+import { manifestForCreate, mergeManifestOntoLive } from '../../core/apply-merge.js';
 import { ApiError, type HoldfastClient } from '../client.js';
-import type { CommandContext } from '../context.js';
+import { EXIT_DIFF_ERROR, type CommandContext } from '../context.js';
 import { formatServerError } from '../error-output.js';
-import { describeOrigin, loadManifests, skippedFileWarning, sortForApply, type ManifestObject } from '../manifests.js';
-import { objectDiff } from '../object-diff.js';
+import { inventoryOf, pruneTargets, type InventorySource } from '../inventory-prune.js';
+import { describeOrigin, loadManifests, skippedFileWarning, sortForApply, type ManifestObject } from '../../manifests/load.js';
+import { objectDeletionDiff, objectDiff } from '../object-diff.js';
 
 export const EXIT_NO_DIFF = 0;
 export const EXIT_DIFF = 1;
-export const EXIT_DIFF_ERROR = 2;
 
 export interface DiffFlags {
   filename?: string[];
   recursive?: boolean;
+  /** The GitRepository or ApplySet whose inventory the manifests stand for: show what it would prune. */
+  pruneSource?: InventorySource;
 }
 
 export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<number> {
@@ -58,8 +63,17 @@ export async function runDiff(ctx: CommandContext, flags: DiffFlags): Promise<nu
       ctx.err(formatServerError(err, `error when computing the diff for ${describeOrigin(manifest)}`));
     }
   }
+  if (flags.pruneSource && (await printPrunes(ctx, client, flags.pruneSource, manifests))) differs = true;
   if (failed) return EXIT_DIFF_ERROR;
   return differs ? EXIT_DIFF : EXIT_NO_DIFF;
+}
+
+/** Prints the deletion of each object the source's inventory has and the manifests lack; whether there was one. */
+async function printPrunes(ctx: CommandContext, client: HoldfastClient, source: InventorySource, manifests: ManifestObject[]): Promise<boolean> {
+  const owner = await client.get(kindInfo(source.kind)!, source.name, source.namespace);
+  const targets = await pruneTargets(client, source, inventoryOf(owner), manifests);
+  for (const { kind, live } of targets) ctx.out(objectDeletionDiff(live, kind));
+  return targets.length > 0;
 }
 
 /**

@@ -1,10 +1,12 @@
 // `holdfast drift [service/NAME -n PROJECT | -A] [-o json|yaml]`: the services whose hosts differ
-// from what was deployed (or whose declared spec is not rolled out), or one service's drift entries;
-// and `holdfast diff service/NAME -n PROJECT --live`: its frozen input against what runs.
+// from what was deployed (or whose declared spec is not rolled out), or one service's drift entries
+// (with why it was rolled back, when it was); exit 1 when there is drift, as `diff` does. And
+// `holdfast diff service/NAME -n PROJECT --live`: its frozen input against what runs.
+import { ROLLED_BACK_CONDITION } from '../../core/deploy/rolled-back.js';
 import { HoldfastError } from '../../core/errors.js';
 import { kindInfo } from '../../core/resource.js';
 import { ApiError, type HoldfastClient } from '../client.js';
-import { EXIT_OK, type CommandContext } from '../context.js';
+import type { CommandContext } from '../context.js';
 import { getServiceViews, type ServiceViews } from '../deployments-api.js';
 import { driftedServices, driftedServicesTable, driftEntriesTable, liveDiff, sortDrift } from '../drift-printers.js';
 import { toJson, toYaml } from '../printers.js';
@@ -29,30 +31,29 @@ export async function runDrift(ctx: CommandContext, args: string[], flags: Drift
   if (format !== 'table') {
     const list = { kind: 'DriftedServiceList', items: drifted };
     ctx.out(format === 'json' ? toJson(list) : toYaml(list));
-    return EXIT_OK;
-  }
-  if (drifted.length === 0) {
+  } else if (drifted.length === 0) {
     ctx.out(namespace ? `No drift in project ${namespace}: every service matches its deployment.\n` : 'No drift: every service matches its deployment.\n');
-    return EXIT_OK;
+  } else {
+    ctx.out(driftedServicesTable(drifted, ctx.now(), !namespace));
   }
-  ctx.out(driftedServicesTable(drifted, ctx.now(), !namespace));
-  return EXIT_OK;
+  return drifted.length ? EXIT_DIFF : EXIT_NO_DIFF;
 }
 
 async function showServiceDrift(ctx: CommandContext, client: HoldfastClient, service: ServiceRef, format: 'table' | 'json' | 'yaml'): Promise<number> {
   const views = await readViews(client, service);
   const drift = sortDrift(views.drift ?? []);
+  const current = await client.get(kindInfo('Service')!, service.name, service.namespace);
+  const rolled = current.status?.conditions?.find((c) => c.type === ROLLED_BACK_CONDITION && c.status === 'True');
   if (format !== 'table') {
-    const value = { namespace: service.namespace, name: service.name, drift };
+    const value = { namespace: service.namespace, name: service.name, ...(rolled ? { rolledBack: rolled.message } : {}), drift };
     ctx.out(format === 'json' ? toJson(value) : toYaml(value));
-    return EXIT_OK;
-  }
-  if (drift.length === 0) {
+  } else if (drift.length === 0) {
     ctx.out(`${service.label}: no drift (what runs and what is declared match the deployed input)\n`);
-    return EXIT_OK;
+  } else {
+    if (rolled) ctx.out(`${service.label}: ${rolled.message}\n`);
+    ctx.out(driftEntriesTable(drift, ctx.now()));
   }
-  ctx.out(driftEntriesTable(drift, ctx.now()));
-  return EXIT_OK;
+  return drift.length ? EXIT_DIFF : EXIT_NO_DIFF;
 }
 
 /** Exit 0 when what runs matches the frozen input, 1 when it differs; errors are thrown (exit 2). */

@@ -24,6 +24,8 @@ export interface GetFlags {
   selector?: string;
   fieldSelector?: string;
   watch?: boolean;
+  /** `--no-headers`: table rows only, as kubectl prints them for scripts. */
+  noHeaders?: boolean;
   /** `--for service/web` on events. */
   for?: string;
 }
@@ -80,7 +82,7 @@ export async function runGet(ctx: CommandContext, args: string[], flags: GetFlag
         showNamespace: showNamespace && s.kind.namespaced,
         qualifyNames: severalKinds,
         now: ctx.now(),
-        header: true,
+        header: !flags.noHeaders,
       });
     });
   }
@@ -94,6 +96,7 @@ export async function runGet(ctx: CommandContext, args: string[], flags: GetFlag
       fieldSelector,
       format,
       showNamespace: showNamespace && sections[0].kind.namespaced,
+      noHeaders: flags.noHeaders,
     });
   }
   return failed ? EXIT_ERROR : EXIT_OK;
@@ -175,6 +178,7 @@ interface WatchOptions {
   fieldSelector?: string;
   format: OutputFormat;
   showNamespace: boolean;
+  noHeaders?: boolean;
 }
 
 /**
@@ -192,7 +196,7 @@ async function watchSection(
   const { kind } = section;
   const names = new Set(selection.names);
   let resourceVersion = section.resourceVersion;
-  let headerDone = section.objects.length > 0;
+  let headerDone = section.objects.length > 0 || !!opts.noHeaders;
   const signal = ctx.interruptSignal();
   while (!signal.aborted) {
     let gone = false;

@@ -4,10 +4,11 @@ import { HoldfastError } from '../../core/errors.js';
 import { kindInfo } from '../../core/resource.js';
 import type { HoldfastClient } from '../client.js';
 import { parseDuration } from '../config.js';
-import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
-import { getDeployment, listDeployments, rollbackService, type DeploymentSummary } from '../deployments-api.js';
+import { EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, type CommandContext } from '../context.js';
+import { confirmUndo } from '../destructive.js';
+import { getDeployment, listDeployments, readLogLines, rollbackService, type DeploymentSummary } from '../deployments-api.js';
 import { toJson, toYaml } from '../printers.js';
-import { historyTable } from '../rollout-printers.js';
+import { historyTable, interruptedLines } from '../rollout-printers.js';
 import { succeeded, waitForRollout, type RolloutReader } from '../rollout-wait.js';
 import { parseServiceArg } from '../service-arg.js';
 
@@ -39,6 +40,7 @@ export interface UndoFlags {
   toRevision?: string;
   wait?: boolean;
   timeout?: string;
+  yes?: boolean;
 }
 
 export async function runRolloutUndo(ctx: CommandContext, args: string[], flags: UndoFlags): Promise<number> {
@@ -46,6 +48,7 @@ export async function runRolloutUndo(ctx: CommandContext, args: string[], flags:
   const toRevision = parseRevision(flags.toRevision);
   const timeoutMs = flags.wait ? parseWaitTimeout(flags.timeout) : 0;
   const client = await ctx.client();
+  if (!(await confirmUndo(ctx, client, service, toRevision, flags.yes))) return EXIT_ERROR;
   const started = ctx.now().getTime();
   const d = await rollbackService(client, service.namespace, service.name, toRevision);
   ctx.out(`${service.label} rolled back: deployment ${d.id} (revision ${d.revision}) redeploys revision ${d.rollbackOf ?? '?'}\n`);
@@ -53,12 +56,16 @@ export async function runRolloutUndo(ctx: CommandContext, args: string[], flags:
   return waitForDeployment(ctx, client, service, d.id, started + timeoutMs);
 }
 
-/** Follows one deployment (made by sync or undo) to its end: exit 1 unless it completed. */
+/**
+ * Follows one deployment of the Service (the one sync or undo queued, or named with --deployment;
+ * else the newest queued for it) to its end: exit 1 unless it completed, 130 on Ctrl-C, after
+ * saying how to follow or cancel the rollout that goes on.
+ */
 export async function waitForDeployment(
   ctx: CommandContext,
   client: HoldfastClient,
   service: { namespace: string; name: string; label: string },
-  deploymentId: string,
+  deploymentId: string | undefined,
   deadline: number,
 ): Promise<number> {
   const result = await waitForRollout(rolloutReader(client), {
@@ -67,26 +74,33 @@ export async function waitForDeployment(
     deadline,
     print: (line) => ctx.out(line),
     now: () => ctx.now().getTime(),
+    signal: ctx.interruptSignal(),
   });
+  if (result.outcome === 'interrupted') {
+    ctx.err(interruptedLines(service.label, service, result.deploymentId));
+    return EXIT_INTERRUPTED;
+  }
   return succeeded(result) ? EXIT_OK : EXIT_ERROR;
 }
 
 export interface StatusFlags {
   timeout?: string;
+  deployment?: string;
 }
 
-/** Waits for the Service's current rollout; exit 1 when it failed, was canceled or the wait timed out. */
+/** Waits for the Service's newest rollout (or the one named); exit 1 when it failed, was canceled or the wait timed out. */
 export async function runRolloutStatus(ctx: CommandContext, args: string[], flags: StatusFlags): Promise<number> {
   const service = parseServiceArg(args, ctx.namespace, 'rollout status');
   const timeoutMs = parseWaitTimeout(flags.timeout);
   const client = await ctx.client();
-  const result = await waitForRollout(rolloutReader(client), {
-    ...service,
-    deadline: ctx.now().getTime() + timeoutMs,
-    print: (line) => ctx.out(line),
-    now: () => ctx.now().getTime(),
-  });
-  return succeeded(result) ? EXIT_OK : EXIT_ERROR;
+  const deadline = ctx.now().getTime() + timeoutMs;
+  if (flags.deployment !== undefined) {
+    const d = await getDeployment(client, flags.deployment);
+    if (d.namespace !== service.namespace || d.service !== service.name) {
+      throw new HoldfastError('BadRequest', `deployment ${d.id} belongs to service/${d.service} in project ${d.namespace}, not ${service.label} in project ${service.namespace}`);
+    }
+  }
+  return waitForDeployment(ctx, client, service, flags.deployment, deadline);
 }
 
 export function rolloutReader(client: HoldfastClient): RolloutReader {
@@ -95,6 +109,7 @@ export function rolloutReader(client: HoldfastClient): RolloutReader {
     service: (namespace, name) => client.get(services, name, namespace),
     deployment: (id) => getDeployment(client, id) as Promise<DeploymentSummary>,
     history: (namespace, name) => listDeployments(client, namespace, name, 20),
+    logs: (id, afterId) => readLogLines(client, id, afterId),
   };
 }
 

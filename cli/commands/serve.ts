@@ -1,21 +1,20 @@
-// `holdfast serve`: runs the API server. Loaded on demand, so client commands never pull in
-// express and the store. Unset flags stay unset: the server resolves them (flags → env → defaults).
-export interface ServeFlags {
-  dataDir?: string;
-  listen?: string;
-  logLevel?: string;
-  tlsCertFile?: string;
-  tlsKeyFile?: string;
-}
+// `holdfast serve`: runs the API server. The CLI's bundle leaves this module out and loads it from
+// dist/ when serve runs, so client commands never carry express and the store, and the server's
+// errors are formatted by the same module copies that threw them. Unset flags stay unset: the
+// server resolves them (flags → env → defaults).
+import type { ServeOptions } from '../../api/serve.js';
+import { EXIT_ERROR } from '../context.js';
+import { formatError } from '../error-output.js';
+
+export type ServeFlags = Omit<ServeOptions, 'databaseUrl'>;
 
 export async function runServe(flags: ServeFlags): Promise<void> {
-  const { serve } = await import('../../api/serve.js');
-  await serve({
-    dataDir: flags.dataDir,
-    listen: flags.listen,
-    logLevel: flags.logLevel,
-    tlsCertFile: flags.tlsCertFile,
-    tlsKeyFile: flags.tlsKeyFile,
-    databaseUrl: process.env.DATABASE_URL || undefined,
-  });
+  try {
+    const { serve } = await import('../../api/serve.js');
+    await serve({ ...flags, databaseUrl: process.env.DATABASE_URL || undefined });
+  } catch (err) {
+    process.stderr.write(formatError(err, process.env.HOLDFAST_DEBUG === '1'));
+    // A server that could not start exits, whatever handles its partial start left open.
+    process.exit(EXIT_ERROR);
+  }
 }

@@ -1,15 +1,14 @@
 // Server inventory verbs: `server add` (an SSH key file and a host in, a Server with its readiness
 // out), `status` and `doctor` (fleet readiness, as JSON for scripts), and `access-assets ssh-key …`
 // (the SSHKey inventory: create, list, attach, detach, rotate, delete).
-import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import ssh2 from 'ssh2';
 import { HoldfastError } from '../../core/errors.js';
 import { checkRow, failingChecks, summarise } from '../../core/readiness.js';
-import { API_VERSION, DNS1123_LABEL, findCondition, kindInfo, type Resource } from '../../core/resource.js';
+import { API_VERSION, DNS1123_LABEL, findCondition, kindInfo, type KindInfo, type Resource } from '../../core/resource.js';
 import type { HoldfastClient } from '../client.js';
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { renderTable } from '../printers.js';
+import { sshFingerprint } from '../../core/ssh-fingerprint.js';
 
 const SERVER = kindInfo('Server')!;
 const SSHKEY = kindInfo('SSHKey')!;
@@ -27,13 +26,17 @@ export interface ServerAddFlags {
   json?: boolean;
 }
 
-/** The SHA256 fingerprint of a private key file's public half, as ssh-keygen -l prints it. */
-export function keyFingerprint(privateKey: string, source: string): string {
+/**
+ * The SHA256 fingerprint of a private key file's public half, as ssh-keygen -l prints it. ssh2 is
+ * loaded here, by the verbs that read a key, and stays outside the CLI's bundle (native addons).
+ */
+export async function keyFingerprint(privateKey: string, source: string): Promise<string> {
+  const { default: ssh2 } = await import('ssh2');
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
     throw new HoldfastError('BadRequest', `${source}: not a usable unencrypted OpenSSH private key${parsed instanceof Error ? ` (${parsed.message})` : ''}`);
   }
-  return 'SHA256:' + createHash('sha256').update(parsed.getPublicSSH()).digest('base64').replace(/=+$/, '');
+  return sshFingerprint(parsed.getPublicSSH());
 }
 
 function readKeyFile(path: string): string {
@@ -46,7 +49,7 @@ function readKeyFile(path: string): string {
 
 /** Finds an SSHKey holding this key, or stores it as `preferredName`: a raw key moves into the inventory once. */
 async function ensureSshKey(client: HoldfastClient, privateKey: string, source: string, preferredName: string): Promise<{ name: string; created: boolean }> {
-  const fingerprint = keyFingerprint(privateKey, source);
+  const fingerprint = await keyFingerprint(privateKey, source);
   const keys = await client.listAll(SSHKEY);
   const same = keys.items.find((k) => (k.status as { fingerprint?: string } | undefined)?.fingerprint === fingerprint);
   if (same) return { name: same.metadata.name, created: false };
@@ -64,10 +67,13 @@ export async function runServerAdd(ctx: CommandContext, flags: ServerAddFlags): 
   }
   if (!flags.yes && !process.stdin.isTTY) throw new HoldfastError('BadRequest', 'not a terminal: pass --yes to add the server without confirmation');
   const client = await ctx.client();
+  // What this command created, newest first: removed again when the server cannot be used.
+  const created: Array<{ kind: KindInfo; name: string }> = [];
   let keyName: string | undefined;
   if (flags.sshKey) {
     const key = await ensureSshKey(client, readKeyFile(flags.sshKey), flags.sshKey, `${flags.name}-ssh`);
     keyName = key.name;
+    if (key.created) created.unshift({ kind: SSHKEY, name: key.name });
     if (!flags.json) ctx.out(`sshkey.holdfast.dev/${key.name} ${key.created ? 'created' : 'reused (same fingerprint)'}\n`);
   }
   const spec: Record<string, unknown> = { kind };
@@ -75,21 +81,54 @@ export async function runServerAdd(ctx: CommandContext, flags: ServerAddFlags): 
     Object.assign(spec, { host: flags.host, port: flags.sshPort ? Number(flags.sshPort) : 22, user: flags.sshUser, sshKeyRef: { name: keyName } });
     if (flags.hostKeyFingerprint) spec.hostKeyFingerprint = flags.hostKeyFingerprint;
   }
-  const existing = await client.getIfExists(SERVER, flags.name);
-  const manifest: Resource = { apiVersion: API_VERSION, kind: 'Server', metadata: { name: flags.name }, spec };
-  const written = existing
-    ? await client.replace(SERVER, { ...existing, spec: { ...(existing.spec ?? {}), ...spec } })
-    : await client.create(SERVER, manifest);
-  if (!flags.json) ctx.out(`server.holdfast.dev/${flags.name} ${existing ? 'configured' : 'created'}\n`);
-  const server = await waitForReadiness(client, flags.name, written.metadata.generation ?? 1, parseSeconds(flags.wait ?? '60s'));
+  let server: Resource;
+  let existing: Resource | undefined;
+  try {
+    existing = await client.getIfExists(SERVER, flags.name);
+    const manifest: Resource = { apiVersion: API_VERSION, kind: 'Server', metadata: { name: flags.name }, spec };
+    const written = existing
+      ? await client.replace(SERVER, { ...existing, spec: { ...(existing.spec ?? {}), ...spec } })
+      : await client.create(SERVER, manifest);
+    if (!existing) created.unshift({ kind: SERVER, name: flags.name });
+    if (!flags.json) ctx.out(`server.holdfast.dev/${flags.name} ${existing ? 'configured' : 'created'}\n`);
+    server = await waitForReadiness(client, flags.name, written.metadata.generation ?? 1, parseSeconds(flags.wait ?? '60s'));
+  } catch (err) {
+    await removeCreated(ctx, client, created, !!flags.json);
+    throw err;
+  }
   const row = checkRow(server);
+  const blocked = row.readiness === 'blocked';
   if (flags.json) {
-    ctx.out(JSON.stringify({ ok: row.readiness !== 'blocked', data: { server: row, failingChecks: failingChecks([server]) } }, null, 2) + '\n');
+    const removed = blocked ? await removeCreated(ctx, client, created, true) : [];
+    ctx.out(JSON.stringify({ ok: !blocked, data: { server: row, failingChecks: failingChecks([server]), ...(blocked ? { removed } : {}) } }, null, 2) + '\n');
   } else {
     ctx.out(renderReadiness([server]));
     for (const f of failingChecks([server])) ctx.out(`  ${f.result} ${f.check}: ${f.message}\n    → ${f.recommendedAction}\n`);
+    if (blocked) {
+      await removeCreated(ctx, client, created, false);
+      if (existing) ctx.out(`server.holdfast.dev/${flags.name} existed before and keeps the settings given here: run server add again with fixed ones, or holdfast delete server ${flags.name}\n`);
+    }
   }
-  return row.readiness === 'blocked' ? EXIT_ERROR : EXIT_OK;
+  return blocked ? EXIT_ERROR : EXIT_OK;
+}
+
+/**
+ * Deletes what `server add` created (the Server before its SSHKey) and says so; what cannot be
+ * deleted is named with the command that removes it. Returns `kind/name` of each one deleted.
+ */
+async function removeCreated(ctx: CommandContext, client: HoldfastClient, created: Array<{ kind: KindInfo; name: string }>, quiet: boolean): Promise<string[]> {
+  const removed: string[] = [];
+  for (const { kind, name } of created) {
+    const ref = `${kind.singular}.holdfast.dev/${name}`;
+    try {
+      await client.delete(kind, name);
+      removed.push(ref);
+      if (!quiet) ctx.out(`${ref} deleted again: the server cannot be used as given\n`);
+    } catch (err) {
+      ctx.err(`error: ${ref} stays (${(err as Error).message}): remove it with holdfast delete ${kind.singular} ${name}\n`);
+    }
+  }
+  return removed;
 }
 
 /** Polls until the controller has observed this generation and said whether the server is Ready. */
@@ -155,7 +194,7 @@ export async function runStatus(ctx: CommandContext, flags: { json?: boolean; do
 
 export async function runSshKeyCreate(ctx: CommandContext, flags: { name: string; privateKeyFile: string }): Promise<number> {
   const privateKey = readKeyFile(flags.privateKeyFile);
-  keyFingerprint(privateKey, flags.privateKeyFile);
+  await keyFingerprint(privateKey, flags.privateKeyFile);
   const client = await ctx.client();
   const created = await client.create(SSHKEY, { apiVersion: API_VERSION, kind: 'SSHKey', metadata: { name: flags.name }, spec: { privateKey } });
   ctx.out(`sshkey.holdfast.dev/${flags.name} created (${(created.status as { fingerprint?: string }).fingerprint})\n`);
@@ -164,7 +203,7 @@ export async function runSshKeyCreate(ctx: CommandContext, flags: { name: string
 
 export async function runSshKeyRotate(ctx: CommandContext, flags: { name: string; privateKeyFile: string }): Promise<number> {
   const privateKey = readKeyFile(flags.privateKeyFile);
-  keyFingerprint(privateKey, flags.privateKeyFile);
+  await keyFingerprint(privateKey, flags.privateKeyFile);
   const client = await ctx.client();
   const updated = await client.mergePatch(SSHKEY, flags.name, undefined, { spec: { privateKey, publicKey: null } });
   ctx.out(`sshkey.holdfast.dev/${flags.name} rotated (${(updated.status as { fingerprint?: string }).fingerprint})\n`);

@@ -23,6 +23,7 @@ export interface TokenCreateFlags {
   name: string;
   scopes: string;
   expires?: string;
+  subject?: string;
   output?: string;
 }
 
@@ -35,7 +36,7 @@ export async function runTokenCreate(ctx: CommandContext, flags: TokenCreateFlag
   const created = (await client.request({
     method: 'POST',
     path: TOKENS_PATH,
-    body: { name: flags.name, scopes, ...(flags.expires ? { expiresIn: flags.expires } : {}) },
+    body: { name: flags.name, scopes, ...(flags.expires ? { expiresIn: flags.expires } : {}), ...(flags.subject ? { subject: flags.subject } : {}) },
   })) as TokenInfo & { token: string };
   if (format === 'json') ctx.out(toJson(created));
   else if (format === 'yaml') ctx.out(toYaml(created));

@@ -4,9 +4,10 @@
 // (lastBackup, lastVerification, backups, conditions Ready and LastBackupSucceeded) and as Events.
 // `holdfast backup run` and `holdfast backup restore` come through the same controller (BackupActions),
 // so one policy never has two backups or restores running at once in this process.
+import { heldFor } from '../../core/backup/consistency.js';
 import { isDue, nextScheduleTime } from '../../core/backup/schedule.js';
 import { HoldfastError } from '../../core/errors.js';
-import { setCondition, type Condition, type Resource } from '../../core/resource.js';
+import { setCondition, type AnyResource, type Condition, type Resource } from '../../core/resource.js';
 import type { BackupPolicyStatus } from '../../core/schema/types.generated.js';
 import type { Logger } from '../../observability/logger.js';
 import type { DeploymentStore } from '../../store/deployments.js';
@@ -15,28 +16,39 @@ import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { asBackupFailure, BackupFailure } from './backup-errors.js';
-import { BackupRunner, type BackupEntry, type BackupPolicy, type Restored } from './backup-runner.js';
+import { BackupRunner, type BackupCopy, type BackupEntry, type BackupPolicy, type Restored } from './backup-runner.js';
+import { RunRecord, withRun, type BackupRun } from './run-record.js';
 
 export const BACKUP_ACTOR = 'system:controller:backup';
 export const READY = 'Ready';
 export const LAST_BACKUP_SUCCEEDED = 'LastBackupSucceeded';
+/** The newest backup was read back (and restored into a scratch volume, when asked) successfully. */
+export const VERIFIED = 'Verified';
 /** A backup or restore may stream for long; the reconcile that runs one is given this. */
 export const BACKUP_RECONCILE_TIMEOUT_MS = 65 * 60_000;
 /** A policy whose backup is running elsewhere (an API run) is looked at again this soon. */
 const BUSY_RETRY_MS = 5000;
+/**
+ * A policy whose next run is further off is looked at again after this long: a timer holds at most
+ * 2^31-1 ms (24.8 days), and Node fires a longer one at once, which made a yearly policy reconcile
+ * in a loop.
+ */
+const MAX_WAIT_MS = 24 * 60 * 60_000;
 
 /** What the API asks of backups beyond reading policies. */
 export interface BackupActions {
   /** Takes a backup now, whatever the schedule; resolves when it is written, checked and retention applied. */
-  run(policy: Resource, actor: string): Promise<BackupRunResult>;
-  /** Streams backup `backup` of the policy back into the volume it was taken from. */
-  restore(policy: Resource, backup: string, actor: string): Promise<Restored>;
+  run(policy: AnyResource, actor: string): Promise<BackupRunResult>;
+  /** Streams backup `backup` of the policy (from destination `from`, else the first that holds it) back into what it was taken from. */
+  restore(policy: AnyResource, backup: string, actor: string, from?: string): Promise<Restored>;
 }
 
 export interface BackupRunResult {
   backup: BackupEntry;
-  server: string;
-  file: string;
+  /** Where the first good copy is: `/b/x.tar on server edge`, `s3://bucket/x.tar`. */
+  location: string;
+  /** Each destination's copy. */
+  copies: BackupCopy[];
   verification?: { result: 'Succeeded' | 'Failed'; message: string };
   /** Backups deleted by retention after this one was written. */
   removed: string[];
@@ -51,9 +63,11 @@ export interface BackupControllerDeps {
   clock?: () => Date;
   /** What takes, prunes and restores backups on the hosts (BackupRunner over the connector by default). */
   runner?: BackupSteps;
+  /** A Secret's value (the age keys of spec.encryption). */
+  secretValue?: (namespace: string, name: string, key: string) => Promise<string>;
 }
 
-export type BackupSteps = Pick<BackupRunner, 'locate' | 'take' | 'prune' | 'restore'>;
+export type BackupSteps = Pick<BackupRunner, 'locate' | 'take' | 'prune' | 'restore' | 'restoreTest' | 'removeStalePartials'>;
 
 type Status = BackupPolicyStatus & { conditions?: Condition[] };
 
@@ -65,10 +79,13 @@ export class BackupController implements Reconciler, BackupActions {
   /** Policies (namespace/name) with a backup or restore running in this process. */
   private readonly busy = new Set<string>();
   private readonly stopping = new AbortController();
+  /** A run recorded as Running that started before this is one a stopped control plane left. */
+  private readonly startedAt: Date;
 
   constructor(private readonly deps: BackupControllerDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.runner = deps.runner ?? new BackupRunner({ store: deps.store, deployments: deps.deployments, connector: deps.connector, clock: this.clock });
+    this.startedAt = this.clock();
+    this.runner = deps.runner ?? new BackupRunner({ store: deps.store, deployments: deps.deployments, connector: deps.connector, clock: this.clock, secretValue: deps.secretValue });
   }
 
   /** Aborts the API's runs and restores in flight (reconciles have the manager's signal). */
@@ -84,6 +101,9 @@ export class BackupController implements Reconciler, BackupActions {
     const status = (policy.status ?? {}) as Status;
     const generation = policy.metadata.generation ?? 1;
     const changed = status.observedGeneration !== generation;
+    if (status.lastBackup?.result === 'Running' && !this.busy.has(key) && Date.parse(status.lastBackup.startTime ?? '') < this.startedAt.getTime()) {
+      await this.recordInterrupted(policy, status.lastBackup.startTime!);
+    }
 
     const ready = await this.readiness(policy);
     if (ready.status === 'False' || policy.spec.suspend) {
@@ -110,7 +130,7 @@ export class BackupController implements Reconciler, BackupActions {
     }
     const message = `next backup at ${next.toISOString()}`;
     await this.writeStatus(policy, (s) => ({ ...s, nextScheduleTime: next.toISOString() }), [{ type: READY, status: 'True', reason: 'Scheduled', message }]);
-    return { requeueAfterMs: Math.max(0, next.getTime() - this.clock().getTime()) };
+    return { requeueAfterMs: Math.min(MAX_WAIT_MS, Math.max(0, next.getTime() - this.clock().getTime())) };
   }
 
   async run(resource: Resource, actor: string): Promise<BackupRunResult> {
@@ -118,16 +138,16 @@ export class BackupController implements Reconciler, BackupActions {
     return this.execute(policy, actor, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]));
   }
 
-  async restore(resource: Resource, backup: string, actor: string): Promise<Restored> {
+  async restore(resource: Resource, backup: string, actor: string, from?: string): Promise<Restored> {
     const policy = resource as unknown as BackupPolicy;
     const release = this.take(policy);
     try {
-      const restored = await this.runner.restore(policy, backup, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]));
+      const restored = await this.runner.restore(policy, backup, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]), from);
       await this.deps.events.record(
         resource,
         'Normal',
         'Restored',
-        `backup ${restored.backup} (${restored.sizeBytes} bytes) restored into ${restored.path} of container ${restored.container} on server ${restored.server} by ${actor}`,
+        `backup ${restored.backup} (${restored.sizeBytes} bytes, from destination ${restored.destination}) restored into ${restored.path} of container ${restored.container} on server ${restored.server} by ${actor}`,
       );
       this.deps.log.info({ policy: `${policy.metadata.namespace}/${policy.metadata.name}`, backup, actor }, 'backup restored');
       return restored;
@@ -139,6 +159,23 @@ export class BackupController implements Reconciler, BackupActions {
     } finally {
       release();
     }
+  }
+
+  /**
+   * A backup the control plane was taking when it stopped (killed, crashed) is recorded as failed,
+   * and the partial file it left on the destination is removed: it never got a backup's name.
+   */
+  private async recordInterrupted(policy: BackupPolicy, startTime: string): Promise<void> {
+    const message = `the control plane stopped while this backup was being taken (started ${startTime}); nothing of it was kept`;
+    await this.runner.removeStalePartials(policy).catch((err) => {
+      this.deps.log.warn({ policy: `${policy.metadata.namespace}/${policy.metadata.name}`, err: (err as Error).message }, 'partial backup files of an interrupted run could not be removed');
+    });
+    const completionTime = this.clock().toISOString();
+    const cut = (run: BackupRun): BackupRun => (run.startTime === startTime && run.result === 'Running' ? { ...run, completionTime, result: 'Failed', reason: 'Interrupted', message } : run);
+    await this.writeStatus(policy, (s) => ({ ...s, lastBackup: { startTime, completionTime, result: 'Failed', message }, ...(s.runs ? { runs: s.runs.map(cut) } : {}) }), [
+      { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'Interrupted', message },
+    ]);
+    await this.deps.events.record(policy, 'Warning', 'BackupFailed', `Interrupted: ${message}`);
   }
 
   /** Why a backup could be taken now or not, without asking a host. */
@@ -163,33 +200,56 @@ export class BackupController implements Reconciler, BackupActions {
   /** Takes one backup, checks it, applies retention, and records all of it. */
   private async execute(policy: BackupPolicy, actor: string, signal: AbortSignal): Promise<BackupRunResult> {
     const release = this.take(policy);
-    const about = policy as unknown as Resource;
     try {
       const startTime = this.clock().toISOString();
-      await this.writeStatus(policy, (s) => ({ ...s, lastBackup: { startTime, result: 'Running' } }), []);
+      const record = new RunRecord(this.clock);
+      const run: BackupRun = { actor, startTime, result: 'Running' };
+      await this.writeStatus(policy, (s) => ({ ...s, lastBackup: { startTime, result: 'Running' }, runs: withRun(s.runs, run) }), []);
+      await this.deps.events.record(policy, 'Normal', 'BackupStarted', `backup of ${describeTarget(policy)} started${actor === BACKUP_ACTOR ? ' on schedule' : ` by ${actor}`}`);
       let taken;
       try {
-        taken = await this.runner.take(policy, signal);
+        taken = await this.runner.take(policy, signal, record);
       } catch (err) {
         const failure = asBackupFailure(err, 'BackupFailed');
         const completionTime = this.clock().toISOString();
-        await this.writeStatus(policy, (s) => ({ ...s, lastBackup: { startTime, completionTime, result: 'Failed', message: failure.message } }), [
+        record.close(failure.message);
+        const failed: BackupRun = { ...run, completionTime, result: 'Failed', reason: failure.condition, message: failure.message, steps: record.steps };
+        await this.writeStatus(policy, (s) => ({ ...s, lastBackup: { startTime, completionTime, result: 'Failed', message: failure.message }, runs: withRun(s.runs, failed) }), [
           { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: failure.condition, message: failure.message },
         ]);
-        await this.deps.events.record(about, 'Warning', 'BackupFailed', `${failure.condition}: ${failure.message}`);
+        await this.deps.events.record(policy, 'Warning', 'BackupFailed', `${failure.condition}: ${failure.message} (steps: ${record.summary()})`);
         throw failure;
       }
-      const { entry, verification } = taken;
+      const { entry } = taken;
+      let verification = taken.verification;
+      // A restore test is worth running only on a backup that read back whole.
+      if (policy.spec.verification?.restoreTest && verification?.result !== 'Failed') {
+        const tested = await record.step(
+          'restoreTest',
+          () => this.runner.restoreTest(policy, taken, signal),
+          (t) => ({ message: t.message, failed: t.result !== 'Succeeded' }),
+        );
+        verification = { ...tested, message: verification ? `${verification.message}; ${tested.message}` : tested.message };
+        entry.verified = tested.result === 'Succeeded';
+      }
       const recorded = ((policy.status ?? {}) as Status).backups ?? [];
       let kept: BackupEntry[] = [entry, ...recorded.filter((b) => b.name !== entry.name)];
       let removed: string[] = [];
+      let pruneFailures: Array<{ destination?: string; message: string }> = [];
       try {
-        ({ kept, removed } = await this.runner.prune(policy, kept, signal));
+        // A prune step per destination, as the uploads.
+        ({ kept, removed, failures: pruneFailures } = await this.runner.prune(policy, kept, signal, record));
       } catch (err) {
-        await this.deps.events.record(about, 'Warning', 'RetentionFailed', `old backups could not be deleted: ${asBackupFailure(err, 'BackupFailed').message}`);
+        const message = asBackupFailure(err, 'BackupFailed').message;
+        record.begin('prune').fail(message);
+        pruneFailures = [{ message }];
       }
       const verifiedOk = verification?.result !== 'Failed';
-      const describe = `backup ${entry.name} (${entry.sizeBytes} bytes, sha256 ${entry.sha256}) written to ${taken.file} on server ${taken.server}`;
+      const written = taken.copies.filter((c) => c.location && (c.result === 'Succeeded' || c.reason === 'VerificationFailed'));
+      const notWritten = taken.copies.filter((c) => !written.includes(c));
+      const where = taken.copies.length > 1 ? written.map((c) => `${c.location} (${c.destination})`).join(', ') : taken.location;
+      const missed = notWritten.length ? `; not copied to ${notWritten.map((c) => `${c.destination} (${c.reason}: ${c.message})`).join(', ')}` : '';
+      const describe = `backup ${entry.name} (${entry.sizeBytes} bytes, sha256 ${entry.sha256}${entry.encrypted ? ', encrypted' : ''}) written to ${where}${missed}${taken.pausedSeconds !== undefined ? `; ${heldFor(policy.spec.consistency!.mode, taken.pausedSeconds)}` : ''}`;
       const lastBackup = {
         name: entry.name,
         startTime: taken.startTime.toISOString(),
@@ -197,24 +257,45 @@ export class BackupController implements Reconciler, BackupActions {
         result: verifiedOk ? 'Succeeded' : 'Failed',
         sizeBytes: entry.sizeBytes,
         sha256: entry.sha256,
+        ...(entry.plaintextSha256 ? { plaintextSha256: entry.plaintextSha256 } : {}),
+        ...(taken.pausedSeconds !== undefined ? { pausedSeconds: taken.pausedSeconds } : {}),
         message: verifiedOk ? describe : `${describe}, but it failed verification: ${verification!.message}`,
+        copies: taken.copies,
       } as const;
       const lastVerification = verification
-        ? { backup: entry.name, time: taken.completionTime.toISOString(), result: verification.result, restoreTested: false, message: verification.message }
+        ? { backup: entry.name, time: this.clock().toISOString(), result: verification.result, restoreTested: verification.restoreTested === true, message: verification.message }
         : undefined;
-      const condition: Omit<Condition, 'lastTransitionTime'> = verifiedOk
-        ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: describe }
-        : { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'VerificationFailed', message: verification!.message };
+      const verified: Array<Omit<Condition, 'lastTransitionTime'>> = verification
+        ? [{ type: VERIFIED, status: verification.result === 'Succeeded' ? 'True' : 'False', reason: verification.result === 'Succeeded' ? (verification.restoreTested ? 'RestoreTestPassed' : 'ReadBack') : verification.restoreTested ? 'RestoreTestFailed' : 'VerificationFailed', message: `backup ${entry.name}: ${verification.message}` }]
+        : [];
+      const condition: Omit<Condition, 'lastTransitionTime'> = !verifiedOk
+        ? { type: LAST_BACKUP_SUCCEEDED, status: 'False', reason: 'VerificationFailed', message: verification!.message }
+        : notWritten.length
+          ? { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'CopyFailed', message: describe }
+          : { type: LAST_BACKUP_SUCCEEDED, status: 'True', reason: 'BackupSucceeded', message: describe };
+      const done: BackupRun = {
+        ...run,
+        backup: entry.name,
+        completionTime: this.clock().toISOString(),
+        result: lastBackup.result,
+        ...(verifiedOk ? {} : { reason: 'VerificationFailed' }),
+        message: lastBackup.message,
+        sizeBytes: entry.sizeBytes,
+        sha256: entry.sha256,
+        steps: record.steps,
+      };
       await this.writeStatus(
         policy,
-        (s) => ({ ...s, lastBackup, ...(lastVerification ? { lastVerification } : {}), backups: kept, backupCount: kept.length }),
-        [condition],
+        (s) => ({ ...s, lastBackup, ...(lastVerification ? { lastVerification } : {}), backups: kept, backupCount: kept.length, runs: withRun(s.runs, done) }),
+        [condition, ...verified],
       );
-      if (verifiedOk) await this.deps.events.record(about, 'Normal', 'BackupSucceeded', `${describe}${actor === BACKUP_ACTOR ? '' : ` (run by ${actor})`}`);
-      else await this.deps.events.record(about, 'Warning', 'VerificationFailed', `backup ${entry.name}: ${verification!.message}`);
-      if (removed.length) await this.deps.events.record(about, 'Normal', 'BackupsPruned', `retention deleted ${removed.length} old backup(s): ${removed.join(', ')}`);
+      if (verifiedOk) await this.deps.events.record(policy, 'Normal', 'BackupSucceeded', `${describe}${actor === BACKUP_ACTOR ? '' : ` (run by ${actor})`} (steps: ${record.summary()})`);
+      else await this.deps.events.record(policy, 'Warning', 'VerificationFailed', `backup ${entry.name}: ${verification!.message}`);
+      for (const c of notWritten) await this.deps.events.record(policy, 'Warning', 'CopyFailed', `backup ${entry.name} was not copied to destination ${c.destination} (${c.reason}): ${c.message}`);
+      if (removed.length) await this.deps.events.record(policy, 'Normal', 'BackupsPruned', `retention deleted ${removed.length} old backup(s): ${removed.join(', ')}`);
+      for (const f of pruneFailures) await this.deps.events.record(policy, 'Warning', 'RetentionFailed', `old backups could not be deleted${f.destination ? ` from destination ${f.destination}` : ''}: ${f.message}`);
       this.deps.log.info({ policy: `${policy.metadata.namespace}/${policy.metadata.name}`, backup: entry.name, bytes: entry.sizeBytes, verified: entry.verified, removed: removed.length, actor }, 'backup taken');
-      return { backup: entry, server: taken.server, file: taken.file, verification, removed };
+      return { backup: entry, location: taken.location, copies: taken.copies, verification, removed };
     } finally {
       release();
     }
@@ -242,4 +323,11 @@ export class BackupController implements Reconciler, BackupActions {
     }
     throw new HoldfastError('Conflict', `status of backuppolicy ${namespace}/${name} kept changing while it was written; retrying`);
   }
+}
+
+/** `volume "data" of service web`, `database shop of service db`. */
+function describeTarget(policy: BackupPolicy): string {
+  const { target, service } = policy.spec;
+  const what = target.database ? (target.database.name ? `database ${target.database.name}` : 'every database') : `volume "${target.volume}"`;
+  return `${what} of service ${service}`;
 }

@@ -3,7 +3,6 @@
 import { HoldfastError, type ErrorReason } from '../../core/errors.js';
 
 export type BackupFailureReason =
-  | 'NotSupported'
   | 'ServiceNotFound'
   | 'ServiceNotDeployed'
   | 'VolumeNotFound'
@@ -17,10 +16,16 @@ export type BackupFailureReason =
   | 'ChecksumMismatch'
   | 'BackupFailed'
   | 'RestoreFailed'
+  | 'InvalidEncryptionKey'
+  | 'EncryptionKeyNotFound'
+  | 'DecryptionFailed'
+  | 'ConsistencyFailed'
+  | 'ComponentRequired'
+  | 'ComponentNotFound'
+  | 'CredentialsNotFound'
   | 'Busy';
 
 const HTTP_REASON: Record<BackupFailureReason, ErrorReason> = {
-  NotSupported: 'BadRequest',
   ServiceNotFound: 'Conflict',
   ServiceNotDeployed: 'Conflict',
   VolumeNotFound: 'Conflict',
@@ -34,6 +39,13 @@ const HTTP_REASON: Record<BackupFailureReason, ErrorReason> = {
   ChecksumMismatch: 'Conflict',
   BackupFailed: 'ServiceUnavailable',
   RestoreFailed: 'ServiceUnavailable',
+  InvalidEncryptionKey: 'Conflict',
+  EncryptionKeyNotFound: 'Conflict',
+  DecryptionFailed: 'Conflict',
+  ConsistencyFailed: 'ServiceUnavailable',
+  ComponentRequired: 'Conflict',
+  ComponentNotFound: 'Conflict',
+  CredentialsNotFound: 'Conflict',
   Busy: 'Conflict',
 };
 

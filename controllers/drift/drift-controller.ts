@@ -2,7 +2,8 @@
 // runs the drift engine, and records what it finds: drift records (first and last seen, history),
 // status.drift and the Drifted condition, and an Event when differences appear or go. Under
 // `driftPolicy.mode: heal` it has the service controller redeploy the frozen input, at most
-// `healBudget.maxHeals` times per window; past that it stops healing and says so (HealBackoff).
+// `healBudget.maxHeals` times per window, each heal waiting twice as long after the one before; while
+// it waits, or once the budget is spent, the Drifted condition and an Event say so (HealBackoff).
 //
 // Keys come from the servers' live-state caches (a container of the Service changed: look now),
 // from deployments ending, from Service changes, and from the periodic resync (the safety net).
@@ -14,12 +15,14 @@ import {
   driftCondition,
   healVerdict,
   sortEntries,
+  type DriftConditionValue,
   type DriftEntry,
   type DriftPhase,
   type HealBudget,
 } from '../../core/drift/index.js';
 import { HoldfastError } from '../../core/errors.js';
-import { setCondition, type Condition, type Resource } from '../../core/resource.js';
+import type { ProbeRecord } from '../../core/health/index.js';
+import { setCondition, type Condition } from '../../core/resource.js';
 import type { Service, ServiceStatus } from '../../core/schema/types.generated.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
@@ -35,20 +38,22 @@ import { observeService, type ObserveDeps, type ServiceObservation } from './obs
 export const DRIFT_ACTOR = 'system:controller:drift';
 export const DRIFTED = 'Drifted';
 
-/** status.drift.lastCheckedTime is refreshed at least this often even when nothing changed. */
+/** A judgement that changed nothing still refreshes status.drift.lastCheckedTime, at most this often. */
 const CHECKED_REFRESH_MS = 5 * 60_000;
 /** A server whose live state cannot be read is looked at again this soon. */
 const HOST_RETRY_MS = 5000;
 /** Closed drift records are kept this long as history. */
 const DEFAULT_HISTORY_MS = 30 * 24 * 3600_000;
 const KINDS = ['changed', 'missing', 'unexpected'] as const;
-const SWARM_DRIFT_NOTE = 'the Service runs as a Swarm service: the live view lists no containers; drift compares the Swarm service\'s image, env, replicas, published ports and labels with the deployed input';
+const SWARM_DRIFT_NOTE = 'the Service runs as Swarm service(s) (a compose Service as a stack): the live view lists their tasks (node, state, error, exit code) instead of containers; drift compares each Swarm service\'s image, env, replicas, published ports and labels with the deployed input, and reports tasks that should run and do not';
 
 /** What the drift controller needs of the service controller. */
 export interface DriftHealer {
   render(service: Service): Promise<FrozenInput>;
   /** Queues a deployment (trigger `controller`) of `frozen`; a HoldfastError Conflict while one runs. */
-  heal(service: Resource, frozen: FrozenInput, actor: string): Promise<DeploymentRecord>;
+  heal(service: Service, frozen: FrozenInput, actor: string): Promise<DeploymentRecord>;
+  /** The readiness probe results of these containers. */
+  probeRecords?(containers: readonly string[]): ReadonlyMap<string, ProbeRecord>;
 }
 
 export interface DriftControllerDeps {
@@ -85,7 +90,7 @@ export interface ServiceViews {
 
 /** What the views API asks of the drift controller. */
 export interface ServiceViewsSource {
-  views(service: Resource, signal?: AbortSignal): Promise<ServiceViews>;
+  views(service: Service, signal?: AbortSignal): Promise<ServiceViews>;
 }
 
 export class DriftController implements Reconciler, ServiceViewsSource {
@@ -99,12 +104,15 @@ export class DriftController implements Reconciler, ServiceViewsSource {
 
   constructor(private readonly deps: DriftControllerDeps) {
     this.clock = deps.clock ?? (() => new Date());
-    this.feed = new HostFeed(deps.enqueue);
+    this.feed = new HostFeed(deps.enqueue, async (name) =>
+      (await deps.store.list('Service', { fieldSelector: [{ path: 'metadata.name', op: '=', value: name }] })).items.map((s) => `${s.metadata.namespace}/${s.metadata.name}`),
+    );
     this.observeDeps = {
       deployments: deps.deployments,
       connector: deps.connector,
       render: (service) => deps.services.render(service),
       hashSecret: deps.hashSecret,
+      probeRecords: (containers) => deps.services.probeRecords?.(containers) ?? new Map(),
       clock: this.clock,
     };
   }
@@ -133,7 +141,7 @@ export class DriftController implements Reconciler, ServiceViewsSource {
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/');
-    const service = (await this.deps.store.get('Service', namespace, name)) as unknown as Service | undefined;
+    const service = await this.deps.store.get('Service', namespace, name);
     if (!service || service.metadata.deletionTimestamp) {
       if (await this.deps.drift.closeService(namespace, name)) await this.updateGauge();
       return {};
@@ -147,8 +155,13 @@ export class DriftController implements Reconciler, ServiceViewsSource {
     if (update.opened.length || update.resolved.length) await this.updateGauge();
 
     const { phase, requeueAfterMs } = await this.decide(service, obs, update);
-    await this.writeStatus(service, obs, update, phase);
+    const before = service.status?.conditions?.find((c) => c.type === DRIFTED);
+    const condition = await this.writeStatus(service, obs, update, phase);
     await this.recordEvents(service, obs, update);
+    // Each wait between heals is told once, when it begins: how long, and why.
+    if (condition.reason === 'HealBackoff' && (before?.reason !== 'HealBackoff' || before.message !== condition.message)) {
+      await this.deps.events.record(service, 'Warning', 'HealBackoff', condition.message);
+    }
     const after = [requeueAfterMs, obs.hostError ? HOST_RETRY_MS : undefined, obs.settledAt ? Math.max(50, obs.settledAt.getTime() - this.clock().getTime()) : undefined].filter(
       (ms): ms is number => ms !== undefined,
     );
@@ -172,37 +185,43 @@ export class DriftController implements Reconciler, ServiceViewsSource {
     const now = this.clock();
     const budget = this.deps.healBudget ?? DEFAULT_HEAL_BUDGET;
     const history = await this.deps.deployments.listForService(service.metadata.namespace!, service.metadata.name, 50);
-    const heals = history.filter((d) => d.serviceUid === service.metadata.uid && d.trigger === 'controller').map((d) => new Date(d.createdAt));
-    const verdict = healVerdict(now, heals, budget);
+    const heals = history.filter((d) => d.serviceUid === service.metadata.uid && d.trigger === 'controller');
+    const verdict = healVerdict(now, heals.map((d) => new Date(d.createdAt)), budget);
     if (!verdict.allowed) {
+      const last = heals.reduce((a, b) => (Date.parse(b.createdAt) > Date.parse(a.createdAt) ? b : a));
+      const wait =
+        verdict.why === 'spacing'
+          ? { seconds: Math.round(verdict.waitMs / 1000), maxHeals: budget.maxHeals, lastHeal: { id: last.id, phase: last.phase, ...(last.reason ? { reason: last.reason } : {}) } }
+          : undefined;
       return {
-        phase: { kind: 'backoff', healsInWindow: verdict.healsInWindow, windowMinutes: Math.round(budget.windowMs / 60_000), retryAt: verdict.retryAt },
+        phase: { kind: 'backoff', healsInWindow: verdict.healsInWindow, windowMinutes: Math.round(budget.windowMs / 60_000), retryAt: verdict.retryAt, ...(wait ? { wait } : {}) },
         requeueAfterMs: Math.max(100, verdict.retryAt.getTime() - now.getTime() + 50),
       };
     }
     const what = describeEntries(liveOpen);
     let record: DeploymentRecord;
     try {
-      record = await this.deps.services.heal(service as unknown as Resource, obs.frozen, DRIFT_ACTOR);
+      record = await this.deps.services.heal(service, obs.frozen, DRIFT_ACTOR);
     } catch (err) {
       // A deployment started meanwhile; look again when it has ended.
       if (err instanceof HoldfastError && err.reason === 'Conflict') return { phase: { kind: 'report' }, requeueAfterMs: 1000 };
       throw err;
     }
     await this.deps.deployments.appendLog(record.id, 'deploy', [`healing drift on server ${obs.server}: ${what}`]).catch(() => undefined);
-    await this.deps.events.record(service as unknown as Resource, 'Normal', 'DriftHealing', `deployment ${record.id} (revision ${record.revision}) puts back what changed on server ${obs.server}: ${what}`);
+    await this.deps.events.record(service, 'Normal', 'DriftHealing', `deployment ${record.id} (revision ${record.revision}) puts back what changed on server ${obs.server}: ${what}`);
     this.deps.log.info({ service: `${service.metadata.namespace}/${service.metadata.name}`, deployment: record.id, paths: liveOpen.map((r) => r.path) }, 'healing drift');
     return { phase: { kind: 'healing', deployment: record.id } };
   }
 
-  private async writeStatus(service: Service, obs: ServiceObservation, update: DriftUpdate, phase: DriftPhase): Promise<void> {
+  /** Writes status.drift and the Drifted condition; returns the condition. */
+  private async writeStatus(service: Service, obs: ServiceObservation, update: DriftUpdate, phase: DriftPhase): Promise<DriftConditionValue> {
     const now = this.clock();
     const condition = driftCondition(update.open, phase, obs.server);
     const counts = countDrift(update.open);
     const healed = update.resolved.some((r) => r.resolution === 'healed');
     for (let attempt = 0; attempt < 5; attempt++) {
-      const current = (await this.deps.store.get('Service', service.metadata.namespace, service.metadata.name)) as unknown as Service | undefined;
-      if (!current || current.metadata.uid !== service.metadata.uid) return;
+      const current = await this.deps.store.get('Service', service.metadata.namespace, service.metadata.name);
+      if (!current || current.metadata.uid !== service.metadata.uid) return condition;
       const previous = (current.status ?? {}) as ServiceStatus;
       const before = previous.drift ?? {};
       const conditions: Condition[] = setCondition(previous.conditions, { type: DRIFTED, ...condition, observedGeneration: current.metadata.generation ?? 1 }, now);
@@ -217,11 +236,11 @@ export class DriftController implements Reconciler, ServiceViewsSource {
         oldCondition?.message !== condition.message ||
         healed ||
         now.getTime() - lastChecked >= CHECKED_REFRESH_MS;
-      if (!changed) return;
+      if (!changed) return condition;
       const drift = { ...before, ...counts, lastCheckedTime: now.toISOString(), ...(healed ? { lastHealedTime: now.toISOString() } : {}) };
       try {
-        await this.deps.store.replaceStatus({ ...current, status: { ...previous, drift, conditions } } as unknown as Resource, { actor: DRIFT_ACTOR, skipAudit: true });
-        return;
+        await this.deps.store.replaceStatus({ ...current, status: { ...previous, drift, conditions } }, { actor: DRIFT_ACTOR, skipAudit: true });
+        return condition;
       } catch (err) {
         if ((err as { reason?: string }).reason !== 'Conflict') throw err;
       }
@@ -230,26 +249,24 @@ export class DriftController implements Reconciler, ServiceViewsSource {
   }
 
   private async recordEvents(service: Service, obs: ServiceObservation, update: DriftUpdate): Promise<void> {
-    const about = service as unknown as Resource;
     const openedLive = update.opened.filter((r) => r.source === 'live-vs-frozen');
     const openedDeclared = update.opened.filter((r) => r.source === 'declared-vs-frozen');
     const resolvedLive = update.resolved.filter((r) => r.source === 'live-vs-frozen');
     if (openedLive.length) {
-      await this.deps.events.record(about, 'Warning', 'DriftDetected', `${openedLive.length} field(s) on server ${obs.server} no longer match the deployed input: ${describeEntries(openedLive)}`);
+      await this.deps.events.record(service, 'Warning', 'DriftDetected', `${openedLive.length} field(s) on server ${obs.server} no longer match the deployed input: ${describeEntries(openedLive)}`);
     }
     if (openedDeclared.length) {
-      await this.deps.events.record(about, 'Normal', 'ChangeNotRolledOut', `the declared spec differs from the deployed input and no rollout is running: ${describeEntries(openedDeclared)}`);
+      await this.deps.events.record(service, 'Normal', 'ChangeNotRolledOut', `the declared spec differs from the deployed input and no rollout is running: ${describeEntries(openedDeclared)}`);
     }
     if (resolvedLive.length) {
       const healedBy = [...new Set(resolvedLive.map((r) => r.healedBy).filter((d): d is string => !!d))];
       const how = healedBy.length ? `healed by deployment ${healedBy.join(', ')}` : 'no longer seen';
-      await this.deps.events.record(about, 'Normal', healedBy.length ? 'DriftHealed' : 'DriftResolved', `${resolvedLive.length} field(s) on server ${obs.server} match the deployed input again (${how}): ${describeEntries(resolvedLive)}`);
+      await this.deps.events.record(service, 'Normal', healedBy.length ? 'DriftHealed' : 'DriftResolved', `${resolvedLive.length} field(s) on server ${obs.server} match the deployed input again (${how}): ${describeEntries(resolvedLive)}`);
     }
   }
 
   /** The three views and the drift between them, with first and last sightings from the records. */
-  async views(resource: Resource, signal?: AbortSignal): Promise<ServiceViews> {
-    const service = resource as unknown as Service;
+  async views(service: Service, signal?: AbortSignal): Promise<ServiceViews> {
     const obs = await observeService(this.observeDeps, service, signal, { hostWaitMs: 5000, settleMs: this.deps.settleMs });
     const records = await this.deps.drift.open(service.metadata.uid!);
     const now = this.clock().toISOString();

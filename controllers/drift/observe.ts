@@ -3,16 +3,21 @@
 // engine over them. Shared by the drift controller (which records what it finds) and the views API
 // (which shows it).
 import type { FrozenInput } from '../../core/deploy/container-spec.js';
-import { publishModeOf, runsAsSwarmService } from '../../core/deploy/swarm-spec.js';
-import { diffSwarmAgainstFrozen } from '../../core/drift/swarm.js';
+import { isIgnored } from '../../core/deploy/compare.js';
+import { publishModeOf, swarmServicePlans } from '../../core/deploy/swarm-spec.js';
+import { diffSwarmAgainstFrozen, swarmServicePath } from '../../core/drift/swarm.js';
+import { diffSwarmTasks, diffTaskPlacement } from '../../core/swarm/tasks.js';
+import type { PlacementNode } from '../../core/swarm/placement.js';
 import type { LiveContainer } from '../../core/deploy/normalise-live.js';
-import { computeServiceDrift, serviceLiveContainers, sortEntries, type DriftEntry, type ServiceDrift } from '../../core/drift/index.js';
+import { computeServiceDrift, serviceLiveContainers, sortEntries, type DriftEntry, type LiveView, type ServiceDrift } from '../../core/drift/index.js';
 import { HoldfastError } from '../../core/errors.js';
+import type { ProbeRecord } from '../../core/health/index.js';
 import type { Service } from '../../core/schema/types.generated.js';
 import type { HostConnection } from '../../hosts/index.js';
 import { isTerminal, type DeploymentRecord, type DeploymentStore } from '../../store/deployments.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { connectedHost } from '../services/connected-host.js';
+import { observeSwarmServices, type ObservedSwarmService } from '../services/swarm-live.js';
 
 export interface ObserveDeps {
   deployments: DeploymentStore;
@@ -21,6 +26,8 @@ export interface ObserveDeps {
   render(service: Service): Promise<FrozenInput>;
   /** The keyed hash frozen inputs carry for secret values. */
   hashSecret(value: string): string;
+  /** The readiness probe results of these containers (the service controller's prober). */
+  probeRecords?(containers: readonly string[]): ReadonlyMap<string, ProbeRecord>;
   clock?: () => Date;
 }
 
@@ -82,12 +89,14 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
   let connection: HostConnection | undefined;
   let hostError: string | undefined;
   let live: LiveContainer[] | undefined;
+  const lastExitCodes = new Map<string, number>();
   let swarm = false;
   let swarmEntries: DriftEntry[] | undefined;
+  let swarmLive: LiveView | undefined;
   try {
     const serverResource = await deps.connector.server(server);
     // A Swarm service's tasks are not the containers of the frozen input: its spec is compared instead.
-    swarm = (serverResource.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager' && runsAsSwarmService(frozen ?? declared ?? { sourceKind: sourceKindOf(service) });
+    swarm = (serverResource.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager';
     connection = await deps.connector.connectionFor(serverResource);
     const cache = connection.liveState;
     const wait = AbortSignal.any([AbortSignal.timeout(options.hostWaitMs ?? DEFAULT_HOST_WAIT_MS), ...(signal ? [signal] : [])]);
@@ -96,16 +105,38 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     if (!status.watching) {
       hostError = `the live state of server ${server} is not current: its event stream is reconnecting${status.lastError ? ` (${status.lastError.message})` : ''}`;
     } else if (swarm) {
+      const liveState = cache.snapshot();
+      const publishMode = publishModeOf((serverResource.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
+      const input = frozen ?? declared;
+      let observed: ObservedSwarmService[] = [];
+      try {
+        if (input) observed = observeSwarmServices(liveState, swarmServicePlans(input, { publishMode }));
+      } catch (err) {
+        // An input Swarm cannot run as declared: its rollout failed saying why; nothing runs to show.
+        if (!(err instanceof RangeError)) throw err;
+      }
+      swarmLive = {
+        target: { server },
+        containers: [],
+        services: observed.flatMap(({ plan, service: s, tasks }) => (s ? [{ name: plan.name, id: s.ID, replicas: s.Spec?.Mode?.Replicated?.Replicas, updateState: s.UpdateStatus?.State, tasks }] : [])),
+      };
       if (frozen) {
-        const publishMode = publishModeOf((serverResource.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
-        swarmEntries = diffSwarmAgainstFrozen(frozen, [...cache.snapshot().services.values()], {
-          publishMode,
-          hashSecret: deps.hashSecret,
-          ignorePaths: (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
-        });
+        const ignorePaths = (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path);
+        swarmEntries = diffSwarmAgainstFrozen(frozen, [...liveState.services.values()], { publishMode, hashSecret: deps.hashSecret, ignorePaths });
+        const nodes = [...liveState.nodes.values()] as PlacementNode[];
+        for (const { plan, service: s, tasks } of observed) {
+          if (!s) continue;
+          const base = swarmServicePath(plan.name);
+          const entries = [...diffSwarmTasks(base, tasks, plan.global ? undefined : plan.replicas), ...diffTaskPlacement(base, tasks, nodes, plan.constraints)];
+          swarmEntries.push(...entries.filter((e) => !isIgnored(e.path, ignorePaths)));
+        }
       }
     } else {
       live = serviceLiveContainers(snapshot, frozen, { hashSecret: deps.hashSecret });
+      for (const c of live) {
+        const code = cache.lastExitCode(c.id);
+        if (code !== undefined) lastExitCodes.set(c.name, code);
+      }
     }
   } catch (err) {
     if (signal?.aborted) throw err;
@@ -125,11 +156,13 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     live,
     ignorePaths: (service.spec!.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
     rolloutInProgress,
+    health: { probes: frozen && deps.probeRecords?.(frozen.containers.map((c) => c.name)), lastExitCodes, now },
   });
   if (swarmEntries && frozen && !rolloutInProgress) {
     drift.entries = sortEntries([...drift.entries, ...swarmEntries]);
     drift.checked = [...drift.checked, 'live-vs-frozen'];
   }
+  if (swarmLive) drift.live = swarmLive;
   return {
     service,
     latest,
@@ -145,9 +178,4 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     ...(swarm ? { swarm } : {}),
     drift,
   };
-}
-
-function sourceKindOf(service: Service): FrozenInput['sourceKind'] {
-  const source = service.spec?.source ?? {};
-  return source.compose !== undefined ? 'compose' : source.build !== undefined ? 'build' : 'image';
 }

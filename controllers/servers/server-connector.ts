@@ -2,8 +2,7 @@
 // value only here, on the way to ssh2), the pinned host key (the manifest's, else the one recorded on
 // first contact), and hands out the HostConnection from the registry.
 import { HoldfastError } from '../../core/errors.js';
-import type { Resource } from '../../core/resource.js';
-import type { ServerSpec, ServerStatus } from '../../core/schema/types.generated.js';
+import type { Server } from '../../core/schema/types.generated.js';
 import { DEFAULT_DOCKER_SOCKET, type HostConnection, type HostConnections } from '../../hosts/index.js';
 import type { Sealer } from '../../security/sealing.js';
 import { openSealedValue } from '../../security/secret-values.js';
@@ -16,16 +15,16 @@ export class ServerConnector {
     readonly hosts: HostConnections,
   ) {}
 
-  async server(name: string): Promise<Resource> {
+  async server(name: string): Promise<Server> {
     const server = await this.store.get('Server', undefined, name);
     if (!server) throw new HoldfastError('NotFound', `server "${name}" not found`, { details: { kind: 'Server', name } });
     return server;
   }
 
   /** The connection for a Server; throws a user-facing error when it cannot even be configured. */
-  async connectionFor(server: Resource): Promise<HostConnection> {
-    const spec = server.spec as unknown as ServerSpec;
-    const status = (server.status ?? {}) as ServerStatus;
+  async connectionFor(server: Server): Promise<HostConnection> {
+    const spec = server.spec!;
+    const status = server.status ?? {};
     const name = server.metadata.name;
     if (spec.kind === 'local') {
       return this.hosts.get({ name, kind: 'local', dockerSocket: spec.dockerSocket ?? DEFAULT_DOCKER_SOCKET });

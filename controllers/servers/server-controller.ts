@@ -1,16 +1,19 @@
 // The Server controller: reaches each server over its kept session and writes what it found into
-// status — checks (ssh, hostKey, docker, compose, swarm, ipvs, disk), latency, Docker facts, free
-// disk and load, the host key pinned on first contact — with conditions Ready, HostKeyVerified,
-// DockerAvailable, ComposeAvailable, DiskPressure, and Events when something changes. It looks again
-// every poll interval.
-import { setCondition, type Resource } from '../../core/resource.js';
-import type { ServerSpec, ServerStatus, ServerStatusCheck } from '../../core/schema/types.generated.js';
+// status — checks (ssh, hostKey, docker, compose, swarm, ipvs, disk), latency, Docker facts (on a
+// Swarm manager, the swarm's nodes), free disk and load, the host key pinned on first contact — with conditions Ready, HostKeyVerified,
+// DockerAvailable, ComposeAvailable, DiskPressure, MemoryPressure, and Events when something changes
+// (pressure that begins, worsens or ends among them). It looks again every poll interval, and runs
+// the scheduled cleanup (spec.cleanup) when its time has come.
+import { setCondition } from '../../core/resource.js';
+import type { Server, ServerSpec, ServerStatus, ServerStatusCheck } from '../../core/schema/types.generated.js';
+import { describeSwarmMembers, swarmMembers } from '../../core/swarm/nodes.js';
 import { isHostError, type HostConnection, type HostError } from '../../hosts/index.js';
 import type { Logger } from '../../observability/logger.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
-import { hostFiguresCommand, judgeDisk, parseHostFigures, type HostFigures } from './host-figures.js';
+import { addDiskSample, describeDiskTrend, hostFiguresCommand, judgeDisk, judgeMemory, parseHostFigures, pressureEvents, summariseDockerDisk, type DockerDiskUsage, type HostFigures } from './host-figures.js';
+import type { ScheduledCleanup } from './scheduled-cleanup.js';
 import type { ServerConnector } from './server-connector.js';
 
 type CheckResult = ServerStatusCheck['result'];
@@ -18,6 +21,8 @@ type CheckResult = ServerStatusCheck['result'];
 export interface ServerControllerOptions {
   pollIntervalMs: number;
   clock?: () => Date;
+  /** Runs spec.cleanup's schedule; without it a declared schedule is not run. */
+  scheduledCleanup?: ScheduledCleanup;
 }
 
 interface OsFacts {
@@ -28,9 +33,15 @@ interface OsFacts {
 /** Facts that need a shell command are read once per connection, so a steady-state poll runs none. */
 const osFactsByConnection = new WeakMap<HostConnection, OsFacts>();
 
-/** Disk and load change, but slowly: read them (one shell command) at most this often per connection. */
-const HOST_FIGURES_INTERVAL_MS = 5 * 60_000;
-const hostFiguresByConnection = new WeakMap<HostConnection, { at: number; figures: HostFigures | undefined; error?: string }>();
+/** Disk, memory and load are read (one shell command, one /system/df) once per readiness interval per connection, not per reconcile. */
+const hostFiguresByConnection = new WeakMap<HostConnection, HostFiguresRead>();
+
+interface HostFiguresRead {
+  at: number;
+  figures: HostFigures | undefined;
+  error?: string;
+  dockerDisk?: DockerDiskUsage;
+}
 
 export class ServerController implements Reconciler {
   readonly kind = 'Server';
@@ -70,6 +81,7 @@ export class ServerController implements Reconciler {
     };
 
     let connection: HostConnection | undefined;
+    let cleanupAt: Date | undefined;
     try {
       connection = await this.connector.connectionFor(server);
     } catch (err) {
@@ -112,15 +124,28 @@ export class ServerController implements Reconciler {
       };
       status.resources = { ...(status.resources ?? {}), cpus: info.NCPU, memoryBytes: info.MemTotal };
       const disk = await this.hostFigures(connection, info.DockerRootDir ?? '/var/lib/docker', now.getTime(), signal);
+      if (disk.dockerDisk) status.resources.dockerDisk = disk.dockerDisk;
       if (disk.figures) {
         status.resources.diskFreeBytes = disk.figures.diskFreeBytes;
         if (disk.figures.load1 !== undefined) status.resources.load1 = disk.figures.load1;
+        if (disk.figures.memoryAvailableBytes !== undefined) status.resources.memoryAvailableBytes = disk.figures.memoryAvailableBytes;
+        const history = addDiskSample(previous.resources?.diskFreeHistory ?? [], { time: new Date(disk.at).toISOString(), freeBytes: disk.figures.diskFreeBytes });
+        status.resources.diskFreeHistory = history;
+        const trend = describeDiskTrend(history);
+        if (trend) status.resources.diskFreeTrend = trend;
         const judged = judgeDisk(disk.figures);
         check('disk', judged.result, judged.message);
         cond('DiskPressure', judged.result !== 'Pass', judged.result === 'Fail' ? 'DiskFull' : judged.result === 'Warn' ? 'DiskSpaceLow' : 'DiskSpaceOk', judged.message);
       } else {
         check('disk', 'Unknown', `free disk space unknown: ${disk.error ?? 'no answer'}`);
         cond('DiskPressure', 'Unknown', 'NotMeasured', disk.error ?? 'free disk space unknown');
+      }
+      const available = disk.figures?.memoryAvailableBytes;
+      if (available !== undefined && info.MemTotal) {
+        const memory = judgeMemory(available, info.MemTotal);
+        cond('MemoryPressure', memory.pressure, memory.reason, memory.message);
+      } else {
+        cond('MemoryPressure', 'Unknown', 'NotMeasured', disk.error ?? 'available memory unknown');
       }
       check('docker', 'Pass', `Docker ${version.Version} (API ${version.ApiVersion})`);
       cond('DockerAvailable', true, 'Responding', `Docker ${version.Version} answered in ${status.latencyMs} ms`);
@@ -136,18 +161,28 @@ export class ServerController implements Reconciler {
         check('compose', 'Pass', 'not installed (neither docker compose v2 nor docker-compose v1); Holdfast does not need it');
         cond('ComposeAvailable', false, 'NotFound', 'no Docker Compose on the host');
       }
+      if (status.docker.swarm?.role === 'manager') {
+        status.docker.swarm.nodeList = swarmMembers(await connection.docker.listNodes(undefined, { signal }));
+      }
       if (spec.kind === 'docker-swarm-manager') {
         const swarm = status.docker.swarm;
-        if (swarm?.role === 'manager') check('swarm', 'Pass', `manager of a swarm with ${swarm.nodes} node(s), ${swarm.managers} manager(s)`);
+        if (swarm?.role === 'manager') check('swarm', 'Pass', `manager of a swarm with ${swarm.nodes} node(s): ${describeSwarmMembers(swarm.nodeList ?? [])}`);
         else check('swarm', 'Fail', `declared a Swarm manager, but the engine's swarm state is ${info.Swarm?.LocalNodeState ?? 'unknown'}${swarm ? ` (role ${swarm.role})` : ''}`);
         if (facts.ipvs === false) check('ipvs', 'Warn', 'the kernel has no IPVS: the Swarm ingress routing mesh will not route; publish ports in mode=host');
       }
       const failed = checks.filter((c) => c.result === 'Fail');
       cond('Ready', failed.length === 0, failed.length ? 'ChecksFailed' : 'AllChecksPassed', failed.length ? failed.map((c) => `${c.name}: ${c.message}`).join('; ') : `reachable in ${status.latencyMs} ms`);
+
+      if (this.opts.scheduledCleanup) {
+        const look = await this.opts.scheduledCleanup.reconcile(server, previous.cleanup, now, signal);
+        if (look.status) status.cleanup = look.status;
+        else delete status.cleanup;
+        cleanupAt = look.nextAt;
+      }
     } catch (err) {
       this.describeFailure(err, spec, check, cond);
     }
-    return this.finish(server, { ...status, checks, conditions }, previous);
+    return this.finish(server, { ...status, checks, conditions }, previous, cleanupAt);
   }
 
   private describeFailure(
@@ -200,10 +235,13 @@ export class ServerController implements Reconciler {
   }
 
   /** Free disk space of the Docker data root and the load: one shell command, at most every few minutes. */
-  private async hostFigures(connection: HostConnection, dockerRootDir: string, now: number, signal: AbortSignal): Promise<{ figures?: HostFigures; error?: string }> {
+  private async hostFigures(connection: HostConnection, dockerRootDir: string, now: number, signal: AbortSignal): Promise<HostFiguresRead> {
     const known = hostFiguresByConnection.get(connection);
-    if (known && now - known.at < HOST_FIGURES_INTERVAL_MS) return known;
-    let read: { at: number; figures: HostFigures | undefined; error?: string };
+    // A little short of the interval, so the poll that comes one interval later reads again.
+    if (known && now - known.at < this.opts.pollIntervalMs * 0.9) return known;
+    let read: HostFiguresRead;
+    // What Docker's objects take is a fact of its own: a slow or failing /system/df leaves it out, nothing more.
+    const dockerDisk = connection.docker.systemDf({ signal, timeoutMs: 30_000 }).then(summariseDockerDisk, () => undefined);
     try {
       const result = await connection.commands.run(hostFiguresCommand(dockerRootDir), { signal, timeoutMs: 10_000 });
       const figures = result.exitCode === 0 ? parseHostFigures(result.stdout) : undefined;
@@ -212,12 +250,14 @@ export class ServerController implements Reconciler {
       if (signal.aborted) throw err;
       read = { at: now, figures: undefined, error: (err as Error).message };
     }
+    read.dockerDisk = await dockerDisk;
     hostFiguresByConnection.set(connection, read);
     return read;
   }
 
   /** Writes status when it changed (beyond check times) and records Events for condition flips. */
-  private async finish(server: Resource, status: ServerStatus, previous: ServerStatus): Promise<ReconcileResult> {
+  private async finish(server: Server, status: ServerStatus, previous: ServerStatus, wakeAt?: Date): Promise<ReconcileResult> {
+    for (const e of pressureEvents(previous.conditions ?? [], status.conditions ?? [])) await this.events.record(server, e.type, e.reason, e.message);
     for (const c of status.conditions ?? []) {
       const before = previous.conditions?.find((p) => p.type === c.type);
       if (c.type === 'HostKeyVerified' && c.status === 'False' && before?.status !== 'False') {
@@ -237,6 +277,8 @@ export class ServerController implements Reconciler {
       return { requeueAfterMs: 100 };
     }
     this.log.debug({ server: server.metadata.name, ready: status.conditions?.find((c) => c.type === 'Ready')?.status }, 'server checked');
-    return { requeueAfterMs: this.opts.pollIntervalMs };
+    // A scheduled cleanup due before the next poll is looked at on time.
+    const untilCleanup = wakeAt ? Math.max(1000, wakeAt.getTime() - this.clock().getTime() + 1000) : Infinity;
+    return { requeueAfterMs: Math.min(this.opts.pollIntervalMs, untilCleanup) };
   }
 }

@@ -2,6 +2,7 @@
 // host's Docker network, through the kept SSH session. Nothing has to exist inside the image.
 import type { Duplex } from 'node:stream';
 import type { ReadinessProbe } from '../../core/deploy/container-spec.js';
+import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
 
 export interface ProbeResult {
   ok: boolean;
@@ -56,4 +57,10 @@ function httpStatus(stream: Duplex, path: string, host: string, signal: AbortSig
     stream.on('close', () => done(() => reject(new Error('connection closed before an answer'))));
     stream.write(`GET ${path} HTTP/1.0\r\nHost: ${host}\r\nUser-Agent: holdfast-probe\r\nConnection: close\r\n\r\n`);
   });
+}
+
+/** The address a probe reaches a container at: its first IP on a Docker network. */
+export function containerAddress(inspect: DockerContainerInspect): string | undefined {
+  const nets = Object.values(inspect.NetworkSettings?.Networks ?? {}) as Array<{ IPAddress?: string } | null>;
+  return nets.map((n) => n?.IPAddress).find((ip): ip is string => !!ip);
 }

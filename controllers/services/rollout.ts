@@ -3,20 +3,25 @@
 // canceled. On a failed rollout with autoRollback, the previous completed input is put back. The
 // executor decides nothing itself: the planner did.
 import type { Readable } from 'node:stream';
-import { NEXT_SUFFIX, type SecretKeyRef, type FrozenInput } from '../../core/deploy/container-spec.js';
+import { NEXT_SUFFIX, type FileSpec, type ReadinessProbe, type SecretKeyRef, type FrozenInput } from '../../core/deploy/container-spec.js';
 import { containerCreateRequest, type CreateRequestContext } from '../../core/deploy/docker-request.js';
-import { runsAsSwarmService, swarmServiceName, swarmServiceSpec, type PublishMode, type SwarmServicePlan } from '../../core/deploy/swarm-spec.js';
-import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
+import { desiredTasks, swarmServiceName, swarmServiceSpec, type PublishMode, type SwarmServicePlan } from '../../core/deploy/swarm-spec.js';
 import { planRollout } from '../../core/plan/planner.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
-import { liveSwarmService, liveSwarmTask, planSwarmRollout, taskProgress, type LiveSwarmTask } from '../../core/plan/swarm.js';
+import { describeStop } from '../../core/plan/describe-stop.js';
+import { describeTaskFailure, liveSwarmFile, liveSwarmService, liveSwarmTask, planSwarmRollout, taskProgress, type LiveSwarmFile, type LiveSwarmTask } from '../../core/plan/swarm.js';
 import type { Action } from '../../core/plan/types.js';
+import { containerState } from '../../core/deploy/normalise-live.js';
+import { replicaHealth } from '../../core/health/index.js';
 import { diffSwarmAgainstFrozen, swarmServicePath, type RawSwarmServiceSpec } from '../../core/drift/swarm.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { DeploymentPhase, DeploymentRecord, DeploymentStore, StepName } from '../../store/deployments.js';
+import { FencedWrite } from '../../store/fencing.js';
 import type { HostAccess } from './host-access.js';
 import { contextTarAt } from './git-source.js';
-import { probeOnce } from './readiness-probe.js';
+import { CreatedOnHost, portInUseMessage } from './half-done.js';
+import { DeploymentJournal } from './deployment-journal.js';
+import { containerAddress, probeOnce, type ProbeResult } from './readiness-probe.js';
 
 export interface RolloutDeps {
   deployments: DeploymentStore;
@@ -35,6 +40,9 @@ export interface RolloutDeps {
    * containers on the manager's own engine.
    */
   swarm?: { publishMode: PublishMode };
+  /** Each readiness probe result, so the continuous prober starts from what the rollout saw. */
+  onProbe?(container: string, startedAt: string | undefined, probe: ReadinessProbe, result: ProbeResult): void;
+  /** What deadlines and stability waits measure time by (the service controller's clock). */
   clock?: () => Date;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
@@ -57,10 +65,25 @@ export class RolloutFailure extends Error {
 
 class Canceled extends Error {}
 
+/**
+ * The reason a running deployment is aborted with when this replica no longer holds the shard of its
+ * server: the record stays in flight, and the replica that takes the shard resumes it.
+ */
+export class ShardHandedOver extends Error {}
+
+/** The reason a running deployment is aborted with when a newer one takes its place. */
+export class DeploymentSuperseded extends Error {
+  constructor(readonly by: string) {
+    super(`superseded by deployment ${by}`);
+  }
+}
+
 const STEP_OF: Record<Action['type'], StepName> = {
   build: 'build',
   pull: 'pull',
   'create-network': 'volume',
+  'create-swarm-file': 'volume',
+  'remove-swarm-file': 'start',
   'create-volume': 'volume',
   create: 'start',
   start: 'start',
@@ -81,23 +104,39 @@ const STEP_OF: Record<Action['type'], StepName> = {
 };
 /** How often the tasks of a Swarm service are looked at while waiting for them. */
 const TASK_POLL_MS = 1000;
+/** How long an overlay network may stay in use by the tasks of services that left it. */
+const NETWORK_RELEASE_MS = 60_000;
+/** A wait that goes on says where it stands at least this often. */
+const PROGRESS_EVERY_MS = 5000;
+/** How long a container without a probe or healthcheck must stay up, unrestarted, to count as started. */
+const RUNNING_STABLE_MS = 2000;
 const PREPARE_STEPS: readonly StepName[] = ['clone', 'build', 'pull'];
 const FILES_DIR = '/var/lib/holdfast/files';
 
 const defaultSleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((ok, fail) => {
-    const t = setTimeout(ok, ms);
-    signal?.addEventListener('abort', () => {
+    const onAbort = () => {
       clearTimeout(t);
-      fail(signal.reason);
-    }, { once: true });
+      fail(signal!.reason);
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      ok();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export class Rollout {
   private currentStep: StepName | undefined;
   private readonly sleep: NonNullable<RolloutDeps['sleep']>;
+  private readonly clock: NonNullable<RolloutDeps['clock']>;
   /** Per Swarm service: the tasks that existed before this rollout changed it (their failures are history). */
   private readonly tasksBefore = new Map<string, Set<string>>();
+  /** Swarm services this rollout updated (name → ID): a rollback asks Swarm for their previous spec. */
+  private readonly swarmUpdated = new Map<string, string>();
+  private readonly created = new CreatedOnHost();
+  /** The record's phase, steps and log lines, written a step at a time. */
+  private readonly journal: DeploymentJournal;
 
   constructor(
     private readonly record: DeploymentRecord,
@@ -105,18 +144,32 @@ export class Rollout {
     private readonly previous?: DeploymentRecord,
   ) {
     this.sleep = deps.sleep ?? defaultSleep;
+    this.clock = deps.clock ?? (() => new Date());
+    this.journal = new DeploymentJournal(deps.deployments, record.id, this.clock);
+  }
+
+  /** Milliseconds since the epoch by the injected clock. */
+  private now(): number {
+    return this.clock().getTime();
   }
 
   private get frozen(): FrozenInput {
     return this.record.frozen as FrozenInput;
   }
 
-  /** Runs to a terminal phase; never throws (a failure is recorded and returned). */
+  /** Runs to a terminal phase; throws only ShardHandedOver (a failure is recorded and returned). */
   async run(signal: AbortSignal): Promise<RolloutOutcome> {
-    const { deployments } = this.deps;
+    try {
+      return await this.runToEnd(signal);
+    } finally {
+      this.journal.close();
+    }
+  }
+
+  private async runToEnd(signal: AbortSignal): Promise<RolloutOutcome> {
     const id = this.record.id;
     const deadline = Date.parse(this.record.deadline);
-    const deadlineSignal = AbortSignal.timeout(Math.max(1, deadline - Date.now()));
+    const deadlineSignal = AbortSignal.timeout(Math.max(1, deadline - this.now()));
     const combined = AbortSignal.any([signal, deadlineSignal]);
     let outcome: RolloutOutcome;
     try {
@@ -126,46 +179,75 @@ export class Rollout {
       await this.finalize(combined);
       outcome = { phase: 'completed' };
     } catch (err) {
+      if (signal.aborted && signal.reason instanceof ShardHandedOver) {
+        await this.log(this.currentStep ?? 'deploy', `stopped on this replica: ${signal.reason.message}; the replica that takes the shard resumes it`);
+        await this.journal.flush().catch(() => undefined);
+        throw signal.reason;
+      }
+      // Another replica holds the shard now: nothing more is written or done here.
+      if (err instanceof FencedWrite) throw new ShardHandedOver(err.message);
       outcome = await this.onFailure(err, combined, deadlineSignal.aborted);
     }
-    const ended = await deployments.setPhase(id, outcome.phase, { reason: outcome.reason, message: outcome.message }).catch(() => undefined);
-    if (ended) await this.log('finalize', `deployment ${outcome.phase}${outcome.reason ? `: ${outcome.reason}: ${outcome.message}` : ''}`);
+    // The end, its last log line and whatever still waited, in one write (none if the record had ended already).
+    this.journal.phase(outcome.phase, { reason: outcome.reason, message: outcome.message });
+    await this.log('finalize', `deployment ${outcome.phase}${outcome.reason ? `: ${outcome.reason}: ${outcome.message}` : ''}`);
+    await this.journal.flush().catch(() => undefined);
     return outcome;
   }
 
-  /** Whether `frozen` runs as a Swarm service on this server. */
-  private swarmMode(frozen: FrozenInput): PublishMode | undefined {
-    return this.deps.swarm && runsAsSwarmService(frozen) ? this.deps.swarm.publishMode : undefined;
+  /** How this server publishes Swarm services' ports; undefined when it is not a Swarm manager. */
+  private swarmMode(): PublishMode | undefined {
+    return this.deps.swarm?.publishMode;
   }
 
   /** Plans `frozen` against what the host runs: Swarm services on a manager, containers elsewhere. */
-  private async planFor(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
-    const publishMode = this.swarmMode(frozen);
+  private async planFor(frozen: FrozenInput, signal: AbortSignal, verifyRunning = false): Promise<Action[]> {
+    const publishMode = this.swarmMode();
     if (publishMode) {
       const docker = this.deps.host.docker;
-      const name = swarmServiceName(frozen);
-      // The name filter matches prefixes; the planner compares whole names.
-      const raw = (await docker.listServices({ name: [name] }, { signal })).filter((s) => s.Spec?.Name === name);
+      // The name filter matches prefixes: the Service's own service, or every service of its stack
+      // (those no longer declared too); the planner compares whole names and owners.
+      const raw = await docker.listServices({ name: [swarmServiceName(frozen)] }, { signal });
       const services = raw.map((s) => liveSwarmService(s));
       // Fields changed on the manager behind Holdfast's back (the spec-hash label cannot tell).
       const drift = diffSwarmAgainstFrozen(frozen, raw as Array<{ Spec?: RawSwarmServiceSpec }>, { publishMode, hashSecret: this.deps.hashSecret, ignorePaths: this.deps.ignorePaths ?? [] });
-      const fieldDrift = { [name]: drift.filter((e) => e.path !== swarmServicePath(name)).map((e) => e.path.slice(swarmServicePath(name).length + 1)) };
+      const fieldDrift: Record<string, string[]> = {};
+      for (const s of services) {
+        const base = `${swarmServicePath(s.name)}.`;
+        fieldDrift[s.name] = drift.filter((e) => e.path.startsWith(base)).map((e) => e.path.slice(base.length));
+      }
       const tasks: LiveSwarmTask[] = [];
       for (const s of services) tasks.push(...(await docker.listTasks({ service: [s.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0])));
       const snapshot = await this.deps.host.snapshot(signal, { full: true });
       const live = buildLiveState(snapshot, undefined, { hashSecret: this.deps.hashSecret });
-      return planSwarmRollout(frozen, { services, tasks, containers: live.containers, images: live.images }, { publishMode, fieldDrift });
+      const nodes = await docker.listNodes(undefined, { signal });
+      const files = await this.swarmFilesOf(swarmServiceName(frozen), signal);
+      return planSwarmRollout(frozen, { services, tasks, nodes, containers: live.containers, networks: live.networks, files, images: live.images }, { publishMode, fieldDrift });
     }
     // The containers this input names are read fresh: the cache may not have seen our last action yet.
     const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
     const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
     const live = buildLiveState(snapshot, frozen, { hashSecret: this.deps.hashSecret });
-    return planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [] });
+    return planRollout(frozen, live, { ignorePaths: this.deps.ignorePaths ?? [], verifyRunning });
   }
 
-  private async plan(frozen: FrozenInput, signal: AbortSignal): Promise<Action[]> {
-    const actions = await this.planFor(frozen, signal);
-    await this.log('deploy', actions.length === 0 ? 'the host already runs this input: nothing to do' : `plan: ${actions.length} action(s)`);
+  /** The swarm's configs and secrets whose names start with `prefix` (the Service's own all do). */
+  private async swarmFilesOf(prefix: string, signal: AbortSignal): Promise<LiveSwarmFile[]> {
+    const out: LiveSwarmFile[] = [];
+    for (const kind of ['config', 'secret'] as const) {
+      out.push(...(await this.deps.host.docker.listSwarmFiles(kind, { name: [prefix] }, { signal })).map((f) => liveSwarmFile(kind, f)));
+    }
+    return out;
+  }
+
+  private async plan(frozen: FrozenInput, signal: AbortSignal, verifyRunning = true): Promise<Action[]> {
+    const actions = await this.planFor(frozen, signal, verifyRunning);
+    const checks = actions.filter((a) => a.type === 'wait-healthy' || a.type === 'wait-completed').length;
+    const summary =
+      actions.length === 0 ? 'the host already runs this input: nothing to do'
+      : checks === actions.length ? `the host already runs this input: ${checks} replica(s) to check before the rollout completes`
+      : `plan: ${actions.length} action(s)`;
+    await this.log('deploy', summary);
     if (actions.some((a) => a.type === 'create')) {
       const building = new Set(actions.flatMap((a) => (a.type === 'build' ? [a.image] : [])));
       for (const c of frozen.components) {
@@ -178,23 +260,26 @@ export class Rollout {
   private async execute(actions: Action[], signal: AbortSignal): Promise<void> {
     const fails = actions.filter((a) => a.type === 'fail');
     if (fails.length) {
-      await this.phase('deploy');
-      throw new RolloutFailure('PlanFailed', fails.map((f) => `${f.target}: ${f.reason}`).join('; '));
+      this.phase('deploy');
+      const failures = new Set(fails.map((f) => f.failure ?? 'PlanFailed'));
+      throw new RolloutFailure(failures.size === 1 ? [...failures][0] : 'PlanFailed', fails.map((f) => `${f.target}: ${f.reason}`).join('; '));
     }
-    await this.phase('prepare');
+    this.phase('prepare');
     const prepare = actions.filter((a) => PREPARE_STEPS.includes(STEP_OF[a.type]));
     const deploy = actions.filter((a) => !PREPARE_STEPS.includes(STEP_OF[a.type]));
     for (const action of prepare) await this.act(action, signal);
-    await this.phase('deploy');
+    this.phase('deploy');
+    // The last step ends with the start of finalize's.
     for (const action of deploy) await this.act(action, signal);
-    await this.closeStep('succeeded');
   }
 
   private async act(action: Action, signal: AbortSignal): Promise<void> {
     await this.checkCanceled();
     if (signal.aborted) throw signal.reason;
+    // The host is changed only while the shard's lease is still this replica's.
+    await this.deps.deployments.checkFencingToken();
     await this.enterStep(STEP_OF[action.type]);
-    await this.log(STEP_OF[action.type], `${action.type} ${action.target}: ${action.reason}`);
+    await this.log(STEP_OF[action.type], `${action.type} ${action.target}${action.type === 'stop' ? ` (${describeStop(action)})` : ''}: ${action.reason}`);
     const docker = this.deps.host.docker;
     const opts = { signal };
     switch (action.type) {
@@ -208,6 +293,7 @@ export class Rollout {
           ...(action.network.attachable ? { Attachable: true } : {}),
           ...(action.network.enableIpv6 ? { EnableIPv6: true } : {}),
         }, opts);
+        this.created.networks.add(action.network.name);
         return;
       case 'create-volume': {
         const v = action.volume as { name: string; driver?: string; driverOpts?: Record<string, string>; labels?: Record<string, string> };
@@ -247,11 +333,15 @@ export class Rollout {
         const request = containerCreateRequest(action.container, ctx);
         // The body holds secret values: it goes to the host and nowhere else.
         await docker.createContainer(request.name, request.body, { ...opts, platform: request.platform });
+        this.created.containers.add(request.name);
         for (const c of request.connect) await docker.connectNetwork(c.network, request.name, c.endpoint, opts);
         return;
       }
       case 'start':
-        await docker.startContainer(action.containerId ?? action.target, opts);
+        await docker.startContainer(action.containerId ?? action.target, opts).catch(async (err: unknown) => {
+          const inUse = await portInUseMessage(docker, err, action.target, this.record.server);
+          throw inUse ? new RolloutFailure('PortInUse', inUse) : err;
+        });
         return;
       case 'unpause':
         await docker.unpauseContainer(action.containerId, opts);
@@ -270,7 +360,8 @@ export class Rollout {
         // Labels cannot change on a container: adoption is recorded in the log only.
         return;
       case 'remove-network':
-        await ignoreNotFound(docker.removeNetwork(action.networkId, opts));
+        if (this.swarmMode()) await this.removeSwarmNetwork(action, signal);
+        else await ignoreNotFound(docker.removeNetwork(action.networkId, opts));
         return;
       case 'remove-volume':
         await ignoreNotFound(docker.removeVolume(action.target, {}, opts));
@@ -281,9 +372,20 @@ export class Rollout {
       case 'wait-completed':
         await this.waitCompleted(action, signal);
         return;
+      case 'create-swarm-file': {
+        // The content (a secret's value) goes to the manager and nowhere else.
+        const created = await docker.createSwarmFile(action.file.kind, action.file.name, action.file.labels, await this.fileContent(action.file.file), opts);
+        await this.log('volume', `created Swarm ${action.file.kind} ${action.file.name} (${created.ID.slice(0, 12)})`);
+        return;
+      }
+      case 'remove-swarm-file':
+        await ignoreNotFound(docker.removeSwarmFile(action.kind, action.objectId, opts));
+        return;
       case 'create-service':
       case 'update-service': {
-        const spec = swarmServiceSpec(action.service, await this.secretResolver());
+        const files = action.service.files.length > 0 ? await this.swarmFilesOf(swarmServiceName(this.frozen), signal) : [];
+        const fileIds = new Map(files.map((f) => [f.name, f.id]));
+        const spec = swarmServiceSpec(action.service, await this.secretResolver(), fileIds);
         // The spec holds secret values: it goes to the manager and nowhere else.
         if (action.type === 'create-service') {
           this.tasksBefore.set(action.service.name, new Set());
@@ -303,6 +405,7 @@ export class Rollout {
             version = current?.Version?.Index ?? version;
             try {
               const updated = await docker.updateService(action.serviceId, version, spec, opts);
+              this.swarmUpdated.set(action.service.name, action.serviceId);
               for (const w of updated?.Warnings ?? []) await this.log('start', `warning: ${w}`);
               break;
             } catch (err) {
@@ -320,7 +423,24 @@ export class Rollout {
         await ignoreNotFound(docker.removeService(action.serviceId, opts));
         return;
       case 'fail':
-        throw new RolloutFailure('PlanFailed', `${action.target}: ${action.reason}`);
+        throw new RolloutFailure(action.failure ?? 'PlanFailed', `${action.target}: ${action.reason}`);
+    }
+  }
+
+  /**
+   * Removes an overlay network once the tasks of the services that left it are gone: Swarm takes
+   * them away in its own time, and refuses the removal while one is still attached.
+   */
+  private async removeSwarmNetwork(action: Extract<Action, { type: 'remove-network' }>, signal: AbortSignal) {
+    const until = this.now() + NETWORK_RELEASE_MS;
+    for (;;) {
+      try {
+        await ignoreNotFound(this.deps.host.docker.removeNetwork(action.networkId, { signal }));
+        return;
+      } catch (err) {
+        if (!/in use|active endpoints/i.test((err as Error).message) || this.now() >= until) throw err;
+      }
+      await this.sleep(TASK_POLL_MS, signal);
     }
   }
 
@@ -343,7 +463,10 @@ export class Rollout {
    */
   private async waitService(plan: SwarmServicePlan, deadlineSeconds: number, signal: AbortSignal) {
     const docker = this.deps.host.docker;
-    const until = Date.now() + deadlineSeconds * 1000;
+    const until = this.now() + deadlineSeconds * 1000;
+    const nodes = await docker.listNodes(undefined, { signal }).catch(() => []);
+    const nodeNames = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
+    const desired = desiredTasks(plan, nodes);
     let last = '';
     for (;;) {
       await this.checkCanceled();
@@ -353,25 +476,25 @@ export class Rollout {
       const tasks = (await docker.listTasks({ service: [service.id] }, { signal })).map((t) => liveSwarmTask(t as Parameters<typeof liveSwarmTask>[0]));
       const before = this.tasksBefore.get(plan.name) ?? new Set(tasks.filter((t) => t.state !== 'running').map((t) => t.id));
       this.tasksBefore.set(plan.name, before);
-      const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.taskHash, plan.replicas);
+      const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.taskHash, desired, nodeNames);
       if (progress.summary !== last) await this.log('health', `${plan.name}: ${progress.summary}`);
       last = progress.summary;
       const updating = service.updateState === 'updating' || service.updateState === 'rollback_started';
-      if (progress.running >= plan.replicas && progress.old === 0 && !updating) {
-        await this.log('health', `${plan.name}: ${plan.replicas} task(s) of the new spec running${plan.healthcheck ? ' and healthy' : ''}`);
+      if (progress.running >= desired && progress.old === 0 && !updating) {
+        await this.log('health', `${plan.name}: ${desired} task(s) of the new spec running${plan.healthcheck ? ' and healthy' : ''}`);
         return;
       }
       if (progress.failed.length > 0) {
-        const what = progress.failed.map((t) => `slot ${t.slot ?? '?'} ${t.state}: ${t.err ?? t.message ?? 'no error reported'}`).join('; ');
+        const what = progress.failed.map((t) => describeTaskFailure(t, nodeNames)).join('; ');
         throw new RolloutFailure('TaskFailed', `Swarm service ${plan.name}: task(s) of the new spec failed (${what})`);
       }
       if (service.updateState === 'paused' || service.updateState === 'rollback_paused') {
         throw new RolloutFailure('UpdatePaused', `Swarm paused the update of ${plan.name}: ${service.updateMessage ?? 'no message'} (${progress.summary})`);
       }
-      if (Date.now() >= until) {
-        throw new RolloutFailure('HealthCheckFailed', `Swarm service ${plan.name} did not run ${plan.replicas} task(s) of the new spec within ${deadlineSeconds}s: ${progress.summary}`);
+      if (this.now() >= until) {
+        throw new RolloutFailure('HealthCheckFailed', `Swarm service ${plan.name} did not run ${desired} task(s) of the new spec within ${deadlineSeconds}s: ${progress.summary}`);
       }
-      await this.sleep(Math.min(TASK_POLL_MS, Math.max(50, until - Date.now())), signal);
+      await this.sleep(Math.min(TASK_POLL_MS, Math.max(50, until - this.now())), signal);
     }
   }
 
@@ -442,48 +565,78 @@ export class Rollout {
   }
 
   /** Files a container mounts (compose secrets and configs) go to a content-addressed path on the host. */
-  private async placeFiles(container: { files?: Array<{ contentHash: string; source: unknown; name: string }> }, signal: AbortSignal) {
+  private async placeFiles(container: { files?: FileSpec[] }, signal: AbortSignal) {
     for (const file of container.files ?? []) {
-      const source = file.source as { content?: string; secretRef?: SecretKeyRef };
-      let content: Buffer | undefined;
-      if (typeof source.content === 'string') content = Buffer.from(source.content, 'base64');
-      else if (source.secretRef) content = Buffer.from(await this.deps.secretValue(source.secretRef));
-      if (!content) throw new RolloutFailure('FileNotAvailable', `the content of ${file.name} is not available to the control plane`);
-      await this.deps.host.writeFile(`${FILES_DIR}/${file.contentHash.replace(/^sha256:/, '')}`, content, signal);
+      await this.deps.host.writeFile(`${FILES_DIR}/${file.contentHash.replace(/^sha256:/, '')}`, await this.fileContent(file), signal);
     }
+  }
+
+  /** The content of a file a container mounts: carried in the frozen input, or a Secret's value read now. */
+  private async fileContent(file: FileSpec): Promise<Buffer> {
+    if ('contentBase64' in file.source) return Buffer.from(file.source.contentBase64, 'base64');
+    if ('secretRef' in file.source) return Buffer.from(await this.deps.secretValue(file.source.secretRef));
+    throw new RolloutFailure('FileNotAvailable', `the content of ${file.name} (${file.source.path} beside the compose file) never reached the control plane: declare it as a Holdfast Secret and deploy again`);
   }
 
   private async waitHealthy(action: Extract<Action, { type: 'wait-healthy' }>, signal: AbortSignal) {
     const docker = this.deps.host.docker;
-    const until = Date.now() + action.deadlineSeconds * 1000;
-    let failures = 0;
-    let lastDetail = '';
+    const until = this.now() + action.deadlineSeconds * 1000;
     const probe = action.readiness;
-    if (probe?.startPeriodSeconds) await this.sleep(Math.min(probe.startPeriodSeconds * 1000, Math.max(0, until - Date.now())), signal);
+    let attempts = 0;
+    let consecutive = 0;
+    let lastDetail = '';
+    let lastLogged = 0;
+    let runningSince: { startedAt?: string; at: number } | undefined;
+    const deadlineIn = () => `deadline in ${Math.max(0, Math.ceil((until - this.now()) / 1000))} s`;
+    if (probe?.startPeriodSeconds) {
+      await this.log('health', `${action.target}: waiting the start period of ${probe.startPeriodSeconds} s before the first probe`);
+      await this.sleep(Math.min(probe.startPeriodSeconds * 1000, Math.max(0, until - this.now())), signal);
+    }
     for (;;) {
       await this.checkCanceled();
       const inspect = await docker.inspectContainer(action.target, { signal });
       const state = inspect.State ?? {};
-      if (!state.Running) {
-        const logs = await docker.containerLogs(action.target, { tail: 20 }, { signal }).catch(() => undefined);
-        if (logs) await this.log('health', `${action.target} logs:\n${logs.stdout}${logs.stderr}`);
+      // The same judgement the Service's status makes: a crash loop fails the rollout at once.
+      const replica = replicaHealth({ name: action.target, state: containerState(inspect) }, this.clock());
+      if (replica.state === 'CrashLoopBackOff' || (!state.Running && !state.Restarting)) {
+        await this.logTail(action.target, signal);
+        if (replica.state === 'CrashLoopBackOff') throw new RolloutFailure('CrashLoopBackOff', replica.message);
         throw new RolloutFailure('ContainerExited', `${action.target} is not running (${state.Status ?? 'unknown'}, exit code ${state.ExitCode ?? '?'})`);
       }
-      if (action.check === 'readiness' && probe) {
+      if (state.Restarting) {
+        if (this.now() - lastLogged >= PROGRESS_EVERY_MS) {
+          await this.log('health', `${action.target}: restarting after exit code ${state.ExitCode ?? '?'} (${inspect.RestartCount ?? 0} restarts); ${deadlineIn()}`);
+          lastLogged = this.now();
+        }
+      } else if (action.check === 'readiness' && probe) {
         const address = containerAddress(inspect);
         const result = address ? await probeOnce(probe, address, (a, p, s) => this.deps.host.connectFromHost(a, p, s), signal) : { ok: false, detail: 'the container has no address on a Docker network' };
+        // A start-first replacement is probed under its temporary name; the record follows the final one.
+        this.deps.onProbe?.(action.target.replace(new RegExp(`${NEXT_SUFFIX}$`), ''), state.StartedAt, probe, result);
+        attempts++;
         if (result.ok) {
-          await this.log('health', `${action.target} is ready: ${result.detail}`);
+          await this.log('health', `${action.target} is ready: probe ${attempts} passed: ${result.detail}`);
           return;
         }
-        failures++;
-        if (result.detail !== lastDetail) await this.log('health', `${action.target} not ready yet: ${result.detail}`);
+        consecutive++;
+        if (result.detail !== lastDetail || this.now() - lastLogged >= PROGRESS_EVERY_MS) {
+          await this.log('health', `${action.target}: probe ${attempts} failed: ${result.detail}; ${deadlineIn()}`);
+          lastLogged = this.now();
+        }
         lastDetail = result.detail;
       } else {
         const health = state.Health?.Status;
         if (action.check === 'running' || !health || health === 'none') {
-          await this.log('health', `${action.target} is running`);
-          return;
+          // Nothing to probe: the container must at least stay up a moment, not exit right after its start.
+          const since = runningSince && runningSince.startedAt === state.StartedAt ? runningSince : { startedAt: state.StartedAt, at: this.now() };
+          runningSince = since;
+          if (this.now() - since.at >= RUNNING_STABLE_MS) {
+            await this.log('health', `${action.target} is running (up ${Math.round((this.now() - since.at) / 1000)} s without a restart)`);
+            return;
+          }
+          await this.sleep(Math.min(RUNNING_STABLE_MS / 4, Math.max(50, until - this.now())), signal);
+          if (this.now() >= until) throw new RolloutFailure('HealthCheckFailed', `${action.target} did not stay running within ${action.deadlineSeconds} s`);
+          continue;
         }
         if (health === 'healthy') {
           await this.log('health', `${action.target} is healthy`);
@@ -491,17 +644,28 @@ export class Rollout {
         }
         if (health === 'unhealthy') {
           const last = (state.Health as { Log?: Array<{ Output?: string }> } | undefined)?.Log?.at(-1)?.Output?.trim();
-          throw new RolloutFailure('HealthCheckFailed', `${action.target} is unhealthy${last ? `: ${last.slice(0, 300)}` : ''}`);
+          throw new RolloutFailure('HealthCheckFailed', `${action.target} is unhealthy: Docker's healthcheck failed ${state.Health?.FailingStreak ?? '?'} times in a row${last ? `: ${last.slice(0, 300)}` : ''}`);
+        }
+        if (this.now() - lastLogged >= PROGRESS_EVERY_MS) {
+          await this.log('health', `${action.target}: Docker's healthcheck is ${health}; ${deadlineIn()}`);
+          lastLogged = this.now();
         }
       }
-      if (Date.now() >= until) {
-        throw new RolloutFailure('HealthCheckFailed', `${action.target} did not become ready within ${action.deadlineSeconds}s${lastDetail ? ` (last probe: ${lastDetail})` : ''}`);
+      const failing = probe ? ` after ${consecutive} consecutive probe failures (failureThreshold ${probe.failureThreshold})` : '';
+      if (this.now() >= until) {
+        throw new RolloutFailure('HealthCheckFailed', `${action.target} did not become ready within ${action.deadlineSeconds} s${failing}${lastDetail ? `; last probe: ${lastDetail}` : ''}`);
       }
-      if (probe && failures >= probe.failureThreshold && Date.now() + probe.intervalSeconds * 1000 > until) {
-        throw new RolloutFailure('HealthCheckFailed', `${action.target} failed ${failures} readiness probes: ${lastDetail}`);
+      if (probe && consecutive >= probe.failureThreshold && this.now() + probe.intervalSeconds * 1000 > until) {
+        throw new RolloutFailure('HealthCheckFailed', `${action.target} is not ready${failing}: ${lastDetail}`);
       }
-      await this.sleep(Math.min((probe?.intervalSeconds ?? 1) * 1000, Math.max(50, until - Date.now())), signal);
+      await this.sleep(Math.min((probe?.intervalSeconds ?? 1) * 1000, Math.max(50, until - this.now())), signal);
     }
+  }
+
+  /** The last 20 lines a container wrote, into the deployment log (the store redacts secret values). */
+  private async logTail(container: string, signal: AbortSignal) {
+    const logs = await this.deps.host.docker.containerLogs(container, { tail: 20 }, { signal }).catch(() => undefined);
+    if (logs) await this.log('health', `${container} logs:\n${logs.stdout}${logs.stderr}`);
   }
 
   private async waitCompleted(action: Extract<Action, { type: 'wait-completed' }>, signal: AbortSignal) {
@@ -510,21 +674,25 @@ export class Rollout {
     await this.log('health', `${action.target} completed`);
   }
 
-  /** The host must now run exactly the frozen input: plan again, expect nothing to do. */
+  /** The host must now run exactly the frozen input: plan again, expect nothing to do. The write that completes the deployment ends the step. */
   private async finalize(signal: AbortSignal) {
-    await this.phase('finalize');
+    this.phase('finalize');
     await this.enterStep('finalize');
-    const remaining = (await this.plan(this.frozen, signal)).filter((a) => a.type !== 'adopt');
+    const remaining = (await this.plan(this.frozen, signal, false)).filter((a) => a.type !== 'adopt');
     if (remaining.length) {
       throw new RolloutFailure('NotConverged', `after the rollout the host still differs: ${remaining.map((a) => `${a.type} ${a.target}`).join(', ')}`);
     }
-    await this.closeStep('succeeded');
   }
 
   private async onFailure(err: unknown, signal: AbortSignal, deadlinePassed: boolean): Promise<RolloutOutcome> {
     if (err instanceof Canceled) {
       await this.closeStep('failed', 'canceled');
       return { phase: 'canceled', reason: 'Canceled', message: 'canceled on request' };
+    }
+    if (signal.aborted && signal.reason instanceof DeploymentSuperseded) {
+      await this.closeStep('failed', signal.reason.message);
+      await this.log('deploy', `canceled: ${signal.reason.message}, which rolls out a newer generation`);
+      return { phase: 'canceled', reason: 'Superseded', message: `${signal.reason.message}, which rolls out a newer generation` };
     }
     const failure = diskFull(
       err instanceof RolloutFailure
@@ -537,6 +705,7 @@ export class Rollout {
     const step = this.currentStep;
     await this.closeStep('failed', failure.message);
     await this.log(step ?? 'deploy', `failed: ${failure.reason}: ${failure.message}`);
+    await this.created.removeUnstarted(this.deps.host.docker, (line) => this.log(step ?? 'deploy', line));
     let message = step ? `step ${step}: ${failure.message}` : failure.message;
     if (this.frozen.update.autoRollback && this.previous && !deadlinePassed && !signal.aborted) {
       message += await this.rollBack(this.previous);
@@ -550,8 +719,10 @@ export class Rollout {
     await this.log('deploy', `rolling back to revision ${previous.revision}`);
     try {
       const signal = AbortSignal.timeout(Math.max(30_000, frozen.update.healthDeadlineSeconds * 2000));
+      const swarm = this.swarmMode();
+      const bySwarm = swarm && this.swarmUpdated.size > 0 && (await this.swarmRollback(signal));
       let actions: Action[];
-      if (this.swarmMode(frozen)) actions = await this.planFor(frozen, signal);
+      if (swarm) actions = await this.planFor(frozen, signal);
       else {
         const fresh = frozen.containers.flatMap((c) => [c.name, `${c.name}${NEXT_SUFFIX}`]);
         const snapshot = await this.deps.host.snapshot(signal, { full: true, fresh });
@@ -567,30 +738,60 @@ export class Rollout {
       } finally {
         (this.record as { frozen: unknown }).frozen = saved;
       }
-      await this.log('deploy', `rolled back to revision ${previous.revision}`);
-      return `; rolled back to revision ${previous.revision}`;
+      const how = bySwarm ? " through Swarm's rollback" : '';
+      await this.log('deploy', `rolled back to revision ${previous.revision}${how}`);
+      return `; rolled back to revision ${previous.revision}${how}`;
     } catch (err) {
       await this.log('deploy', `rollback to revision ${previous.revision} failed: ${(err as Error).message}`);
       return `; rollback to revision ${previous.revision} failed too: ${(err as Error).message}`;
     }
   }
 
-  private async phase(phase: DeploymentPhase) {
-    await this.deps.deployments.setPhase(this.record.id, phase);
+  /**
+   * Swarm's own rollback (`docker service rollback`) of every service this rollout updated: Swarm
+   * puts the spec back that ran before the update and replaces the tasks by it; waits until Swarm
+   * says it completed. What still differs from the previous input afterwards is planned as usual,
+   * and so is a service whose rollback Swarm paused. True when Swarm rolled every service back.
+   */
+  private async swarmRollback(signal: AbortSignal): Promise<boolean> {
+    const docker = this.deps.host.docker;
+    for (const [name, id] of this.swarmUpdated) {
+      const current = await docker.inspectService(id, { signal });
+      await docker.rollbackService(id, current.Version?.Index ?? 0, current.Spec ?? {}, { signal });
+      await this.log('deploy', `rollback: asked Swarm to roll ${name} back to its previous spec`);
+      for (;;) {
+        const status = (await docker.inspectService(id, { signal })).UpdateStatus;
+        if (status?.State === 'rollback_completed') break;
+        if (status?.State === 'rollback_paused') {
+          await this.log('deploy', `rollback: Swarm paused the rollback of ${name} (${status.Message ?? 'no message'}); updating it to the previous revision's spec instead`);
+          return false;
+        }
+        await this.sleep(TASK_POLL_MS, signal);
+      }
+      await this.log('deploy', `rollback: Swarm rolled ${name} back`);
+    }
+    return true;
   }
 
+  /** Written with the next step's start. */
+  private phase(phase: DeploymentPhase) {
+    this.journal.phase(phase);
+  }
+
+  /** Ends the current step and starts `step`, in one write. */
   private async enterStep(step: StepName) {
     if (this.currentStep === step) return;
-    await this.closeStep('succeeded');
+    if (this.currentStep) this.journal.step(this.currentStep, 'succeeded');
     this.currentStep = step;
-    await this.deps.deployments.startStep(this.record.id, step);
+    this.journal.step(step, 'running');
+    await this.journal.flush();
   }
 
   private async closeStep(status: 'succeeded' | 'failed', message?: string) {
     if (!this.currentStep) return;
-    const step = this.currentStep;
+    this.journal.step(this.currentStep, status, message);
     this.currentStep = undefined;
-    await this.deps.deployments.finishStep(this.record.id, step, status, message);
+    await this.journal.flush();
   }
 
   private async checkCanceled() {
@@ -599,13 +800,8 @@ export class Rollout {
   }
 
   private async log(step: string, line: string) {
-    await this.deps.deployments.appendLog(this.record.id, step, [line]).catch(() => undefined);
+    await this.journal.log(step, line);
   }
-}
-
-function containerAddress(inspect: DockerContainerInspect): string | undefined {
-  const nets = Object.values(inspect.NetworkSettings?.Networks ?? {}) as Array<{ IPAddress?: string } | null>;
-  return nets.map((n) => n?.IPAddress).find((ip): ip is string => !!ip);
 }
 
 async function ignoreNotFound(p: Promise<unknown>) {
@@ -624,3 +820,4 @@ export function diskFull(failure: RolloutFailure, server: string): RolloutFailur
   if (!/no space left on device/i.test(failure.message)) return failure;
   return new RolloutFailure('DiskFull', `server ${server} is out of disk space (free some: docker system prune, or grow the volume): ${failure.message}`);
 }
+

@@ -1,45 +1,46 @@
 // The Service controller. reconcile(namespace/name) renders the declared Service into a frozen input,
-// compares it with the newest deployment, queues and runs a deployment when they differ, and writes
-// status (observedGeneration, Ready/Progressing/Degraded, replicas, current deployment) from what the
-// host runs. Deleting a Service removes exactly what Holdfast made for it (a finalizer). It also
-// implements the deployment actions the API offers (sync, rollback, cancel).
+// compares it with the newest deployment and decides: start a deployment when they differ, supersede
+// a running one with a newer generation, or leave it (the DeploymentRunner runs deployments, the
+// Rollout executes each). It writes status as core/health computes it from what the host runs and
+// the probes observe. Deleting a Service removes exactly what Holdfast made for it (a finalizer). It
+// also implements the deployment actions the API offers (sync, rollback, cancel).
+import { setTimeout as sleep } from 'node:timers/promises';
 import { HoldfastError } from '../../core/errors.js';
 import type { FrozenInput, SecretKeyRef } from '../../core/deploy/container-spec.js';
-import { renderFrozenInput } from '../../core/deploy/render.js';
-import { publishModeOf, runsAsSwarmService, swarmServiceName, type PublishMode } from '../../core/deploy/swarm-spec.js';
-import { liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL } from '../../core/plan/swarm.js';
+import { renderDeclaredService } from '../../core/deploy/render.js';
+import { rolledBack } from '../../core/deploy/rolled-back.js';
+import { publishModeOf, swarmServicePlans, type PublishMode } from '../../core/deploy/swarm-spec.js';
+import { liveSwarmFile, liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL, type LiveSwarmFile } from '../../core/plan/swarm.js';
+import { containerState } from '../../core/deploy/normalise-live.js';
+import { computeServiceStatus, frozenInputHealth, swarmTasksHealth, type ProbeRecord, type ServiceHealth, type ServiceStatusFacts } from '../../core/health/index.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
-import { setCondition, type Condition, type Resource } from '../../core/resource.js';
+import type { Resource } from '../../core/resource.js';
 import type { Service, ServiceStatus } from '../../core/schema/types.generated.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Sealer } from '../../security/sealing.js';
 import { resolveSecretValue } from '../../security/secret-values.js';
 import type { BuildContextStore } from '../../store/build-contexts.js';
-import { isTerminal, type DeploymentRecord, type DeploymentStore, type DeploymentTrigger } from '../../store/deployments.js';
+import { isTerminal, type DeploymentRecord, type DeploymentStore } from '../../store/deployments.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { DeploymentActions } from '../deployment-actions.js';
 import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
+import { HostFeed } from '../drift/host-feed.js';
 import { connectedHost } from './connected-host.js';
+import { observeSwarmServices } from './swarm-live.js';
+import { containerAddress } from './readiness-probe.js';
+import { ReadinessProber, type ProbeTarget } from './readiness-prober.js';
 import type { HostAccess } from './host-access.js';
-import { resolveCommit } from './git-source.js';
-import { Rollout } from './rollout.js';
+import { CommitResolver } from './git-source.js';
+import { DeploymentRunner } from './deployment-runner.js';
+import { Rollout, ShardHandedOver, type RolloutOutcome } from './rollout.js';
 
 export const SERVICE_FINALIZER = 'holdfast.dev/cleanup';
 const CONTROLLER_ACTOR = 'system:controller:service';
-/** Extra time a deployment gets beyond its health deadlines, for pulls and the rest. */
-const DEPLOYMENT_SLACK_MS = 10 * 60_000;
-
-interface Running {
-  id: string;
-  abort: AbortController;
-  done: Promise<void>;
-}
-
 export interface ServiceControllerDeps {
   store: ResourceStore;
   deployments: DeploymentStore;
@@ -52,43 +53,81 @@ export interface ServiceControllerDeps {
   buildContexts?: BuildContextStore;
   /** Wakes this controller for a key (when a deployment ends). */
   enqueue(key: string): void;
+  /** A replica's readiness probe verdict changed: whoever else judges health (drift) looks again. */
+  onReadinessChange?(key: string): void;
   clock?: () => Date;
 }
 
 export class ServiceController implements Reconciler, DeploymentActions {
   readonly kind = 'Service';
   readonly name = 'service';
-  private readonly running = new Map<string, Running>();
+  private readonly runner: DeploymentRunner;
   private readonly clock: () => Date;
+  /** Container events on the servers wake the Services they concern: readiness follows the host. */
+  private readonly feed: HostFeed;
+  private readonly prober: ReadinessProber;
+  private readonly commits = new CommitResolver();
 
   constructor(private readonly deps: ServiceControllerDeps) {
     this.clock = deps.clock ?? (() => new Date());
+    this.feed = new HostFeed(deps.enqueue);
+    this.runner = new DeploymentRunner({
+      deployments: deps.deployments,
+      events: deps.events,
+      log: deps.log,
+      metrics: deps.metrics,
+      run: (service, record, signal) => this.runRollout(service, record, signal),
+      enqueue: deps.enqueue,
+      clock: this.clock,
+    });
+    this.prober = new ReadinessProber({
+      enqueue: (key) => {
+        deps.enqueue(key);
+        deps.onReadinessChange?.(key);
+      },
+      clock: this.clock,
+    });
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
     const [namespace, name] = key.split('/');
-    const service = (await this.deps.store.get('Service', namespace, name)) as unknown as Service | undefined;
+    const service = await this.deps.store.get('Service', namespace, name);
     if (!service) return {};
     if (service.metadata.deletionTimestamp) return this.finalize(service, signal);
-    if (!service.metadata.finalizers?.includes(SERVICE_FINALIZER)) {
-      await this.deps.store.replace(
-        { ...service, metadata: { ...service.metadata, finalizers: [...(service.metadata.finalizers ?? []), SERVICE_FINALIZER] } } as unknown as Resource,
-        { actor: CONTROLLER_ACTOR, skipAudit: true },
-      );
-      return {};
-    }
+    // The cleanup finalizer goes in with the first status, before any deployment can touch the host.
+    const addFinalizer = !service.metadata.finalizers?.includes(SERVICE_FINALIZER);
 
     const latest = await this.deps.deployments.latest(service.metadata.uid!);
     if (latest && !isTerminal(latest.phase)) {
-      if (!this.running.has(service.metadata.uid!)) await this.resume(service, latest);
-      return this.writeStatus(service, { latest });
+      const running = this.runner.runningFor(service);
+      if (!running && addFinalizer) {
+        const result = await this.writeStatus(service, { latest, addFinalizer });
+        await this.runner.resume(service, latest);
+        return result;
+      }
+      if (!running) await this.runner.resume(service, latest);
+      else if (running.id === latest.id && !running.supersededBy && (service.metadata.generation ?? 1) > latest.generation) {
+        const frozen = await this.render(service, { signal }).catch((err) => {
+          if (err instanceof HoldfastError) return undefined;
+          throw err;
+        });
+        if (frozen && frozen.specHash !== latest.specHash) {
+          const record = await this.runner.supersede(service, frozen, (await this.lastWriter(service)) ?? CONTROLLER_ACTOR);
+          if (record) return this.writeStatus(service, { latest: record });
+        }
+      }
+      return this.writeStatus(service, { latest, addFinalizer });
     }
 
     let frozen: FrozenInput;
     try {
-      frozen = await this.render(service);
+      frozen = await this.render(service, { signal });
     } catch (err) {
-      if (err instanceof HoldfastError) return this.writeStatus(service, { latest, invalid: err });
+      // A git remote that does not answer is no fault of the spec: what runs stays, and the render is tried again.
+      if (err instanceof HoldfastError && err.reason === 'ServiceUnavailable') {
+        return this.writeStatus(service, { latest, addFinalizer, waiting: { reason: 'SourceUnreachable', message: err.message, until: 'the repository answers' } });
+      }
+      if (err instanceof HoldfastError) return this.writeStatus(service, { latest, addFinalizer, invalid: err });
       throw err;
     }
     // A new generation with a different input rolls out. The same generation never does again by
@@ -99,22 +138,30 @@ export class ServiceController implements Reconciler, DeploymentActions {
       // A rollout waits for its server to be ready instead of failing against it; the Server's own
       // status change wakes this Service again.
       const blocked = await this.serverNotReady(frozen.target.server);
-      if (blocked) return this.writeStatus(service, { latest, waiting: blocked });
+      if (blocked) return this.writeStatus(service, { latest, addFinalizer, waiting: blocked });
       const actor = (await this.lastWriter(service)) ?? CONTROLLER_ACTOR;
-      const record = await this.start(service, frozen, 'api', actor);
-      return this.writeStatus(service, { latest: record });
+      if (!addFinalizer) return this.writeStatus(service, { latest: await this.runner.start(service, frozen, 'api', actor) });
+      let result: ReconcileResult = {};
+      await this.runner.start(service, frozen, 'api', actor, {
+        beforeLaunch: async (record) => {
+          result = await this.writeStatus(service, { latest: record, addFinalizer }).catch(async (err) => {
+            // Deleted meanwhile, before it had a finalizer: nothing of this deployment may reach the host.
+            if (err instanceof HoldfastError && err.reason === 'NotFound') await this.deps.deployments.setPhase(record.id, 'canceled', { reason: 'ServiceDeleted', message: 'the service was deleted before its deployment started' });
+            throw err;
+          });
+        },
+      });
+      return result;
     }
-    return this.writeStatus(service, { latest });
+    return this.writeStatus(service, { latest, addFinalizer, inputCurrent: latest.specHash === frozen.specHash });
   }
 
   // ---- DeploymentActions ----------------------------------------------------------------------
 
-  async sync(service: Resource, actor: string): Promise<DeploymentRecord> {
-    const svc = service as unknown as Service;
-    this.refuseWhileRunning(svc);
-    const frozen = await this.render(svc);
+  async sync(svc: Service, actor: string): Promise<DeploymentRecord> {
+    const frozen = await this.render(svc, { fresh: true });
     await this.requireServerReady(svc, frozen);
-    return this.start(svc, frozen, 'user', actor);
+    return this.runner.request(svc, frozen, actor);
   }
 
   /**
@@ -122,15 +169,12 @@ export class ServiceController implements Reconciler, DeploymentActions {
    * run, to put back what changed on the host. A deployment with trigger `controller`; refused while
    * one runs.
    */
-  async heal(service: Resource, frozen: FrozenInput, actor: string): Promise<DeploymentRecord> {
-    const svc = service as unknown as Service;
-    this.refuseWhileRunning(svc);
-    return this.start(svc, frozen, 'controller', actor);
+  async heal(svc: Service, frozen: FrozenInput, actor: string): Promise<DeploymentRecord> {
+    this.runner.refuseWhileRunning(svc);
+    return this.runner.start(svc, frozen, 'controller', actor);
   }
 
-  async rollback(service: Resource, toRevision: number | undefined, actor: string): Promise<DeploymentRecord> {
-    const svc = service as unknown as Service;
-    this.refuseWhileRunning(svc);
+  async rollback(svc: Service, toRevision: number | undefined, actor: string): Promise<DeploymentRecord> {
     const uid = svc.metadata.uid!;
     const latest = await this.deps.deployments.latest(uid);
     const target =
@@ -142,7 +186,12 @@ export class ServiceController implements Reconciler, DeploymentActions {
     }
     const frozen = target.frozen as FrozenInput;
     await this.requireServerReady(svc, frozen);
-    return this.start(svc, frozen, 'user', actor, target.revision);
+    return this.runner.request(svc, frozen, actor, target.revision);
+  }
+
+  /** The readiness probe results of these containers, as the status uses them. */
+  probeRecords(containers: readonly string[]): ReadonlyMap<string, ProbeRecord> {
+    return this.prober.recordsFor(containers);
   }
 
   async cancel(deploymentId: string, _actor: string): Promise<DeploymentRecord> {
@@ -150,143 +199,81 @@ export class ServiceController implements Reconciler, DeploymentActions {
     return record;
   }
 
+  /**
+   * This replica no longer holds the shard of `server`: its deployments there stop (left in flight
+   * for the next holder) and its probes there end.
+   */
+  leaveServer(server: string, why: string): void {
+    this.runner.handOver(server, new ShardHandedOver(why));
+    this.prober.untrackServer(server);
+  }
+
   /** Stops every running deployment (shutdown); their records stay in flight and resume on next start. */
   async stop(): Promise<void> {
-    for (const r of this.running.values()) r.abort.abort(new Error('control plane shutting down'));
-    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    this.feed.close();
+    this.prober.stop();
+    await this.runner.stop();
   }
 
   // ---- internals ------------------------------------------------------------------------------
 
   /** Why the server cannot take a rollout now, or undefined when it is Ready. */
-  private async serverNotReady(name: string): Promise<string | undefined> {
+  private async serverNotReady(name: string): Promise<Waiting | undefined> {
     const server = await this.deps.store.get('Server', undefined, name);
-    if (!server) return `server ${name} does not exist`;
+    if (!server) return { reason: 'ServerNotFound', message: `server ${name} does not exist` };
     const ready = server.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return undefined;
-    return ready ? `server ${name} is not ready: ${ready.message}` : `server ${name} has not been checked yet`;
+    return { reason: 'WaitingForServer', message: ready ? `server ${name} is not ready: ${ready.message}` : `server ${name} has not been checked yet` };
   }
 
   private async requireServerReady(service: Service, frozen: FrozenInput) {
     const blocked = await this.serverNotReady(frozen.target.server);
-    if (blocked) throw new HoldfastError('ServiceUnavailable', `cannot deploy ${service.metadata.namespace}/${service.metadata.name} now: ${blocked}`);
+    if (blocked) throw new HoldfastError('ServiceUnavailable', `cannot deploy ${service.metadata.namespace}/${service.metadata.name} now: ${blocked.message}`);
   }
 
-  private refuseWhileRunning(service: Service) {
-    const running = this.running.get(service.metadata.uid!);
-    if (running) throw new HoldfastError('Conflict', `deployment ${running.id} of service ${service.metadata.namespace}/${service.metadata.name} is still running; wait for it or cancel it`);
-  }
 
-  /** Renders the declared Service; secret values are seen only as hashes. */
-  async render(service: Service): Promise<FrozenInput> {
+  /**
+   * Renders the declared Service; secret values are seen only as hashes. A git build's ref is resolved
+   * through the resolver's recent answers unless `fresh`.
+   */
+  async render(service: Service, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<FrozenInput> {
     const secrets = await this.deps.store.list('Secret', { namespace: service.metadata.namespace });
     const hashes = new Map<string, Record<string, string>>();
     for (const s of secrets.items) hashes.set(s.metadata.name, ((s.spec as { valueHashes?: Record<string, string> })?.valueHashes ?? {}));
-    const files = service.spec?.source.compose?.files ?? {};
-    const encoder = new TextEncoder();
     // A git build is pinned to the commit its ref names now: the frozen input redeploys exactly it.
     const git = service.spec?.source.build?.git;
-    const sourceCommit = git ? await resolveCommit(git.url, git.ref) : undefined;
-    return renderFrozenInput(service, {
+    const sourceCommit = git ? await this.commits.resolve(git.url, git.ref, opts) : undefined;
+    const server = service.spec?.server ? await this.deps.store.get('Server', undefined, service.spec.server) : undefined;
+    return renderDeclaredService(service, {
       sourceCommit,
+      swarm: (server?.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager',
       resolveSecret: (name, key) => {
         const h = hashes.get(name)?.[key];
         return h ? { hash: h } : undefined;
       },
-      // The compose file and its neighbours travel in the spec (holdfast apply puts them there).
-      composeFiles: { readFile: (path) => (path in files ? encoder.encode(files[path]) : undefined) },
     });
   }
 
-  private async start(service: Service, frozen: FrozenInput, trigger: DeploymentTrigger, actor: string, rollbackOf?: number): Promise<DeploymentRecord> {
-    const uid = service.metadata.uid!;
-    // Claim the service before the first await: two starts in the same tick (a heal and a new
-    // generation, say) must not both create a deployment.
-    this.refuseWhileRunning(service);
-    let release!: () => void;
-    const claimed: Running = { id: '(queued)', abort: new AbortController(), done: new Promise<void>((ok) => (release = ok)) };
-    this.running.set(uid, claimed);
-    const healthMs = frozen.update.healthDeadlineSeconds * 1000 * Math.max(1, frozen.containers.length);
-    let record: DeploymentRecord;
-    try {
-      record = await this.deps.deployments.create({
-      service: { uid: service.metadata.uid!, namespace: service.metadata.namespace!, name: service.metadata.name },
-      generation: service.metadata.generation ?? 1,
-      trigger,
-      actor,
-      server: frozen.target.server,
-      sourceCommit: frozen.sourceCommit,
-      frozen: { ...frozen, generation: service.metadata.generation ?? frozen.generation },
-      specHash: frozen.specHash,
-      rollbackOf,
-      deadlineMs: healthMs + DEPLOYMENT_SLACK_MS,
-      });
-    } catch (err) {
-      this.running.delete(uid);
-      throw err;
-    } finally {
-      release();
-    }
-    await this.deps.events.record(service, 'Normal', 'DeploymentQueued', `deployment ${record.id} (revision ${record.revision}${rollbackOf ? `, rolling back to revision ${rollbackOf}` : ''}) queued by ${actor}`);
-    this.launch(service, record);
-    return record;
-  }
-
-  private async resume(service: Service, record: DeploymentRecord) {
-    if (Date.parse(record.deadline) <= this.clock().getTime()) {
-      await this.deps.deployments.setPhase(record.id, 'failed', { reason: 'DeadlineExceeded', message: 'the control plane restarted after the deployment deadline had passed' });
-      await this.deps.events.record(service, 'Warning', 'DeploymentFailed', `deployment ${record.id} ended: the control plane restarted after its deadline`);
-      return;
-    }
-    await this.deps.deployments.appendLog(record.id, 'deploy', ['resumed after a control plane restart']);
-    this.deps.log.info({ service: serviceKey(service), deployment: record.id, revision: record.revision }, 'deployment resumed after a restart');
-    this.launch(service, record);
-  }
-
-  /** Runs a deployment in the background; the service is reconciled again when it ends. */
-  private launch(service: Service, record: DeploymentRecord) {
-    const uid = service.metadata.uid!;
-    const key = serviceKey(service);
-    const log = this.deps.log.child({ service: key, deployment: record.id });
-    const abort = new AbortController();
-    const done = (async () => {
-      log.info({ revision: record.revision, generation: record.generation, trigger: record.trigger, server: record.server }, 'deployment started');
-      try {
-        const host = await this.hostFor(frozenServer(record));
-        const previous = await this.deps.deployments.lastCompleted(uid, record.revision);
-        const publishMode = await this.swarmPublishMode(frozenServer(record));
-        const outcome = await new Rollout(record, {
-          deployments: this.deps.deployments,
-          host,
-          secretValue: (ref: SecretKeyRef) => resolveSecretValue(this.deps.store, this.deps.sealer, service.metadata.namespace!, ref.name, ref.key),
-          hashSecret: (v) => this.deps.sealer.hash(v),
-          // Fields the Service says to ignore never force a replacement.
-          ignorePaths: (service.spec?.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
-          buildContext: async (namespace, digest) => {
-            const opened = await this.deps.buildContexts?.open(namespace, digest);
-            return opened && { size: opened.info.size, stream: opened.stream };
-          },
-          ...(publishMode ? { swarm: { publishMode } } : {}),
-        }, previous).run(abort.signal);
-        this.deps.metrics?.deployments.inc({ outcome: outcome.phase });
-        if (outcome.phase === 'completed') log.info('deployment completed');
-        else log.warn({ phase: outcome.phase, reason: outcome.reason, message: outcome.message }, `deployment ${outcome.phase}`);
-        const type = outcome.phase === 'completed' ? 'Normal' : 'Warning';
-        const reason = outcome.phase === 'completed' ? 'DeploymentCompleted' : outcome.phase === 'canceled' ? 'DeploymentCanceled' : 'DeploymentFailed';
-        await this.deps.events.record(service, type, reason, `deployment ${record.id} (revision ${record.revision}) ${outcome.phase}${outcome.message ? `: ${outcome.message}` : ''}`);
-      } catch (err) {
-        // Reaching the host failed before the rollout could start: the record says why.
-        const message = (err as Error)?.message ?? String(err);
-        log.warn({ reason: 'ServerUnavailable', message }, 'deployment failed');
-        await this.deps.deployments.setPhase(record.id, 'failed', { reason: 'ServerUnavailable', message }).catch(() => undefined);
-        this.deps.metrics?.deployments.inc({ outcome: 'failed' });
-        await this.deps.events.record(service, 'Warning', 'DeploymentFailed', `deployment ${record.id}: ${message}`).catch(() => undefined);
-      } finally {
-        this.running.delete(uid);
-        this.deps.enqueue(key);
-      }
-    })();
-    this.running.set(uid, { id: record.id, abort, done });
+  /** The rollout of one deployment record, with what it needs of the store, the sealer and the host. */
+  private async runRollout(service: Service, record: DeploymentRecord, signal: AbortSignal): Promise<RolloutOutcome> {
+    const host = await this.hostFor(frozenServer(record));
+    const previous = await this.deps.deployments.lastCompleted(service.metadata.uid!, record.revision);
+    const publishMode = await this.swarmPublishMode(frozenServer(record));
+    return new Rollout(record, {
+      deployments: this.deps.deployments,
+      host,
+      secretValue: (ref: SecretKeyRef) => resolveSecretValue(this.deps.store, this.deps.sealer, service.metadata.namespace!, ref.name, ref.key),
+      hashSecret: (v) => this.deps.sealer.hash(v),
+      // Fields the Service says to ignore never force a replacement.
+      ignorePaths: (service.spec?.driftPolicy?.ignoreDifferences ?? []).map((d) => d.path),
+      buildContext: async (namespace, digest) => {
+        const opened = await this.deps.buildContexts?.open(namespace, digest);
+        return opened && { size: opened.info.size, stream: opened.stream };
+      },
+      ...(publishMode ? { swarm: { publishMode } } : {}),
+      onProbe: (container, startedAt, probe, result) => this.prober.observe(container, startedAt, probe, result),
+      clock: this.clock,
+    }, previous).run(signal);
   }
 
   /**
@@ -307,7 +294,8 @@ export class ServiceController implements Reconciler, DeploymentActions {
   /** Removes the Service's containers (and networks; volumes under deletionPolicy Delete), then the finalizer. */
   private async finalize(service: Service, signal: AbortSignal): Promise<ReconcileResult> {
     if (!service.metadata.finalizers?.includes(SERVICE_FINALIZER)) return {};
-    this.running.get(service.metadata.uid!)?.abort.abort(new Error('service deleted'));
+    this.runner.abort(service, new Error('service deleted'));
+    this.prober.untrack(serviceKey(service));
     const latest = await this.deps.deployments.latest(service.metadata.uid!);
     const serverName = latest ? frozenServer(latest) : service.spec!.server;
     // Nothing was ever deployed, or the server itself is gone: there is nothing Holdfast could clean.
@@ -323,11 +311,24 @@ export class ServiceController implements Reconciler, DeploymentActions {
       let removedServices = 0;
       if (swarm) {
         // The Service's Swarm services go first; Swarm removes their tasks' containers itself.
-        const services = (await host.docker.listServices({ label: [`holdfast.dev/service=${owner.service}`] }, { signal })).map((s) => liveSwarmService(s));
-        for (const action of planSwarmDeletion(services, owner)) {
+        const label = { label: [`holdfast.dev/service=${owner.service}`] };
+        const services = (await host.docker.listServices(label, { signal })).map((s) => liveSwarmService(s));
+        const files: LiveSwarmFile[] = [];
+        for (const kind of ['config', 'secret'] as const) {
+          files.push(...(await host.docker.listSwarmFiles(kind, label, { signal })).map((f) => liveSwarmFile(kind, f)));
+        }
+        const actions = planSwarmDeletion(services, owner, files);
+        const removed = new Set<string>();
+        for (const action of actions) {
           if (action.type !== 'remove-service') continue;
           await host.docker.removeService(action.serviceId, { signal }).catch(ignoreMissing);
-          removedServices++;
+          removed.add(action.serviceId);
+        }
+        removedServices = removed.size;
+        // A stack's networks, configs and secrets can be removed once no task uses them any more.
+        if (removed.size > 0) await untilTasksGone(host, removed, signal);
+        for (const action of actions) {
+          if (action.type === 'remove-swarm-file') await host.docker.removeSwarmFile(action.kind, action.objectId, { signal }).catch(ignoreMissing);
         }
       }
       const snapshot = await host.snapshot(signal);
@@ -352,7 +353,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
 
   private async dropFinalizer(service: Service): Promise<ReconcileResult> {
     await this.deps.store.replace(
-      { ...service, metadata: { ...service.metadata, finalizers: (service.metadata.finalizers ?? []).filter((f) => f !== SERVICE_FINALIZER) } } as unknown as Resource,
+      { ...service, metadata: { ...service.metadata, finalizers: (service.metadata.finalizers ?? []).filter((f) => f !== SERVICE_FINALIZER) } },
       { actor: CONTROLLER_ACTOR, skipAudit: true },
     );
     return {};
@@ -363,78 +364,106 @@ export class ServiceController implements Reconciler, DeploymentActions {
     return this.deps.store.lastWriter('Service', service.metadata.namespace, service.metadata.name);
   }
 
-  private async writeStatus(service: Service, facts: { latest?: DeploymentRecord; invalid?: HoldfastError; waiting?: string }): Promise<ReconcileResult> {
+  /**
+   * The health of what the host runs for `frozen`, from the live cache (and the Swarm manager's tasks
+   * for a Swarm service). Follows the server's changes from then on, so a container event wakes this
+   * Service at once.
+   */
+  private async observeHealth(serviceKey: string, frozen: FrozenInput, now: Date): Promise<ServiceHealth> {
+    const server = frozen.target.server;
+    const connection = await this.deps.connector.connectionFor(await this.deps.connector.server(server));
+    this.feed.follow(connection);
+    const host = connectedHost(connection);
+    const publishMode = await this.swarmPublishMode(server);
+    if (publishMode) {
+      this.prober.untrack(serviceKey);
+      await connection.liveState.waitForSync();
+      const observed = observeSwarmServices(connection.liveState.snapshot(), swarmServicePlans(frozen, { publishMode }));
+      return swarmTasksHealth(observed.map((o) => ({ name: o.plan.name, tasks: o.tasks, desired: o.desired })), server);
+    }
+    const snapshot = await host.snapshot(undefined, { full: false });
+    const inspects = new Map(snapshot.containers.map((c) => [(c.Name ?? '').replace(/^\//, ''), c]));
+    const components = new Map(frozen.components.map((c) => [c.name, c]));
+    const targets: ProbeTarget[] = [];
+    for (const container of frozen.containers) {
+      const probe = components.get(container.component)?.readiness;
+      const inspect = inspects.get(container.name);
+      if (!probe || !inspect?.State?.Running) continue;
+      targets.push({ container: container.name, startedAt: inspect.State.StartedAt, address: containerAddress(inspect), probe });
+    }
+    this.prober.track(serviceKey, host, targets);
+    const live = [...inspects].map(([name, c]) => ({ name, state: containerState(c) }));
+    const probes = this.prober.recordsFor(frozen.containers.map((c) => c.name));
+    const lastExitCodes = new Map<string, number>();
+    for (const [name, c] of inspects) {
+      const code = connection.liveState.lastExitCode(c.Id);
+      if (code !== undefined) lastExitCodes.set(name, code);
+    }
+    return frozenInputHealth(frozen, { live, now, server, probes, lastExitCodes });
+  }
+
+  /** An Event for a Service whose replicas crash-loop: why, with each one's last 20 log lines (the store redacts secret values). */
+  private async recordCrashLoop(service: Service, observed: DeploymentRecord, health: ServiceHealth): Promise<void> {
+    const looping = health.replicas.filter((r) => r.state === 'CrashLoopBackOff');
+    const parts: string[] = [];
+    try {
+      const host = await this.hostFor(frozenServer(observed));
+      for (const replica of looping) {
+        const logs = await host.docker.containerLogs(replica.name, { tail: 20 }, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined);
+        const lines = logs ? `${logs.stdout}${logs.stderr}`.trimEnd() : '';
+        parts.push(`${replica.message}${lines ? `\nlast log lines of ${replica.name}:\n${lines}` : ''}`);
+      }
+    } catch {
+      parts.push(...looping.map((r) => r.message));
+    }
+    await this.deps.events.record(service, 'Warning', 'CrashLoopBackOff', parts.join('\n'));
+  }
+
+  /**
+   * Writes the status computed from what is observed, when it changed. With `addFinalizer`, the
+   * cleanup finalizer goes in the same write, whatever the status, and a failed write throws: a
+   * deployment must not start before the finalizer is stored.
+   */
+  private async writeStatus(service: Service, facts: { latest?: DeploymentRecord; invalid?: HoldfastError; waiting?: Waiting; inputCurrent?: boolean; addFinalizer?: boolean }): Promise<ReconcileResult> {
     const now = this.clock();
     const previous = (service.status ?? {}) as ServiceStatus;
-    const gen = service.metadata.generation ?? 1;
-    let conditions: Condition[] = previous.conditions ?? [];
-    const set = (type: string, ok: boolean, reason: string, message: string) => {
-      conditions = setCondition(conditions, { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: gen }, now);
-    };
+    const generation = service.metadata.generation ?? 1;
     const latest = facts.latest;
-    const status: ServiceStatus = { ...previous, observedGeneration: gen };
-    let requeueAfterMs: number | undefined;
-    if (facts.invalid) {
-      set('Ready', false, 'InvalidSpec', facts.invalid.message);
-      set('Progressing', false, 'InvalidSpec', 'nothing is rolled out until the spec is fixed');
-    } else if (facts.waiting) {
-      set('Progressing', false, 'WaitingForServer', `${facts.waiting}; generation ${gen} rolls out once it is ready`);
-      if (!latest) set('Ready', false, 'WaitingForServer', facts.waiting);
-      requeueAfterMs = 30_000;
-    } else if (latest && !isTerminal(latest.phase)) {
-      set('Progressing', true, 'DeploymentRunning', `deployment ${latest.id} (revision ${latest.revision}) is in phase ${latest.phase}`);
-    } else if (latest?.phase === 'completed') {
-      set('Progressing', false, 'DeploymentCompleted', `revision ${latest.revision} rolled out`);
-      set('Degraded', false, 'DeploymentCompleted', `revision ${latest.revision} rolled out`);
-    } else if (latest?.phase === 'failed' || latest?.phase === 'canceled') {
-      set('Progressing', false, latest.phase === 'failed' ? 'DeploymentFailed' : 'DeploymentCanceled', latest.message ?? latest.phase);
-      set('Degraded', true, latest.reason ?? 'DeploymentFailed', latest.message ?? 'the last deployment failed');
-    }
-    if (latest) {
-      status.currentDeployment = {
-        name: latest.id,
-        generation: latest.generation,
-        phase: latest.phase,
-        ...(latest.startedAt ? { startedAt: latest.startedAt } : {}),
-        ...(latest.finishedAt ? { finishedAt: latest.finishedAt } : {}),
-      } as ServiceStatus['currentDeployment'];
-    }
     const completed = latest?.phase === 'completed' ? latest : await this.deps.deployments.lastCompleted(service.metadata.uid!);
-    if (completed) {
-      status.lastSuccessfulDeployment = completed.id;
-      const frozen = completed.frozen as FrozenInput;
-      status.replicas = frozen.containers.length;
-      status.image = frozen.containers[0]?.image;
+    // What the host should run now: the last completed input, or what a failed first rollout left.
+    const observed = completed ?? (latest?.phase === 'failed' ? latest : undefined);
+    const frozen = observed?.frozen as FrozenInput | undefined;
+    let health: ServiceHealth | undefined;
+    let hostError: string | undefined;
+    if (frozen) {
       try {
-        const host = await this.hostFor(frozen.target.server);
-        if (runsAsSwarmService(frozen) && (await this.swarmPublishMode(frozen.target.server))) {
-          // A Swarm task reaches running once its healthcheck (if any) passes.
-          const name = swarmServiceName(frozen);
-          const svc = (await host.docker.listServices({ name: [name] })).find((x) => x.Spec?.Name === name);
-          const tasks = svc ? await host.docker.listTasks({ service: [svc.ID], 'desired-state': ['running'] }) : [];
-          status.readyReplicas = tasks.filter((t) => t.Status?.State === 'running').length;
-        } else {
-          const snapshot = await host.snapshot(undefined, { full: false });
-          const names = new Set(frozen.containers.map((c) => c.name));
-          const ready = snapshot.containers.filter((c) => names.has((c.Name ?? '').replace(/^\//, '')) && c.State?.Running && c.State?.Health?.Status !== 'unhealthy' && c.State?.Health?.Status !== 'starting');
-          status.readyReplicas = ready.length;
-        }
+        health = await this.observeHealth(serviceKey(service), frozen, now);
       } catch (err) {
-        status.readyReplicas = 0;
-        set('Ready', false, 'ServerUnavailable', (err as Error).message);
-        requeueAfterMs = 30_000;
+        hostError = (err as Error).message;
       }
     }
-    if (!facts.invalid && requeueAfterMs === undefined) {
-      const upToDate = completed && latest?.id === completed.id && completed.generation === gen;
-      const allReady = status.replicas !== undefined && status.readyReplicas === status.replicas;
-      if (latest && !isTerminal(latest.phase)) set('Ready', false, 'Progressing', `deployment ${latest.id} is running`);
-      else if (upToDate && allReady) set('Ready', true, 'Available', `${status.readyReplicas}/${status.replicas} replicas ready on ${completed!.server}`);
-      else if (upToDate) set('Ready', false, 'ReplicasNotReady', `${status.readyReplicas ?? 0}/${status.replicas ?? 0} replicas ready`);
-      else set('Ready', false, latest?.phase === 'failed' ? 'DeploymentFailed' : 'NotRolledOut', latest?.message ?? 'the declared spec is not rolled out');
-    }
-    status.conditions = conditions;
-    if (JSON.stringify(stripTimes(previous)) !== JSON.stringify(stripTimes(status))) {
+    const history = (await this.deps.deployments.listForService(service.metadata.namespace!, service.metadata.name, 20)).filter((d) => d.serviceUid === service.metadata.uid);
+    const { status, requeueAfterMs } = computeServiceStatus({
+      generation,
+      previous,
+      now,
+      invalid: facts.invalid?.message,
+      waiting: facts.waiting,
+      latest,
+      completed,
+      inputCurrent: facts.inputCurrent,
+      ...(frozen ? { observed: { replicas: frozen.containers.length, image: frozen.containers[0]?.image } } : {}),
+      health,
+      hostError,
+      rolledBack: rolledBack(generation, history),
+    });
+    const wasLooping = previous.conditions?.some((c) => c.type === 'Ready' && c.reason === 'CrashLoopBackOff');
+    const looping = status.conditions?.some((c) => c.type === 'Ready' && c.reason === 'CrashLoopBackOff');
+    if (looping && !wasLooping && observed && health) await this.recordCrashLoop(service, observed, health);
+    if (facts.addFinalizer) {
+      const finalizers = [...(service.metadata.finalizers ?? []), SERVICE_FINALIZER];
+      await this.deps.store.replace({ ...service, metadata: { ...service.metadata, finalizers } }, { actor: CONTROLLER_ACTOR, skipAudit: true }, undefined, { status });
+    } else if (JSON.stringify(stripTimes(previous)) !== JSON.stringify(stripTimes(status))) {
       try {
         await this.deps.store.replaceStatus({ ...service, status } as Resource, { actor: CONTROLLER_ACTOR, skipAudit: true });
       } catch (err) {
@@ -445,6 +474,9 @@ export class ServiceController implements Reconciler, DeploymentActions {
     return requeueAfterMs !== undefined ? { requeueAfterMs } : {};
   }
 }
+
+/** Why a rollout waits: for its server (`ServerNotFound`, `WaitingForServer`) or its git source (`SourceUnreachable`). */
+type Waiting = NonNullable<ServiceStatusFacts['waiting']>;
 
 function frozenServer(record: DeploymentRecord): string {
   return (record.frozen as FrozenInput).target?.server ?? record.server;
@@ -460,4 +492,20 @@ function ignoreMissing(err: unknown) {
 
 function serviceKey(service: Service): string {
   return `${service.metadata.namespace}/${service.metadata.name}`;
+}
+
+/** How long a deletion waits for Swarm to take the tasks of removed services away. */
+const TASKS_GONE_WAIT_MS = 60_000;
+
+/**
+ * Waits (at most a minute; a network still in use then fails the deletion, which is retried) until
+ * the manager lists no task of the removed services, so the networks they were on can go.
+ */
+async function untilTasksGone(host: HostAccess, serviceIds: ReadonlySet<string>, signal: AbortSignal) {
+  const until = Date.now() + TASKS_GONE_WAIT_MS;
+  while (Date.now() < until) {
+    const tasks = await host.docker.listTasks(undefined, { signal });
+    if (!tasks.some((t) => serviceIds.has(t.ServiceID ?? ''))) return;
+    await sleep(500, undefined, { signal });
+  }
 }

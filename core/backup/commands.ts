@@ -2,9 +2,23 @@
 // names) are positional arguments of a fixed script, never part of the script text. The runner
 // quotes every argument for the remote shell.
 
-/** Streams stdin into `file` (under `directory`, created when missing); the name appears only when complete. */
+/**
+ * Streams stdin into `file`.partial (under `directory`, created when missing). The file gets its
+ * name only from commitBackupArgv, once the control plane has seen the whole stream: a stream cut
+ * short (the control plane killed mid-way also ends stdin, normally) leaves only the .partial file.
+ */
 export function writeBackupArgv(directory: string, file: string): string[] {
-  return ['sh', '-c', 'mkdir -p -- "$1" && cat > "$2.partial" && mv -f -- "$2.partial" "$2"', 'holdfast-backup-write', directory, file];
+  return ['sh', '-c', 'mkdir -p -- "$1" && cat > "$2.partial"', 'holdfast-backup-write', directory, file];
+}
+
+/** Gives a completely written `file`.partial its name. */
+export function commitBackupArgv(file: string): string[] {
+  return ['mv', '-f', '--', `${file}.partial`, file];
+}
+
+/** Removes the .partial files of `policy`'s backups in `directory` that an interrupted run left. */
+export function removeStalePartialsArgv(directory: string, policy: string): string[] {
+  return ['sh', '-c', 'rm -f -- "$1/$2"-*.partial', 'holdfast-backup-clean', directory.replace(/\/+$/, '') || '', policy];
 }
 
 /** Removes a partial file a failed write left. */

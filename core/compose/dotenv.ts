@@ -3,7 +3,7 @@
 // (trimmed, ` #` starts a comment), `${VAR}` interpolation outside single quotes (earlier keys of the
 // same file count), and a bare `KEY` taking its value from the environment.
 
-import { interpolateString, InterpolationError, type VariableLookup } from './interpolate.js';
+import { interpolateString, InterpolationError, MAX_INTERPOLATED_TOTAL, type VariableLookup } from './interpolate.js';
 
 export class DotenvError extends Error {
   constructor(
@@ -24,11 +24,15 @@ export function parseDotenv(
 ): Record<string, string> {
   const result: Record<string, string> = {};
   const scoped: VariableLookup = (name) => (name in result ? result[name] : lookup(name));
+  let total = 0;
   const expand = (value: string, line: number) => {
     try {
-      return interpolateString(value, scoped, onMissing);
+      const expanded = interpolateString(value, scoped, onMissing);
+      total += expanded.length;
+      if (total > MAX_INTERPOLATED_TOTAL) throw new DotenvError(`line ${line}: the values expand to more than ${MAX_INTERPOLATED_TOTAL} characters`, line);
+      return expanded;
     } catch (error) {
-      if (error instanceof InterpolationError) throw new DotenvError(error.message, line);
+      if (error instanceof InterpolationError) throw new DotenvError(`line ${line}: ${error.message}`, line);
       throw error;
     }
   };
@@ -57,16 +61,24 @@ export function parseDotenv(
     let rest = body.slice(eq + 1).replace(/^[ \t]+/, '');
     const quote = rest[0];
     if (quote === "'" || quote === '"') {
-      // A quoted value may continue over the following lines until its closing quote.
-      let closing = findClosingQuote(rest, quote);
+      // A quoted value may continue over the following lines until its closing quote. Only each
+      // new line is searched, so an unterminated quote costs linear time, not quadratic.
+      const scan = { escaped: false };
+      let closing = closingQuoteIn(rest, quote, 1, scan);
+      const parts = [rest];
+      let length = rest.length;
       while (closing < 0 && pos < source.length) {
         const nextEol = source.indexOf('\n', pos);
         const nextEnd = nextEol < 0 ? source.length : nextEol;
-        rest += '\n' + source.slice(pos, nextEnd);
+        const next = '\n' + source.slice(pos, nextEnd);
+        const at = closingQuoteIn(next, quote, 0, scan);
+        if (at >= 0) closing = length + at;
+        parts.push(next);
+        length += next.length;
         pos = nextEnd + 1;
         line++;
-        closing = findClosingQuote(rest, quote);
       }
+      rest = parts.join('');
       if (closing < 0) throw new DotenvError(`line ${startLine}: unterminated ${quote === '"' ? 'double' : 'single'}-quoted value of ${key}`, startLine);
       const inner = rest.slice(1, closing);
       result[key] = quote === "'" ? inner : expand(unescapeDouble(inner), startLine);
@@ -79,13 +91,12 @@ export function parseDotenv(
   return result;
 }
 
-function findClosingQuote(text: string, quote: string): number {
-  for (let i = 1; i < text.length; i++) {
-    if (quote === '"' && text[i] === '\\') {
-      i++;
-      continue;
-    }
-    if (text[i] === quote) return i;
+/** Index of the closing quote in `text` from `from`; `scan` carries a pending backslash escape across calls. */
+function closingQuoteIn(text: string, quote: string, from: number, scan: { escaped: boolean }): number {
+  for (let i = from; i < text.length; i++) {
+    if (scan.escaped) scan.escaped = false;
+    else if (quote === '"' && text[i] === '\\') scan.escaped = true;
+    else if (text[i] === quote) return i;
   }
   return -1;
 }

@@ -104,11 +104,12 @@ export class FileSources {
       if (typeof ref === 'string') this.report.problem(at, ref);
       else result = { contentHash: this.ctx.resolveSecretHash(ref), source: { secretRef: ref } };
     } else if (secret.file !== undefined) {
-      const path = this.besideCompose(secret.file);
-      const bytes = this.ctx.reader?.readFile(path);
-      if (bytes === undefined) this.report.problem(`${at}.file`, `${path} not found`);
-      else if (bytes.byteLength > MAX_FILE_BYTES) this.report.problem(`${at}.file`, `${path} is larger than ${MAX_FILE_BYTES} bytes`);
-      else result = { contentHash: this.ctx.hashContent(bytes), source: { path } };
+      // The server sees only what the manifest carries: the file would travel and be stored in clear
+      // with the Service, and its content is never in the frozen input a rollout runs from.
+      this.report.problem(
+        `${at}.file`,
+        `a secret file would be stored in clear with the Service: put it in a Holdfast Secret (holdfast secret set NAME --from-file value=${secret.file} -n PROJECT) and declare the secret with external: true and name: NAME`,
+      );
     } else {
       const value = this.loaded.variable(secret.environment!);
       const refs = value === undefined ? [] : secretRefsIn(value);

@@ -11,12 +11,18 @@ export class InterpolationError extends Error {
 
 export type VariableLookup = (name: string) => string | undefined;
 
+/** Longest string one interpolation may produce; variables repeated in a value cannot multiply it past this. */
+export const MAX_INTERPOLATED_LENGTH = 1024 * 1024;
+/** Most text the interpolation of one whole document (or .env file) may produce. */
+export const MAX_INTERPOLATED_TOTAL = 8 * 1024 * 1024;
+
 const NAME_START = /[A-Za-z_]/;
 const NAME_CHAR = /[A-Za-z0-9_]/;
 
 /** Interpolates one string. `onMissing` hears of each variable that is unset and has no default. */
 export function interpolateString(text: string, lookup: VariableLookup, onMissing: (name: string) => void): string {
   let out = '';
+  const tooLong = () => new InterpolationError(`the value expands to more than ${MAX_INTERPOLATED_LENGTH} characters`);
   let i = 0;
   while (i < text.length) {
     const c = text[i];
@@ -37,6 +43,7 @@ export function interpolateString(text: string, lookup: VariableLookup, onMissin
       const body = text.slice(i + 2, end);
       if (body.startsWith('secret:')) out += text.slice(i, end + 1);
       else out += substitute(body, text, lookup, onMissing);
+      if (out.length > MAX_INTERPOLATED_LENGTH) throw tooLong();
       i = end + 1;
       continue;
     }
@@ -47,6 +54,7 @@ export function interpolateString(text: string, lookup: VariableLookup, onMissin
       const value = lookup(name);
       if (value === undefined) onMissing(name);
       out += value ?? '';
+      if (out.length > MAX_INTERPOLATED_LENGTH) throw tooLong();
       i = j;
       continue;
     }
@@ -112,10 +120,15 @@ export function interpolateDocument(
   onMissing: (name: string, path: string) => void,
 ): { value: unknown; errors: Array<{ path: string; message: string }> } {
   const errors: Array<{ path: string; message: string }> = [];
+  let total = 0;
   const walk = (node: unknown, path: string): unknown => {
     if (typeof node === 'string') {
+      if (total > MAX_INTERPOLATED_TOTAL) return node;
       try {
-        return interpolateString(node, lookup, (name) => onMissing(name, path));
+        const value = interpolateString(node, lookup, (name) => onMissing(name, path));
+        total += value.length;
+        if (total > MAX_INTERPOLATED_TOTAL) errors.push({ path, message: `the document expands to more than ${MAX_INTERPOLATED_TOTAL} characters of values` });
+        return value;
       } catch (error) {
         if (!(error instanceof InterpolationError)) throw error;
         errors.push({ path, message: error.message });

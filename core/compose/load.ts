@@ -2,8 +2,9 @@
 // what Holdfast supports, `extends` within the file, and profiles. The result is a validated
 // document the mapper turns into container specs.
 
-import AjvModule, { type ErrorObject } from 'ajv';
-import { CORE_SCHEMA, load as loadYaml, mergeTag, YAMLException } from 'js-yaml';
+import AjvModule, { type ErrorObject, type ValidateFunction } from 'ajv';
+import { CORE_SCHEMA, mergeTag, YAMLException } from 'js-yaml';
+import { loadBoundedYaml, YamlLimitError } from '../bounded-yaml.js';
 import { posix } from 'node:path';
 import { ValidationError, type FieldCause } from '../errors.js';
 import { parseDotenv, DotenvError } from './dotenv.js';
@@ -68,6 +69,17 @@ export function readText(reader: SourceReader | undefined, path: string): string
 
 const YAML_SCHEMA = CORE_SCHEMA.withTags(mergeTag);
 
+/** The compose file's YAML (merge keys allowed), within the limits of core/bounded-yaml.ts; a refusal names the file. */
+export function parseComposeYaml(text: string, path: string): unknown {
+  try {
+    return loadBoundedYaml(text, { schema: YAML_SCHEMA, filename: path });
+  } catch (error) {
+    if (error instanceof YamlLimitError) throw composeError(path, [{ path: '', message: `refused: ${error.reason}` }]);
+    if (error instanceof YAMLException) throw composeError(path, [{ path: '', message: `not valid YAML: ${error.reason}${error.mark ? ` at line ${error.mark.line + 1}` : ''}` }]);
+    throw error;
+  }
+}
+
 export function loadCompose(options: LoadComposeOptions): LoadedCompose {
   const warnings: string[] = [];
   let raw: unknown;
@@ -79,12 +91,7 @@ export function loadCompose(options: LoadComposeOptions): LoadedCompose {
     dir = posix.dirname(path);
     const text = readText(options.reader, path);
     if (text === undefined) throw composeError(label, [{ path: '', message: 'file not found beside the manifest' }]);
-    try {
-      raw = loadYaml(text, { schema: YAML_SCHEMA, filename: path });
-    } catch (error) {
-      if (error instanceof YAMLException) throw composeError(label, [{ path: '', message: `not valid YAML: ${error.reason}${error.mark ? ` at line ${error.mark.line + 1}` : ''}` }]);
-      throw error;
-    }
+    raw = parseComposeYaml(text, path);
   } else {
     label = INLINE_LABEL;
     dir = '.';
@@ -118,9 +125,12 @@ export function loadCompose(options: LoadComposeOptions): LoadedCompose {
   return { document, label, dir, variable, warnings };
 }
 
-const Ajv = AjvModule.default;
-const ajv = new Ajv({ allErrors: true, strict: false, verbose: true });
-const validateSchema = ajv.compile(COMPOSE_SCHEMA);
+// Compiled on first use, not at import: compiling the Compose schema takes a good part of a second,
+// and every CLI command imports this module whether it reads a Compose file or not.
+let compiled: ValidateFunction | undefined;
+function composeSchemaValidator(): ValidateFunction {
+  return (compiled ??= new AjvModule.default({ allErrors: true, strict: false, verbose: true }).compile(COMPOSE_SCHEMA));
+}
 
 function pathOf(instancePath: string): string {
   if (instancePath === '') return '';
@@ -140,6 +150,7 @@ function describeTypes(type: unknown): string {
 }
 
 function validate(document: unknown): Problem[] {
+  const validateSchema = composeSchemaValidator();
   if (validateSchema(document)) return [];
   const problems: Problem[] = [];
   const seen = new Set<string>();

@@ -11,6 +11,7 @@ import {
   isDockerName,
   LABEL_PREFIX,
   ownedObjectName,
+  STACK_NAMESPACE_LABEL,
   type BuildSpec,
   type ComponentSpec,
   type ContainerTemplate,
@@ -25,12 +26,14 @@ import {
   type VolumeSpec,
 } from '../deploy/container-spec.js';
 import { freezeEnvText, malformedPlaceholder } from '../deploy/env-secrets.js';
+import { stackServiceName, swarmStackName } from '../deploy/swarm-spec.js';
 import { parseTmpfs } from '../deploy/mounts.js';
 import { parseDockerBytes, parseDurationMs, parseFileMode } from '../deploy/units.js';
 import { DotenvError, parseDotenv } from './dotenv.js';
 import { composeError, readText, type LoadedCompose, type Problem, type SourceReader } from './load.js';
 import { parseExpose, parseLongPort, parseShortPort, PortSyntaxError } from './ports.js';
 import { FileSources } from './files.js';
+import { checkSwarmService, readSwarmDeploy } from './swarm-deploy.js';
 import { readDevices, readExtraHosts, readHealthcheck, readReplicas, readResources, readRestartPolicy, readUlimits, type Report } from './service-fields.js';
 import { asBool, dictOf, externalName, normaliseCapability, onlyTrue, splitShellWords, stringList } from './values.js';
 import type { CommandLike, ComposeService, ComposeVolumeLong, ListOrDict } from './types.js';
@@ -48,6 +51,11 @@ export interface MapComposeContext {
   builtImage: (component: string, declaredImage: string | undefined, build: BuildSpec) => string;
   /** The digest of the uploaded tar of a build context (a path relative to the manifest's directory). */
   buildContextDigest?: (context: string) => string | undefined;
+  /**
+   * The server is a Swarm manager: the file is a stack, each service a Swarm service on overlay
+   * networks, with deploy's Swarm keys honoured and what Swarm cannot run refused.
+   */
+  swarm?: boolean;
 }
 
 export interface MappedComponent {
@@ -146,21 +154,30 @@ class Mapper {
       const network = raw ?? {};
       const ext = externalName(network.external);
       const name = ext.external ? (ext.name ?? network.name ?? key) : (network.name ?? this.owned(key));
+      if (this.ctx.swarm && !ext.external && (network.driver === 'bridge' || network.driver === 'host')) {
+        this.problem(`networks.${key}.driver`, `a ${network.driver} network cannot connect the services of a stack on a Swarm manager: use overlay (the default there)`);
+      }
       this.networks.set(key, {
         key,
         name,
         external: ext.external,
-        driver: network.driver,
+        driver: network.driver ?? (this.ctx.swarm && !ext.external ? 'overlay' : undefined),
         driverOpts: Object.fromEntries(Object.entries(network.driver_opts ?? {}).map(([k, v]) => [k, String(v)])),
         internal: onlyTrue(network.internal),
         attachable: onlyTrue(network.attachable),
         enableIpv6: onlyTrue(network.enable_ipv6),
-        labels: this.userLabels(network.labels, `networks.${key}.labels`),
+        labels: { ...this.userLabels(network.labels, `networks.${key}.labels`), ...this.stackLabels() },
       });
     }
     if (!this.networks.has('default')) {
-      this.networks.set('default', { key: 'default', name: this.owned('default'), external: false, driverOpts: {}, labels: {} });
+      const swarm = this.ctx.swarm ? { driver: 'overlay' } : {};
+      this.networks.set('default', { key: 'default', name: this.owned('default'), external: false, ...swarm, driverOpts: {}, labels: this.stackLabels() });
     }
+  }
+
+  /** On a Swarm manager, what marks the stack's services and networks as one stack (as docker stack deploy does). */
+  private stackLabels(): Record<string, string> {
+    return this.ctx.swarm ? { [STACK_NAMESPACE_LABEL]: swarmStackName(this.ctx) } : {};
   }
 
   private userLabels(value: ListOrDict | undefined, path: string): Record<string, string> {
@@ -197,7 +214,7 @@ class Mapper {
     t.mounts = mounts;
     t.files = [...files, ...this.files.fileRefs('secret', svc.secrets, `${at}.secrets`), ...this.files.fileRefs('config', svc.configs, `${at}.configs`)];
     this.checkUniqueTargets(t, at);
-    t.labels = this.userLabels(svc.labels, `${at}.labels`);
+    t.labels = { ...this.userLabels(svc.labels, `${at}.labels`), ...this.stackLabels() };
     const { networks, networkMode } = this.serviceNetworks(name, svc, at);
     t.networks = networks;
     if (networkMode) t.networkMode = networkMode;
@@ -248,11 +265,14 @@ class Mapper {
     if (svc.container_name !== undefined && replicas > 1) {
       this.problem(`${at}.container_name`, `one container name cannot be given to ${replicas} replicas`);
     }
-    if (replicas > 1) {
+    // On a Swarm manager each task publishing a host port gets a node of its own.
+    if (replicas > 1 && !this.ctx.swarm) {
       for (const port of t.ports) {
         if (port.hostPort !== undefined) this.problem(`${at}.ports`, `host port ${port.hostPort} cannot be published by ${replicas} replicas`);
       }
     }
+    const swarm = readSwarmDeploy(svc, at, !!this.ctx.swarm, this.report);
+    if (this.ctx.swarm) checkSwarmService(name, stackServiceName(swarmStackName(this.ctx), name), svc, t, at, this.report);
     if (this.problems.length > problemsBefore) return undefined;
     const spec: ComponentSpec = {
       name,
@@ -260,6 +280,7 @@ class Mapper {
       image,
       dependsOn: this.dependsOn(svc, at),
       runsToCompletion: false,
+      ...swarm,
     };
     if (build) spec.build = build;
     return { spec, containerName: svc.container_name, template: t };

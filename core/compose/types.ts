@@ -113,6 +113,17 @@ export interface ComposeService {
       reservations?: { cpus?: number | string; memory?: number | string };
     };
     restart_policy?: { condition?: string; delay?: string; max_attempts?: number | string; window?: string };
+    mode?: 'replicated' | 'global';
+    endpoint_mode?: 'vip' | 'dnsrr';
+    placement?: { constraints?: string[]; preferences?: Array<{ spread: string }>; max_replicas_per_node?: number | string };
+    update_config?: {
+      parallelism?: number | string;
+      order?: 'start-first' | 'stop-first';
+      delay?: string;
+      failure_action?: 'pause' | 'continue' | 'rollback';
+      monitor?: string;
+      max_failure_ratio?: number | string;
+    };
   };
   secrets?: Array<string | ComposeFileRef>;
   configs?: Array<string | ComposeFileRef>;

@@ -10,6 +10,7 @@
 
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../canonical-json.js';
+import type { Placement } from '../swarm/placement.js';
 
 export const LABELS = {
   managedBy: 'holdfast.dev/managed-by',
@@ -24,6 +25,9 @@ export const LABELS = {
 
 export const MANAGED_BY = 'holdfast';
 export const LABEL_PREFIX = 'holdfast.dev/';
+
+/** Docker's label on the services and networks of a stack: `docker stack ps NAME` lists what carries it. */
+export const STACK_NAMESPACE_LABEL = 'com.docker.stack.namespace';
 
 /** Labels that record how and when an object was made, not what it is: never compared, never hashed. */
 export const BOOKKEEPING_LABELS: readonly string[] = [LABELS.specHash, LABELS.deployment];
@@ -96,6 +100,7 @@ export interface MountSpec {
 /** Where the content of a mounted file comes from. Secret content never appears, only its hash. */
 export type FileSource =
   | { secretRef: SecretKeyRef }
+  /** A secret file beside the compose file, in deployments recorded before such files were refused: its content never reached the control plane. */
   | { path: string }
   | { contentBase64: string };
 
@@ -243,6 +248,8 @@ export interface ReadinessProbe {
   intervalSeconds: number;
   timeoutSeconds: number;
   failureThreshold: number;
+  /** Consecutive passes that make a failing container ready again; 1 when absent. */
+  successThreshold?: number;
   startPeriodSeconds: number;
 }
 
@@ -267,6 +274,27 @@ export interface ComponentSpec {
   readiness?: ReadinessProbe;
   /** Runs to completion (a dependency with condition service_completed_successfully): exit 0 is done. */
   runsToCompletion: boolean;
+  /**
+   * A Swarm service scaled to zero: the container its tasks would run (the frozen input holds no
+   * replica's container then), so the service keeps its spec and scales back up to the same tasks.
+   */
+  taskTemplate?: ContainerSpec;
+  /** Where a Swarm service's tasks may run (spec.placement, compose deploy.placement). */
+  placement?: Placement;
+  /** Swarm only (compose deploy.mode global): one task on every node the placement allows, instead of `replicas`. */
+  global?: boolean;
+  /** Swarm only (compose deploy.update_config): how the tasks are replaced; the Service's update.order otherwise. */
+  swarmUpdate?: SwarmUpdateSpec;
+  /** Swarm only (compose deploy.endpoint_mode dnsrr): the service name resolves to its tasks' addresses, not a virtual IP. */
+  endpointMode?: 'dnsrr';
+}
+
+export interface SwarmUpdateSpec {
+  order?: UpdateOrder;
+  /** Tasks replaced at once; 0 replaces them all at once. */
+  parallelism?: number;
+  delayMs?: number;
+  monitorMs?: number;
 }
 
 export interface NetworkSpec {

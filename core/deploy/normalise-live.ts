@@ -56,6 +56,11 @@ export interface LiveContainer extends ContainerSpec {
   imageId: string;
   createdAt: string;
   state: ContainerState;
+  /**
+   * Set when the container should be on Docker's default network (no network declared, network mode
+   * default) but was disconnected from it: nothing in the container model says so otherwise.
+   */
+  disconnectedFromDefault?: true;
 }
 
 export interface NormaliseOptions {
@@ -351,6 +356,8 @@ export function normaliseInspect(inspect: DockerContainerInspect, image?: Docker
     createdAt: inspect.Created ?? '',
     state: containerState(inspect),
   };
+  const mode = inspect.HostConfig?.NetworkMode ?? 'default';
+  if ((mode === 'default' || mode === 'bridge') && !('bridge' in (inspect.NetworkSettings?.Networks ?? {}))) container.disconnectedFromDefault = true;
   return container;
 }
 

@@ -36,6 +36,7 @@ import { freezeEnvText, malformedPlaceholder, secretPlaceholder, secretsOf } fro
 import { contextImageTag } from './build-context.js';
 import { parseImageRef } from './image-ref.js';
 import { parseServiceMemory } from './units.js';
+import { placementProblems, type Placement } from '../swarm/placement.js';
 
 export interface RenderContext {
   /** The hash of a Secret key's value, never the value; undefined when the Secret or key does not exist. */
@@ -52,12 +53,18 @@ export interface RenderContext {
   buildTags?: Record<string, string>;
   /** Hash of secret file content; sha256 hex by default. */
   hashContent?: (bytes: Uint8Array) => string;
+  /**
+   * The target server is a Swarm manager, where an image or build Service runs as one Swarm
+   * service: several replicas may publish a host port (one task per node), and replicas 0 keeps
+   * the task template.
+   */
+  swarm?: boolean;
 }
 
 const DEFAULT_UPDATE = { order: 'start-first', healthDeadlineSeconds: 60, autoRollback: true } as const;
 
 /** Fields of a Service that describe one container, and so belong in the compose file instead. */
-const CONTAINER_FIELDS = ['command', 'entrypoint', 'ports', 'volumes', 'healthcheck', 'resources'] as const;
+const CONTAINER_FIELDS = ['command', 'entrypoint', 'ports', 'volumes', 'healthcheck', 'resources', 'placement'] as const;
 
 class Renderer {
   readonly causes: FieldCause[] = [];
@@ -144,7 +151,7 @@ class Renderer {
         autoRollback: spec.update?.autoRollback ?? DEFAULT_UPDATE.autoRollback,
       },
       deletionPolicy: spec.deletionPolicy ?? 'Retain',
-      secretRefs: uniqueSecretRefs(containers.flatMap(secretsOfContainer)),
+      secretRefs: uniqueSecretRefs([...containers, ...components.flatMap((c) => (c.taskTemplate ? [c.taskTemplate] : []))].flatMap(secretsOfContainer)),
       warnings,
     };
     if (this.ctx.deployment !== undefined) frozen.deployment = this.ctx.deployment;
@@ -237,6 +244,9 @@ class Renderer {
       }
       const published: ContainerSpec['ports'][number] = { containerPort: port.containerPort, protocol, hostPort: port.hostPort };
       const hostIP = normaliseHostIP(port.hostIP);
+      if (hostIP && this.ctx.swarm) {
+        this.fail(`spec.ports[${i}].hostIP`, `a Swarm service publishes on every address of the node that runs a task (the Engine API's port config has no host address): ${hostIP} cannot be honoured on a docker-swarm-manager server; drop hostIP, or restrict the port with the node's firewall`);
+      }
       if (hostIP) published.hostIP = hostIP;
       t.ports.push(published);
     }
@@ -274,6 +284,7 @@ class Renderer {
       } else if (hc.tcp) {
         readiness = { tcp: { port: hc.tcp.port }, ...timing };
       }
+      if (readiness && hc.successThreshold !== undefined) readiness.successThreshold = hc.successThreshold;
     }
     if (spec.resources?.cpus !== undefined) t.resources.cpus = spec.resources.cpus;
     if (spec.resources?.memory !== undefined) {
@@ -283,11 +294,13 @@ class Renderer {
     }
     t.restartPolicy = { name: spec.restartPolicy ?? 'unless-stopped' };
     const replicas = spec.replicas ?? 1;
-    if (replicas > 1) {
-      for (const [i, port] of t.ports.entries()) this.fail(`spec.ports[${i}].hostPort`, `host port ${port.hostPort} cannot be published by ${replicas} replicas`);
+    if (replicas > 1 && !this.ctx.swarm) {
+      for (const [i, port] of t.ports.entries()) this.fail(`spec.ports[${i}].hostPort`, `host port ${port.hostPort} cannot be published by ${replicas} replicas (on a Swarm manager it can, one task per node)`);
     }
     const component: ComponentSpec = { name: this.name, replicas, image, dependsOn: [], runsToCompletion: false };
     if (readiness) component.readiness = readiness;
+    const placement = this.placement();
+    if (placement) component.placement = placement;
     if (kind === 'build') {
       const build = source.build!;
       component.build = {
@@ -301,7 +314,22 @@ class Renderer {
     for (let replica = 1; replica <= replicas; replica++) {
       containers.push(this.containerFrom(t, this.name, replica, containerName(this.project, this.environment, this.name, undefined, replica)));
     }
+    if (replicas === 0 && this.ctx.swarm) component.taskTemplate = this.containerFrom(t, this.name, 1, containerName(this.project, this.environment, this.name, undefined, 1));
     return { component, containers, volumes };
+  }
+
+  /** spec.placement, checked as Swarm would check it; only a Swarm manager places tasks. */
+  private placement(): Placement | undefined {
+    const declared = this.service.spec!.placement;
+    if (!declared) return undefined;
+    if (!this.ctx.swarm) {
+      this.fail('spec.placement', `places the tasks of a Swarm service: server ${this.service.spec!.server} is not a docker-swarm-manager`);
+      return undefined;
+    }
+    const placement: Placement = { constraints: [...(declared.constraints ?? [])], spread: (declared.preferences ?? []).map((p) => p.spread) };
+    for (const problem of placementProblems(placement, 'spec.placement')) this.fail(problem.path, problem.message);
+    if (declared.maxReplicasPerNode !== undefined) placement.maxReplicasPerNode = declared.maxReplicasPerNode;
+    return placement;
   }
 
   private renderCompose() {
@@ -327,6 +355,7 @@ class Renderer {
       hashContent: this.hashContent,
       builtImage: (component, declared, build) => this.builtImage(component, declared, build),
       buildContextDigest: (context) => compose.buildContexts?.[context],
+      swarm: this.ctx.swarm,
     });
     if (this.causes.length > 0) throw this.error();
     // replicas: 0 on the Service stops the whole compose project; otherwise each compose service
@@ -334,7 +363,12 @@ class Renderer {
     const scaleToZero = spec.replicas === 0;
     const components = mapping.components.map((c) => (scaleToZero ? { ...c, spec: { ...c.spec, replicas: 0 } } : c));
     const containers = components.flatMap((c) => this.composeContainers(c));
-    return { ...mapping, components: components.map((c) => c.spec), containers };
+    const specs = components.map((c) => {
+      if (c.spec.replicas > 0 || !this.ctx.swarm) return c.spec;
+      // A Swarm service scaled to zero keeps its task template, as an image Service's does.
+      return { ...c.spec, taskTemplate: this.containerFrom(c.template, c.spec.name, 1, containerName(this.project, this.environment, this.name, c.spec.name, 1)) };
+    });
+    return { ...mapping, components: specs, containers };
   }
 
   private composeContainers(component: MappedComponent): ContainerSpec[] {
@@ -375,4 +409,21 @@ export function secretsOfContainer(container: ContainerSpec): HashedSecretRef[] 
     if ('secretRef' in file.source) refs.push({ ...file.source.secretRef, secretHash: file.contentHash });
   }
   return refs;
+}
+
+/**
+ * Renders a stored Service the way its rollout does, reading compose files from the spec (where
+ * `holdfast apply` puts them). Admission runs it on every write and the controller before every
+ * rollout, so what one accepts the other can deploy.
+ */
+export function renderDeclaredService(service: Service, ctx: Pick<RenderContext, 'resolveSecret' | 'sourceCommit' | 'swarm'>): FrozenInput {
+  const files = service.spec?.source.compose?.files ?? {};
+  const encoder = new TextEncoder();
+  return renderFrozenInput(service, {
+    ...ctx,
+    composeFiles: {
+      readFile: (path) => (Object.hasOwn(files, path) ? encoder.encode(files[path]) : undefined),
+      isDirectory: (path) => Object.keys(files).some((f) => f.startsWith(`${path}/`)),
+    },
+  });
 }

@@ -4,11 +4,18 @@
 // dead) and its Docker health; per Service: containers missing (replicas short, removed by hand)
 // and containers carrying the Service's labels that the input does not declare. Pure.
 import { diffContainerSpecs, isIgnored } from '../deploy/compare.js';
-import { ownerOf, type ComponentSpec, type ContainerSpec, type FrozenInput } from '../deploy/container-spec.js';
+import { LABELS, MANAGED_BY, type ComponentSpec, type ContainerSpec, type FrozenInput } from '../deploy/container-spec.js';
 import type { ContainerState, LiveContainer } from '../deploy/normalise-live.js';
 import type { DriftEntry } from './types.js';
+import { DEFAULT_CRASH_LOOP, replicaHealth, type ProbeRecord } from '../health/index.js';
 
 export interface LiveDriftOptions {
+  /** Readiness probe results by container name (the prober's); without them declared probes are not judged. */
+  probes?: ReadonlyMap<string, ProbeRecord>;
+  /** The exit code of each container's last death, by name. */
+  lastExitCodes?: ReadonlyMap<string, number>;
+  /** When the health of the replicas is judged (crash loops are a matter of time). */
+  now?: Date;
   /**
    * The Service's driftPolicy.ignoreDifferences: paths within a container (`env.BUILD_ID`,
    * `labels`, `state.health`) or whole paths (`containers[hf_shop_production_web_1].env.X`).
@@ -16,13 +23,22 @@ export interface LiveDriftOptions {
   ignorePaths?: readonly string[];
 }
 
+/** Docker's default network, which a container without declared networks is on. */
+const DEFAULT_NETWORK = 'bridge';
+
 /** The path of a container in the frozen input's shape. */
 export const containerPath = (name: string) => `containers[${name}]`;
 
-/** Whether a container carries the labels of the frozen input's Service (same project, environment and service). */
-export function belongsTo(frozen: Pick<FrozenInput, 'project' | 'environment' | 'service'>, container: Pick<LiveContainer, 'labels'>): boolean {
-  const owner = ownerOf(container.labels);
-  return !!owner && owner.project === frozen.project && owner.environment === frozen.environment && owner.service === frozen.service.name;
+/**
+ * Whether a container claims to be one of the Service's: Holdfast's managed-by label and the
+ * Service's name, and no other project or environment. A container that lacks the rest of a
+ * replica's labels (made by hand to look like one) still claims it, and shows as unexpected.
+ */
+export function claimsService(frozen: Pick<FrozenInput, 'project' | 'environment' | 'service'>, labels: Record<string, string> | null | undefined): boolean {
+  if (!labels || labels[LABELS.managedBy] !== MANAGED_BY || labels[LABELS.service] !== frozen.service.name) return false;
+  const project = labels[LABELS.project];
+  const environment = labels[LABELS.environment];
+  return (project === undefined || project === frozen.project) && (environment === undefined || environment === frozen.environment);
 }
 
 /** The state a container of this component may be in without being drift. */
@@ -74,7 +90,7 @@ function containerSummary(container: ContainerSpec | LiveContainer): Record<stri
  */
 export function diffLiveAgainstFrozen(frozen: FrozenInput, live: readonly LiveContainer[], options: LiveDriftOptions = {}): DriftEntry[] {
   const ignore = options.ignorePaths ?? [];
-  const ours = live.filter((c) => belongsTo(frozen, c));
+  const ours = live.filter((c) => claimsService(frozen, c.labels));
   const byName = new Map(ours.map((c) => [c.name, c]));
   const components = new Map(frozen.components.map((c) => [c.name, c]));
   const out: DriftEntry[] = [];
@@ -93,9 +109,27 @@ export function diffLiveAgainstFrozen(frozen: FrozenInput, live: readonly LiveCo
       continue;
     }
     for (const { path, ...diff } of diffContainerSpecs(expected, actual)) add(expected.name, path, diff);
-    const deviations = stateDeviations(components.get(expected.component), actual.state);
+    if (actual.disconnectedFromDefault && expected.networks.length === 0 && !expected.networkMode) {
+      add(expected.name, `networks[${DEFAULT_NETWORK}]`, { kind: 'missing', expected: { name: DEFAULT_NETWORK } });
+    }
+    const component = components.get(expected.component);
+    const probe = component?.readiness && options.probes ? { spec: component.readiness, record: options.probes.get(expected.name) } : undefined;
+    const health = replicaHealth(
+      { name: expected.name, state: actual.state, runsToCompletion: component?.runsToCompletion, ...(probe ? { probe } : {}), lastExitCode: options.lastExitCodes?.get(expected.name) },
+      options.now ?? new Date(),
+      DEFAULT_CRASH_LOOP,
+    );
+    if (health.state === 'CrashLoopBackOff') {
+      // One stable value while the loop goes on: the restart count and the running/restarting flips stay out of it.
+      add(expected.name, 'state.status', { kind: 'changed', expected: 'running', actual: `crash loop${health.exitCode !== undefined ? ` (exit code ${health.exitCode})` : ''}` });
+      continue;
+    }
+    const deviations = stateDeviations(component, actual.state);
     if (deviations.status) add(expected.name, 'state.status', { kind: 'changed', expected: 'running', actual: deviations.status });
     if (deviations.health) add(expected.name, 'state.health', { kind: 'changed', expected: 'healthy', actual: deviations.health });
+    else if (health.state === 'ProbeFailing') {
+      add(expected.name, 'state.health', { kind: 'changed', expected: 'healthy', actual: `readiness probe failing (failureThreshold ${component!.readiness!.failureThreshold} reached)` });
+    }
   }
   for (const extra of ours) {
     if (!declared.has(extra.name)) add(extra.name, undefined, { kind: 'unexpected', actual: containerSummary(extra) });

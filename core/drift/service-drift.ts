@@ -4,7 +4,7 @@
 import type { FrozenInput } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
 import { diffDeclaredAgainstFrozen } from './declared.js';
-import { diffLiveAgainstFrozen } from './live.js';
+import { diffLiveAgainstFrozen, type LiveDriftOptions } from './live.js';
 import { sortEntries, type DriftEntry, type DriftSource } from './types.js';
 import { buildLiveView, type LiveView } from './views.js';
 
@@ -23,6 +23,8 @@ export interface ServiceDriftInput {
   ignorePaths?: readonly string[];
   /** A deployment is changing the host: neither source is judged until it ends. */
   rolloutInProgress?: boolean;
+  /** What the replicas' health is judged from beside their state: probe results, last exit codes, the time. */
+  health?: Pick<LiveDriftOptions, 'probes' | 'lastExitCodes' | 'now'>;
 }
 
 export interface ServiceDrift {
@@ -36,7 +38,7 @@ export function computeServiceDrift(input: ServiceDriftInput): ServiceDrift {
   const entries: DriftEntry[] = [];
   const checked: DriftSource[] = [];
   if (input.frozen && input.live && !input.rolloutInProgress) {
-    entries.push(...diffLiveAgainstFrozen(input.frozen, input.live, { ignorePaths: input.ignorePaths }));
+    entries.push(...diffLiveAgainstFrozen(input.frozen, input.live, { ignorePaths: input.ignorePaths, ...input.health }));
     checked.push('live-vs-frozen');
   } else if (!input.frozen && input.live) {
     // Nothing deployed, so nothing can have drifted from it.

@@ -19,7 +19,15 @@ export type DriftPhase =
   | { kind: 'report' }
   /** A heal deployment was queued or runs. */
   | { kind: 'healing'; deployment: string }
-  | { kind: 'backoff'; healsInWindow: number; windowMinutes: number; retryAt: Date };
+  /** No heal before `retryAt`: the window's budget is spent, or (`wait`) the last heal was too recent. */
+  | { kind: 'backoff'; healsInWindow: number; windowMinutes: number; retryAt: Date; wait?: HealWait };
+
+/** Why a heal waits after the last one: how long, and how that one ended. */
+export interface HealWait {
+  seconds: number;
+  maxHeals: number;
+  lastHeal: { id: string; phase: string; reason?: string };
+}
 
 export interface DriftConditionValue {
   status: ConditionStatus;
@@ -42,12 +50,22 @@ export function driftCondition(entries: readonly Pick<DriftEntry, 'path' | 'kind
   switch (phase.kind) {
     case 'healing':
       return { status: 'True', reason: 'Healing', message: `${summary}; deployment ${phase.deployment} puts it back` };
-    case 'backoff':
+    case 'backoff': {
+      if (phase.wait) {
+        const { lastHeal, seconds, maxHeals } = phase.wait;
+        const outcome = lastHeal.phase === 'completed' ? 'completed, and the drift came back' : `${lastHeal.phase}${lastHeal.reason ? ` (${lastHeal.reason})` : ''}`;
+        return {
+          status: 'True',
+          reason: 'HealBackoff',
+          message: `${summary}; the last heal (deployment ${lastHeal.id}) ${outcome}, so the next heal waits ${seconds} s, until ${phase.retryAt.toISOString()} (heal ${phase.healsInWindow + 1} of at most ${maxHeals} in ${phase.windowMinutes} minutes; holdfast sync converges it now)`,
+        };
+      }
       return {
         status: 'True',
         reason: 'HealBackoff',
         message: `${summary}; healed ${phase.healsInWindow} times in the last ${phase.windowMinutes} minutes, so not healing again before ${phase.retryAt.toISOString()} (holdfast sync converges it now)`,
       };
+    }
     default:
       return { status: 'True', reason: 'LiveChanged', message: summary };
   }

@@ -1,11 +1,12 @@
-// Live vs frozen for a Service that runs as a Swarm service: the service's spec as the manager
+// Live vs frozen for a Service that runs as Swarm services: each service's spec as the manager
 // holds it against the ServiceSpec the frozen input renders to — image, env (secret values compared
-// as hashes, never shown), replicas, published ports and labels — and a service that is gone.
+// as hashes, never shown), replicas (or mode global), published ports and labels — and a service
+// that is gone.
 // Paths read `services[hf_shop_production_web].env.GREETING`. Pure.
 import { isIgnored } from '../deploy/compare.js';
 import { LABELS, type FrozenInput } from '../deploy/container-spec.js';
 import { imageReference } from '../deploy/docker-request.js';
-import { swarmServicePlans, type PublishMode } from '../deploy/swarm-spec.js';
+import { swarmServiceLabels, swarmServicePlans, type PublishMode } from '../deploy/swarm-spec.js';
 import type { DriftEntry } from './types.js';
 
 /** The part of a GET /services item this compares. */
@@ -13,7 +14,7 @@ export interface RawSwarmServiceSpec {
   Name?: string;
   Labels?: Record<string, string> | null;
   TaskTemplate?: { ContainerSpec?: { Image?: string; Env?: string[] | null } } | Record<string, unknown>;
-  Mode?: { Replicated?: { Replicas?: number } };
+  Mode?: { Replicated?: { Replicas?: number }; Global?: object };
   EndpointSpec?: { Ports?: Array<{ Protocol?: string; TargetPort?: number; PublishedPort?: number; PublishMode?: string }> | null } | Record<string, unknown>;
 }
 
@@ -34,7 +35,7 @@ function portText(p: { Protocol?: string; TargetPort?: number; PublishedPort?: n
 /**
  * The differences between the frozen input and the Swarm service(s) the manager holds for it
  * (`live`: every service named like the Service's; absent ones are `missing`). A frozen input that
- * cannot run on Swarm (a compose source) has none.
+ * cannot run on Swarm has none (its rollout failed saying why).
  */
 export function diffSwarmAgainstFrozen(frozen: FrozenInput, live: ReadonlyArray<{ Spec?: RawSwarmServiceSpec }>, options: SwarmDriftOptions): DriftEntry[] {
   let plans;
@@ -81,8 +82,12 @@ export function diffSwarmAgainstFrozen(frozen: FrozenInput, live: ReadonlyArray<
     // Values of undeclared variables are not shown: they may be secrets.
     for (const key of liveEnv.keys()) if (!(key in c.env)) add(`env.${key}`, { kind: 'unexpected' });
 
-    const replicas = spec.Mode?.Replicated?.Replicas;
-    if (replicas !== plan.replicas) add('replicas', { kind: 'changed', expected: plan.replicas, actual: replicas ?? 'not replicated' });
+    if (plan.global) {
+      if (!spec.Mode?.Global) add('mode', { kind: 'changed', expected: 'global', actual: 'replicated' });
+    } else {
+      const replicas = spec.Mode?.Replicated?.Replicas;
+      if (replicas !== plan.replicas) add('replicas', { kind: 'changed', expected: plan.replicas, actual: replicas ?? 'not replicated' });
+    }
 
     const wantPorts = c.ports.map((p) => portText({ Protocol: p.protocol, TargetPort: p.containerPort, PublishedPort: p.hostPort, PublishMode: plan.publishMode })).sort();
     const endpoint = (spec.EndpointSpec ?? {}) as { Ports?: Array<{ Protocol?: string; TargetPort?: number; PublishedPort?: number; PublishMode?: string }> | null };
@@ -90,13 +95,8 @@ export function diffSwarmAgainstFrozen(frozen: FrozenInput, live: ReadonlyArray<
     if (JSON.stringify(wantPorts) !== JSON.stringify(livePorts)) add('ports', { kind: 'changed', expected: wantPorts, actual: livePorts });
 
     const liveLabels = { ...(spec.Labels ?? {}) };
-    const wantLabels: Record<string, string> = { ...c.labels };
-    delete wantLabels[LABELS.replica];
-    delete wantLabels[LABELS.deployment];
-    for (const key of [LABELS.specHash, LABELS.deployment]) {
-      delete wantLabels[key];
-      delete liveLabels[key];
-    }
+    const wantLabels = swarmServiceLabels(plan);
+    for (const key of [LABELS.specHash, LABELS.deployment]) delete liveLabels[key];
     for (const [key, value] of Object.entries(wantLabels)) {
       if (liveLabels[key] === undefined) add(`labels.${key}`, { kind: 'missing', expected: value });
       else if (liveLabels[key] !== value) add(`labels.${key}`, { kind: 'changed', expected: value, actual: liveLabels[key] });

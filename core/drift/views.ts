@@ -6,7 +6,7 @@
 import { diffContainerSpecs } from '../deploy/compare.js';
 import type { ContainerSpec, FrozenInput } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
-import { belongsTo, stateDeviations } from './live.js';
+import { claimsService, stateDeviations } from './live.js';
 
 export type LiveContainerView = ContainerSpec & { state?: { status?: string; health?: string } };
 
@@ -57,7 +57,7 @@ export function buildLiveView(
   live: readonly LiveContainer[],
   owner: Pick<FrozenInput, 'project' | 'environment' | 'service'>,
 ): LiveView {
-  const ours = live.filter((c) => belongsTo(frozen ?? owner, c));
+  const ours = live.filter((c) => claimsService(frozen ?? owner, c.labels));
   const order = new Map((frozen?.containers ?? []).map((c, i) => [c.name, i]));
   const rank = (c: LiveContainer) => order.get(c.name) ?? order.size;
   const containers = [...ours]

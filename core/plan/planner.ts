@@ -67,7 +67,7 @@ function healthCheckOf(component: ComponentSpec, container: ContainerSpec): Pick
 /** Stop (when up) and remove one of the Service's containers, by id. */
 export function removeActions(c: LiveContainer, why: string): Action[] {
   const out: Action[] = [];
-  if (isUp(c)) out.push({ type: 'stop', target: c.name, containerId: c.id, reason: why, timeoutSeconds: c.stopGraceSeconds });
+  if (isUp(c)) out.push({ type: 'stop', target: c.name, containerId: c.id, reason: why, timeoutSeconds: c.stopGraceSeconds, ...(c.stopSignal ? { signal: c.stopSignal } : {}) });
   out.push({ type: 'remove', target: c.name, containerId: c.id, reason: why });
   return out;
 }
@@ -103,8 +103,8 @@ class Planner {
     for (const c of frozen.components) this.components.set(c.name, c);
   }
 
-  private fail(target: string, reason: string) {
-    this.fails.push({ type: 'fail', target, reason });
+  private fail(target: string, reason: string, failure?: string) {
+    this.fails.push({ type: 'fail', target, reason, ...(failure ? { failure } : {}) });
   }
 
   plan(): Action[] {
@@ -171,7 +171,7 @@ class Planner {
           if (!isUp(other)) continue;
           const holder = other.ports.find((p) => portsCollide(p, port));
           if (holder) {
-            this.fail(desired.name, `host port ${portText(port)} is published by container ${other.name} (${other.id.slice(0, 12)}) ${describeOwner(other)}; free the port or change hostPort`);
+            this.fail(desired.name, `host port ${portText(port)} is published by container ${other.name} (${other.id.slice(0, 12)}) ${describeOwner(other)}; free the port or change hostPort`, 'PortInUse');
           }
         }
       }
@@ -249,7 +249,10 @@ class Planner {
   }
 
   private differences(desired: ContainerSpec, live: LiveContainer): string[] {
-    return diffContainerSpecs(desired, live, { ignorePaths: this.options.ignorePaths }).map((d) => d.path);
+    const paths = diffContainerSpecs(desired, live, { ignorePaths: this.options.ignorePaths }).map((d) => d.path);
+    // Taken off Docker's default network by hand: only a new container is put back on it.
+    if (live.disconnectedFromDefault && desired.networks.length === 0 && !desired.networkMode) paths.push('networks[bridge]');
+    return paths;
   }
 
   /** Whether `live` runs the frozen spec: its fields, and (unless drift is ignored) nothing else. */
@@ -353,9 +356,12 @@ class Planner {
       const restartFor = component.dependsOn.filter((d) => d.restart && this.changed.has(d.component)).map((d) => d.component);
       if (restartFor.length > 0) {
         const why = `its dependency ${restartFor.join(', ')} was replaced (depends_on restart: true)`;
-        out.push({ type: 'stop', target: name, containerId: current.id, reason: why, timeoutSeconds: current.stopGraceSeconds });
+        out.push({ type: 'stop', target: name, containerId: current.id, reason: why, timeoutSeconds: current.stopGraceSeconds, ...(current.stopSignal ? { signal: current.stopSignal } : {}) });
         out.push({ type: 'start', target: name, containerId: current.id, reason: why });
         out.push(this.waitFor(component, desired, name));
+      } else if (this.options.verifyRunning) {
+        const wait = this.waitFor(component, desired, name);
+        out.push({ ...wait, reason: `${name} already runs this input: ${wait.reason} before the rollout completes` });
       }
       return out;
     }

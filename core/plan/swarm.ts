@@ -1,16 +1,19 @@
-// The rollout planner for a Service that runs as a Swarm service on a manager: frozen input + the
-// manager's services, tasks, containers and images → actions, each with its reason. Create the
-// service when it does not exist, update it when its spec hash differs (or a paused update is to
-// be taken up again), wait for the tasks of the spec when fewer than declared run, and nothing
-// when it runs as frozen. Containers the Service ran before on the manager's own engine (before it
-// ran as a Swarm service) go first: they may hold the host ports its tasks publish. Pure and
-// deterministic.
+// The rollout planner for a Service that runs as Swarm services on a manager (one for an image or
+// build source, a stack of them for a compose source): frozen input + the manager's services, tasks,
+// networks, containers and images → actions, each with its reason. Create a service when it does not
+// exist, update it when its spec hash differs (or a paused update is to be taken up again), wait for
+// the tasks of the spec when fewer than declared run, and nothing when it runs as frozen. Containers
+// the Service ran before on the manager's own engine (before it ran on Swarm) go first: they may
+// hold the host ports its tasks publish; then the Service's services that are no longer declared.
+// The stack's overlay networks are created before the services that join them and removed after
+// the last one leaves. Pure and deterministic.
 
 import { LABELS, ownerOf, type FrozenInput } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
-import { swarmServicePlans, type PublishMode, type SwarmServicePlan } from '../deploy/swarm-spec.js';
+import { desiredTasks, swarmServicePlans, type PublishMode, type SwarmServicePlan } from '../deploy/swarm-spec.js';
+import { unplaceable, type PlacementNode } from '../swarm/placement.js';
 import { imagePresent, ownedBy, removeActions } from './planner.js';
-import type { Action, LiveImage, ServiceOwner } from './types.js';
+import type { Action, LiveImage, LiveNetwork, ServiceOwner } from './types.js';
 
 /** A Swarm service as planning reads it (from GET /services). */
 export interface LiveSwarmService {
@@ -39,14 +42,32 @@ export interface LiveSwarmTask {
   /** The spec-hash label of the task's container spec (the plan's task hash): which version it runs. */
   taskHash?: string;
   timestamp?: string;
+  /** The image reference the task runs (with its digest when pinned). */
+  image?: string;
+  /** The exit code of the task's container, once it ended. */
+  exitCode?: number;
 }
 
 export interface SwarmLiveState {
   services: LiveSwarmService[];
   tasks: LiveSwarmTask[];
+  /** The swarm's nodes: a placement no ready and active node satisfies fails the plan. */
+  nodes?: PlacementNode[];
   /** The manager's own containers, normalised; Swarm task containers among them are left alone. */
   containers: LiveContainer[];
+  /** The manager's networks, the swarm's overlay networks among them. */
+  networks: LiveNetwork[];
+  /** The swarm's configs and secrets named like the Service's. */
+  files: LiveSwarmFile[];
   images: LiveImage[];
+}
+
+/** A Swarm config or secret as planning reads it (from GET /configs, GET /secrets). */
+export interface LiveSwarmFile {
+  kind: 'config' | 'secret';
+  id: string;
+  name: string;
+  labels: Record<string, string>;
 }
 
 export interface SwarmPlanOptions {
@@ -70,15 +91,18 @@ interface RawService {
   UpdateStatus?: { State?: string; Message?: string } | null;
 }
 
-interface RawTask {
+export interface RawTask {
   ID: string;
   ServiceID?: string;
   NodeID?: string;
   Slot?: number;
   DesiredState?: string;
-  Status?: { State?: string; Message?: string; Err?: string; Timestamp?: string };
-  Spec?: { ContainerSpec?: { Labels?: Record<string, string> | null } };
+  Status?: { State?: string; Message?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ExitCode?: number } };
+  Spec?: { ContainerSpec?: { Image?: string; Labels?: Record<string, string> | null } };
 }
+
+/** Task states that will not become running again. */
+export const ENDED_TASK_STATES: ReadonlySet<string> = new Set(['complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 
 export function liveSwarmService(raw: RawService): LiveSwarmService {
   const out: LiveSwarmService = { id: raw.ID, name: raw.Spec?.Name ?? '', version: raw.Version?.Index ?? 0, labels: { ...(raw.Spec?.Labels ?? {}) } };
@@ -87,6 +111,10 @@ export function liveSwarmService(raw: RawService): LiveSwarmService {
   if (raw.UpdateStatus?.State) out.updateState = raw.UpdateStatus.State;
   if (raw.UpdateStatus?.Message) out.updateMessage = raw.UpdateStatus.Message;
   return out;
+}
+
+export function liveSwarmFile(kind: LiveSwarmFile['kind'], raw: { ID: string; Spec?: { Name?: string; Labels?: Record<string, string> | null } }): LiveSwarmFile {
+  return { kind, id: raw.ID, name: raw.Spec?.Name ?? '', labels: { ...(raw.Spec?.Labels ?? {}) } };
 }
 
 export function liveSwarmTask(raw: RawTask): LiveSwarmTask {
@@ -98,11 +126,13 @@ export function liveSwarmTask(raw: RawTask): LiveSwarmTask {
   if (raw.Status?.Timestamp) out.timestamp = raw.Status.Timestamp;
   const hash = raw.Spec?.ContainerSpec?.Labels?.[LABELS.specHash];
   if (hash) out.taskHash = hash;
+  if (raw.Spec?.ContainerSpec?.Image) out.image = raw.Spec.ContainerSpec.Image;
+  // A task that has not ended reports exit code 0 as well: only an ended task's code says anything.
+  const code = raw.Status?.ContainerStatus?.ExitCode;
+  if (code !== undefined && ENDED_TASK_STATES.has(out.state)) out.exitCode = code;
   return out;
 }
 
-/** Task states that will not become running again. */
-const ENDED = new Set(['complete', 'failed', 'rejected', 'shutdown', 'orphaned', 'remove']);
 
 /** How far the tasks of one version of a service are: running ones, failed ones (with their errors), the rest. */
 export interface TaskProgress {
@@ -114,19 +144,31 @@ export interface TaskProgress {
   summary: string;
 }
 
-export function taskProgress(tasks: readonly LiveSwarmTask[], serviceId: string, taskHash: string, replicas: number): TaskProgress {
+/**
+ * `nodeNames` (node ID → hostname) names the nodes in the summary; without it they are counted only.
+ */
+export function taskProgress(tasks: readonly LiveSwarmTask[], serviceId: string, taskHash: string, replicas: number, nodeNames?: ReadonlyMap<string, string>): TaskProgress {
   const ofService = tasks.filter((t) => t.serviceId === serviceId);
   const current = ofService.filter((t) => t.taskHash === taskHash);
-  const running = current.filter((t) => t.desiredState === 'running' && t.state === 'running').length;
-  const failed = current.filter((t) => t.state === 'failed' || t.state === 'rejected' || (ENDED.has(t.state) && !!t.err));
-  const old = ofService.filter((t) => t.taskHash !== taskHash && t.desiredState === 'running' && !ENDED.has(t.state)).length;
+  const runningTasks = current.filter((t) => t.desiredState === 'running' && t.state === 'running');
+  const running = runningTasks.length;
+  const nodes = new Set(runningTasks.map((t) => t.nodeId ?? '?'));
+  const failed = current.filter((t) => t.state === 'failed' || t.state === 'rejected' || (ENDED_TASK_STATES.has(t.state) && !!t.err));
+  const old = ofService.filter((t) => t.taskHash !== taskHash && t.desiredState === 'running' && !ENDED_TASK_STATES.has(t.state)).length;
   const others = current
     .filter((t) => t.desiredState === 'running' && t.state !== 'running')
     .sort((a, b) => (a.slot ?? 0) - (b.slot ?? 0))
-    .map((t) => `slot ${t.slot ?? '?'} ${t.state}${t.err ? ` (${t.err})` : ''}`);
-  const parts = [`${running}/${replicas} running`, ...others];
+    .map((t) => `slot ${t.slot ?? '?'} ${t.state}${t.nodeId ? ` on ${nodeNames?.get(t.nodeId) ?? t.nodeId.slice(0, 12)}` : ''}${t.err ? ` (${t.err})` : ''}`);
+  const parts = [running > 0 ? `${running}/${replicas} running on ${nodes.size} node${nodes.size === 1 ? '' : 's'}` : `${running}/${replicas} running`, ...others];
   if (old > 0) parts.push(`${old} task(s) of the previous version still running`);
   return { running, failed, old, summary: parts.join('; ') };
+}
+
+/** `slot 2 on hf-h2 failed, exit code 3: task: non-zero exit (3)`: a failed task as the rollout reports it. */
+export function describeTaskFailure(t: LiveSwarmTask, nodeNames?: ReadonlyMap<string, string>): string {
+  const node = t.nodeId ? ` on ${nodeNames?.get(t.nodeId) ?? t.nodeId.slice(0, 12)}` : '';
+  const code = t.exitCode !== undefined ? `, exit code ${t.exitCode}` : '';
+  return `slot ${t.slot ?? '?'}${node} ${t.state}${code}: ${t.err ?? t.message ?? 'no error reported'}`;
 }
 
 function describeServiceOwner(service: LiveSwarmService): string {
@@ -162,13 +204,22 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       fails.push({ type: 'fail', target: plan.name, reason: `Swarm publishes a port on every address of its nodes: hostIP ${hostIPs.map((p) => `${p.hostIP} (port ${p.hostPort})`).join(', ')} cannot be honoured on a Swarm manager; drop hostIP` });
       continue;
     }
+    // A global service needs one suitable node; a replicated one a node for every replica allowed per node.
+    const placementProblem = live.nodes && (plan.constraints.length > 0 || plan.maxReplicasPerNode !== undefined)
+      ? unplaceable(live.nodes, { constraints: plan.constraints, spread: plan.spread, maxReplicasPerNode: plan.maxReplicasPerNode }, plan.global ? 1 : plan.replicas)
+      : undefined;
+    if (placementProblem) {
+      fails.push({ type: 'fail', target: plan.name, failure: 'NoSuitableNode', reason: `Swarm cannot place its tasks: ${placementProblem}` });
+      continue;
+    }
     const readiness = frozen.components.find((c) => c.name === plan.component)?.readiness;
     const unprobed = readiness ? ' (the http/tcp readiness probe is not run against Swarm tasks: a running task counts as ready; declare healthcheck.exec for Docker to check them)' : '';
-    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${plan.replicas} task(s) of the new spec run${plan.healthcheck ? ' and Docker reports them healthy' : ''}${unprobed}` };
-    const note = plan.orderNote ? ` (${plan.orderNote})` : '';
+    const tasksWanted = plan.global ? 'one task of the new spec runs on every suitable node' : `${plan.replicas} task(s) of the new spec run`;
+    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${tasksWanted}${plan.healthcheck ? ' and Docker reports them healthy' : ''}${unprobed}` };
+    const note = plan.adjustedNote ? ` (${plan.adjustedNote})` : '';
     if (!existing) {
       images.push(...imageActions(frozen, plan, live.images));
-      services.push({ type: 'create-service', target: plan.name, service: plan, reason: `Swarm service ${plan.name} does not exist; ${plan.replicas} replica(s), ports published in mode ${plan.publishMode}${note}` }, wait);
+      services.push({ type: 'create-service', target: plan.name, service: plan, reason: `Swarm service ${plan.name} does not exist; ${plan.global ? 'mode global' : `${plan.replicas} replica(s)`}, ports published in mode ${plan.publishMode}${note}` }, wait);
       continue;
     }
     const update = (reason: string) =>
@@ -188,21 +239,79 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       update(`the update of ${plan.name} is ${existing.updateState}${existing.updateMessage ? ` (${existing.updateMessage})` : ''}: taking it up again`);
       continue;
     }
-    const progress = taskProgress(live.tasks, existing.id, plan.taskHash, plan.replicas);
-    if (progress.running < plan.replicas || progress.old > 0) {
+    const desired = live.nodes ? desiredTasks(plan, live.nodes) : plan.replicas;
+    const progress = taskProgress(live.tasks, existing.id, plan.taskHash, desired);
+    if (progress.running < desired || progress.old > 0) {
       services.push({ ...wait, reason: `${plan.name} runs the frozen spec but not all its tasks: ${progress.summary}` });
     }
   }
+  const networks = planSwarmNetworks(frozen, live.networks, owner);
+  const files = planSwarmFiles(plans, live.files, owner);
+  fails.push(...networks.fails, ...files.fails);
   if (fails.length > 0) return fails;
 
-  // Containers the Service ran on the manager's engine before it ran as a Swarm service.
+  // Containers the Service ran on the manager's engine before it ran on Swarm.
   const leftovers: Action[] = [];
   const why = `the Service runs as Swarm service ${plans.map((p) => p.name).join(', ')} now`;
   for (const c of live.containers) {
     if (c.labels[SWARM_TASK_LABEL] !== undefined || !ownedBy(c, owner)) continue;
     leftovers.push(...removeActions(c, why));
   }
-  return [...images, ...leftovers, ...services];
+  // The Service's Swarm services that are no longer declared (a compose service dropped from the file).
+  const declared = new Set(plans.map((p) => p.name));
+  const dropped: Action[] = live.services
+    .filter((s) => !declared.has(s.name) && ownedBy({ labels: s.labels }, owner))
+    .map((s) => ({ type: 'remove-service', target: s.name, serviceId: s.id, reason: `${s.name} is no longer declared` }));
+  return [...images, ...leftovers, ...dropped, ...networks.before, ...files.before, ...services, ...files.after, ...networks.after];
+}
+
+/**
+ * The configs and secrets the tasks mount, each version created before the services that mount it;
+ * the Service's versions no service mounts any more are removed once the services run without them
+ * (a rollback through Swarm needs the previous ones until then).
+ */
+function planSwarmFiles(plans: readonly SwarmServicePlan[], live: readonly LiveSwarmFile[], owner: ServiceOwner): { fails: Action[]; before: Action[]; after: Action[] } {
+  const fails: Action[] = [];
+  const before: Action[] = [];
+  const wanted = new Map(plans.flatMap((p) => p.files).map((f) => [`${f.kind}/${f.name}`, f]));
+  for (const f of wanted.values()) {
+    const existing = live.find((l) => l.kind === f.kind && l.name === f.name);
+    if (!existing) before.push({ type: 'create-swarm-file', target: f.name, file: f, reason: `the ${f.kind} ${f.file.name} (version ${f.name.slice(-12)}) does not exist` });
+    else if (!ownedBy({ labels: existing.labels }, owner)) fails.push({ type: 'fail', target: f.name, reason: `Swarm ${f.kind} ${f.name} exists and is not the Service's; Holdfast will not use it` });
+  }
+  const after: Action[] = live
+    .filter((l) => !wanted.has(`${l.kind}/${l.name}`) && ownedBy({ labels: l.labels }, owner))
+    .map((l) => ({ type: 'remove-swarm-file', target: l.name, kind: l.kind, objectId: l.id, reason: `no service of the Service mounts this version of the ${l.kind} any more` }));
+  return { fails, before, after };
+}
+
+/**
+ * The stack's networks: each declared one created when missing (one of the Service's own with
+ * another driver, left from when it ran as containers, is replaced); an external one must exist;
+ * the Service's networks no longer declared are removed once the services have left them.
+ */
+function planSwarmNetworks(frozen: FrozenInput, live: readonly LiveNetwork[], owner: ServiceOwner): { fails: Action[]; before: Action[]; after: Action[] } {
+  const fails: Action[] = [];
+  const before: Action[] = [];
+  for (const network of frozen.networks) {
+    const existing = live.find((n) => n.name === network.name);
+    if (network.external) {
+      if (!existing) fails.push({ type: 'fail', target: network.name, reason: `external network ${network.name} does not exist on the swarm of server ${frozen.target.server}; create it (docker network create --driver overlay --attachable), or drop external: true` });
+      continue;
+    }
+    if (existing && (!network.driver || existing.driver === network.driver)) continue;
+    if (existing && !ownedBy({ labels: existing.labels }, owner)) {
+      fails.push({ type: 'fail', target: network.name, reason: `network ${network.name} exists with driver ${existing.driver ?? 'unknown'}, not ${network.driver}, and is not the Service's; Holdfast will not replace it` });
+      continue;
+    }
+    if (existing) before.push({ type: 'remove-network', target: network.name, networkId: existing.id, reason: `network ${network.name} has driver ${existing.driver ?? 'unknown'}; the stack needs ${network.driver}` });
+    before.push({ type: 'create-network', target: network.name, network, reason: `network ${network.name} does not exist${network.attachable ? ' (attachable)' : ''}` });
+  }
+  const declared = new Set(frozen.networks.map((n) => n.name));
+  const after: Action[] = live
+    .filter((n) => !declared.has(n.name) && ownedBy({ labels: n.labels }, owner))
+    .map((n) => ({ type: 'remove-network', target: n.name, networkId: n.id, reason: `network ${n.name} is no longer declared` }));
+  return { fails, before, after };
 }
 
 /** A build the manager must run, or a pull so the manager's own tasks start without a registry round trip. */
@@ -218,8 +327,11 @@ function imageActions(frozen: FrozenInput, plan: SwarmServicePlan, images: reado
   return [pull];
 }
 
-/** Deleting the Service: its Swarm services, by their ownership labels. */
-export function planSwarmDeletion(services: readonly LiveSwarmService[], owner: ServiceOwner): Action[] {
+/** Deleting the Service: its Swarm services, then its configs and secrets, by their ownership labels. */
+export function planSwarmDeletion(services: readonly LiveSwarmService[], owner: ServiceOwner, files: readonly LiveSwarmFile[] = []): Action[] {
   const why = `Service ${owner.project}/${owner.service} (${owner.environment}) is being deleted`;
-  return services.filter((s) => ownedBy({ labels: s.labels }, owner)).map((s) => ({ type: 'remove-service', target: s.name, serviceId: s.id, reason: why }));
+  return [
+    ...services.filter((s) => ownedBy({ labels: s.labels }, owner)).map((s): Action => ({ type: 'remove-service', target: s.name, serviceId: s.id, reason: why })),
+    ...files.filter((f) => ownedBy({ labels: f.labels }, owner)).map((f): Action => ({ type: 'remove-swarm-file', target: f.name, kind: f.kind, objectId: f.id, reason: why })),
+  ];
 }

@@ -9,7 +9,7 @@ import type {
   VolumeSpec,
 } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
-import type { SwarmServicePlan } from '../deploy/swarm-spec.js';
+import type { SwarmFile, SwarmServicePlan } from '../deploy/swarm-spec.js';
 
 export interface LiveNetwork {
   id: string;
@@ -65,7 +65,8 @@ export type Action =
   | (ActionBase & { type: 'unpause'; containerId: string })
   | (ActionBase & { type: 'wait-healthy'; check: HealthCheckKind; readiness?: ReadinessProbe; deadlineSeconds: number })
   | (ActionBase & { type: 'wait-completed'; deadlineSeconds: number })
-  | (ActionBase & { type: 'stop'; containerId?: string; timeoutSeconds?: number })
+  /** `signal`: the container's own stop signal when it sets one (else the image's); SIGKILL follows after `timeoutSeconds` (Docker's 10 by default). */
+  | (ActionBase & { type: 'stop'; containerId?: string; timeoutSeconds?: number; signal?: string })
   | (ActionBase & { type: 'remove'; containerId?: string })
   | (ActionBase & { type: 'rename'; containerId?: string; to: string })
   | (ActionBase & { type: 'adopt'; containerId: string; specHash: string })
@@ -75,7 +76,10 @@ export type Action =
   | (ActionBase & { type: 'update-service'; service: SwarmServicePlan; serviceId: string; version: number })
   | (ActionBase & { type: 'wait-service'; service: SwarmServicePlan; deadlineSeconds: number })
   | (ActionBase & { type: 'remove-service'; serviceId: string })
-  | (ActionBase & { type: 'fail' });
+  | (ActionBase & { type: 'create-swarm-file'; file: SwarmFile })
+  | (ActionBase & { type: 'remove-swarm-file'; kind: SwarmFile['kind']; objectId: string })
+  /** A refusal; `failure` is the deployment's reason when it is more precise than PlanFailed (PortInUse). */
+  | (ActionBase & { type: 'fail'; failure?: string });
 
 export type ActionType = Action['type'];
 
@@ -92,4 +96,9 @@ export interface PlanOptions {
    * changed, so an adopted container keeps its old spec-hash label; it is not adopted again.
    */
   adoptedContainerIds?: ReadonlySet<string>;
+  /**
+   * A rollout completes only when every replica passed its check after it started: a container the
+   * host already runs as declared is checked too (a wait-healthy), instead of trusted as it is.
+   */
+  verifyRunning?: boolean;
 }

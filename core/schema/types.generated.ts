@@ -49,6 +49,18 @@ export interface ServerSshKeyRef {
   name: string;
 }
 
+/** Run the server cleanup on a schedule, as `holdfast server cleanup` does after its preview: only Holdfast's own objects (never those of others, never the build cache), keeping the images of the last keepDeployments deployments of every Service. Each run writes an audit row and a Cleanup event. */
+export interface ServerCleanup {
+  /** When to clean up, as a five-field cron expression (minute hour day month weekday, UTC) or @daily, @hourly, ... */
+  schedule: string;
+  /** The images of this many latest deployments of every Service on the server are kept, for rollbacks. */
+  keepDeployments: number;
+  /** Only this Project's objects (as holdfast server cleanup -n PROJECT); all of Holdfast's when omitted. */
+  project?: string;
+  /** Pause scheduled cleanups; holdfast server cleanup still runs one. */
+  suspend: boolean;
+}
+
 /** How to reach the server and what it runs. */
 export interface ServerSpec {
   /** What the server is: a single Docker Engine (docker-engine), the manager of a Docker Swarm (docker-swarm-manager), or the control plane's own engine reached without SSH (local). */
@@ -65,6 +77,18 @@ export interface ServerSpec {
   hostKeyFingerprint?: string;
   /** Absolute path of the Docker Engine socket on the server. */
   dockerSocket: string;
+  /** Run the server cleanup on a schedule, as `holdfast server cleanup` does after its preview: only Holdfast's own objects (never those of others, never the build cache), keeping the images of the last keepDeployments deployments of every Service. Each run writes an audit row and a Cleanup event. */
+  cleanup?: ServerCleanup;
+}
+
+/** The scheduled cleanup (spec.cleanup) - when it runs next and what the last run did. */
+export interface ServerStatusCleanup {
+  /** When the next scheduled cleanup runs. */
+  nextScheduleTime?: string;
+  /** When the last scheduled cleanup ran. */
+  lastScheduleTime?: string;
+  /** What the last scheduled cleanup removed, what the engine refused, or why it could not run. */
+  lastResult?: string;
 }
 
 /** Docker Compose found on the server, if any. */
@@ -88,6 +112,32 @@ export interface ServerStatusCheck {
   [field: string]: unknown;
 }
 
+/** One node of the swarm. */
+export interface ServerStatusDockerSwarmNodeList {
+  /** Swarm node ID. */
+  id: string;
+  /** Hostname the node reports. */
+  hostname: string;
+  /** Whether the node manages the swarm or only runs tasks. */
+  role: "manager" | "worker";
+  /** The manager that leads the Raft quorum. */
+  leader?: boolean;
+  /** A manager's reachability (reachable, unreachable, unknown). */
+  reachability?: string;
+  /** active, pause or drain; drain and pause take no new tasks. */
+  availability: string;
+  /** ready, down, disconnected or unknown. */
+  state: string;
+  /** The address the node is reached at. */
+  address?: string;
+  /** Docker Engine version on the node. */
+  engineVersion?: string;
+  /** Node labels (placement constraints match node.labels.KEY). */
+  labels?: Record<string, string>;
+  /** Why the node is not ready, when Swarm says. */
+  message?: string;
+}
+
 /** Swarm membership of the engine. */
 export interface ServerStatusDockerSwarm {
   /** ID of this engine's Swarm node. */
@@ -98,6 +148,8 @@ export interface ServerStatusDockerSwarm {
   managers?: number;
   /** Number of nodes in the swarm. */
   nodes?: number;
+  /** The swarm's nodes as its manager lists them (managers first), read from the live-state cache the Docker events keep current; only on a manager. */
+  nodeList?: ServerStatusDockerSwarmNodeList[];
   [field: string]: unknown;
 }
 
@@ -116,7 +168,67 @@ export interface ServerStatusDocker {
   [field: string]: unknown;
 }
 
-/** Capacity and load figures of the host. */
+/** Images. */
+export interface ServerStatusResourcesDockerDiskImages {
+  /** How many there are. */
+  count: number;
+  /** Disk space they take, in bytes. */
+  sizeBytes: number;
+  /** What removing the images no container uses would free. */
+  reclaimableBytes: number;
+}
+
+/** Containers (their writable layers). */
+export interface ServerStatusResourcesDockerDiskContainers {
+  /** How many there are. */
+  count: number;
+  /** Disk space they take, in bytes. */
+  sizeBytes: number;
+  /** What removing the stopped containers would free. */
+  reclaimableBytes: number;
+}
+
+/** Volumes. */
+export interface ServerStatusResourcesDockerDiskVolumes {
+  /** How many there are. */
+  count: number;
+  /** Disk space they take, in bytes. */
+  sizeBytes: number;
+  /** What removing the volumes no container mounts would free. */
+  reclaimableBytes: number;
+}
+
+/** Build cache. */
+export interface ServerStatusResourcesDockerDiskBuildCache {
+  /** How many there are. */
+  count: number;
+  /** Disk space they take, in bytes. */
+  sizeBytes: number;
+  /** What pruning the build cache not in use would free. */
+  reclaimableBytes: number;
+}
+
+/** What Docker's objects take on disk, as `docker system df` shows it (from /system/df). */
+export interface ServerStatusResourcesDockerDisk {
+  /** Images. */
+  images?: ServerStatusResourcesDockerDiskImages;
+  /** Containers (their writable layers). */
+  containers?: ServerStatusResourcesDockerDiskContainers;
+  /** Volumes. */
+  volumes?: ServerStatusResourcesDockerDiskVolumes;
+  /** Build cache. */
+  buildCache?: ServerStatusResourcesDockerDiskBuildCache;
+}
+
+/** One sample of free disk. */
+export interface ServerStatusResourcesDiskFreeHistory {
+  /** When the sample was read. */
+  time: string;
+  /** Free bytes at that time. */
+  freeBytes: number;
+}
+
+/** Capacity, load and disk figures of the host, read once per readiness interval (one short shell command and Docker's /system/df), not on every reconcile. */
 export interface ServerStatusResources {
   /** Number of CPUs. */
   cpus?: number;
@@ -126,7 +238,14 @@ export interface ServerStatusResources {
   diskFreeBytes?: number;
   /** One-minute load average. */
   load1?: number;
-  [field: string]: unknown;
+  /** Memory available for new work without swapping (MemAvailable of /proc/meminfo), in bytes. */
+  memoryAvailableBytes?: number;
+  /** What Docker's objects take on disk, as `docker system df` shows it (from /system/df). */
+  dockerDisk?: ServerStatusResourcesDockerDisk;
+  /** Free bytes on the Docker data root's file system, a sample every 5 minutes, the last 24 (two hours), oldest first. */
+  diskFreeHistory?: ServerStatusResourcesDiskFreeHistory[];
+  /** The change of free disk over the kept samples, e.g. "-1.2 GiB in 2h". */
+  diskFreeTrend?: string;
 }
 
 /** The observed state of the server, written by the server controller. */
@@ -137,6 +256,8 @@ export interface ServerStatus extends ResourceStatus {
   conditions?: Condition[];
   /** SHA256 fingerprint of the host key seen on first contact (or the pinned one). */
   hostKeyFingerprint?: string;
+  /** The scheduled cleanup (spec.cleanup) - when it runs next and what the last run did. */
+  cleanup?: ServerStatusCleanup;
   /** When the control plane last talked to the server. */
   lastContactTime?: string;
   /** How often the server controller re-checks readiness (SERVER_READINESS_POLL_INTERVAL_MS). */
@@ -149,7 +270,7 @@ export interface ServerStatus extends ResourceStatus {
   checks?: ServerStatusCheck[];
   /** Facts about the server's Docker Engine. */
   docker?: ServerStatusDocker;
-  /** Capacity and load figures of the host. */
+  /** Capacity, load and disk figures of the host, read once per readiness interval (one short shell command and Docker's /system/df), not on every reconcile. */
   resources?: ServerStatusResources;
 }
 
@@ -275,6 +396,22 @@ export interface ServiceVolume {
   hostPath?: string;
 }
 
+/** One preference. */
+export interface ServicePlacementPreference {
+  /** A node or engine label: node.labels.KEY or engine.labels.KEY. */
+  spread: string;
+}
+
+/** Where the tasks of a Swarm service may run, as compose's deploy.placement (image and build sources on a docker-swarm-manager server only). A rollout whose constraints no node of the swarm satisfies fails at once with NoSuitableNode. */
+export interface ServicePlacement {
+  /** Each node.id, node.hostname, node.role, node.platform.os, node.platform.arch, node.labels.KEY or engine.labels.KEY, then == or !=, then a value, e.g. node.role==worker. */
+  constraints?: string[];
+  /** Spread the tasks evenly over the values of a node label, in order of preference. */
+  preferences?: ServicePlacementPreference[];
+  /** At most this many tasks of the service on one node. */
+  maxReplicasPerNode?: number;
+}
+
 /** Ready when a GET to this path answers 2xx or 3xx. */
 export interface ServiceHealthcheckHttp {
   /** Request path. */
@@ -309,6 +446,8 @@ export interface ServiceHealthcheck {
   timeoutSeconds: number;
   /** Consecutive failures after which a container is unhealthy. */
   failureThreshold: number;
+  /** Consecutive passes (http and tcp probes) after which a container that failed is ready again; 1 when not set. */
+  successThreshold?: number;
   /** Seconds after start during which failures do not count. */
   startPeriodSeconds: number;
 }
@@ -365,6 +504,8 @@ export interface ServiceSpec {
   volumes?: ServiceVolume[];
   /** Number of containers (or Swarm tasks) to run. */
   replicas: number;
+  /** Where the tasks of a Swarm service may run, as compose's deploy.placement (image and build sources on a docker-swarm-manager server only). A rollout whose constraints no node of the swarm satisfies fails at once with NoSuitableNode. */
+  placement?: ServicePlacement;
   /** How to tell that a container is ready; exactly one of http, tcp or exec. */
   healthcheck?: ServiceHealthcheck;
   /** Resource limits of each container. */
@@ -435,7 +576,7 @@ export interface ServiceStatus extends ResourceStatus {
   endpoints?: string[];
 }
 
-/** Secret key holding the user's password. */
+/** Secret key holding the user's password; else the container's own (POSTGRES_PASSWORD; MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD for root, MARIADB_PASSWORD or MYSQL_PASSWORD for another user). */
 export interface BackupPolicyTargetDatabasePasswordSecretRef {
   /** Name of the Secret in the policy's namespace. */
   name: string;
@@ -445,13 +586,15 @@ export interface BackupPolicyTargetDatabasePasswordSecretRef {
 
 /** A database served by the service's container; dumped with the engine's own tool. */
 export interface BackupPolicyTargetDatabase {
-  /** Database engine; pg_dump or mysqldump runs inside the service's container. */
+  /** Database engine (mysql for MySQL and MariaDB); its dump tool (pg_dump, mysqldump) runs inside the service's container. */
   type: "postgres" | "mysql";
-  /** Database to dump; every database when omitted. */
+  /** The compose service whose container serves the database; needed when the Service has more than one. */
+  component?: string;
+  /** Database to dump (postgres, pg_dump's custom format restored with pg_restore; mysql, mysqldump's SQL restored with mysql); every database when omitted (pg_dumpall's or mysqldump's SQL). */
   name?: string;
-  /** User to connect as; the engine's administrative user when omitted. */
+  /** User to connect as; the engine's administrative user (postgres, root) when omitted. */
   user?: string;
-  /** Secret key holding the user's password. */
+  /** Secret key holding the user's password; else the container's own (POSTGRES_PASSWORD; MARIADB_ROOT_PASSWORD or MYSQL_ROOT_PASSWORD for root, MARIADB_PASSWORD or MYSQL_PASSWORD for another user). */
   passwordSecretRef?: BackupPolicyTargetDatabasePasswordSecretRef;
 }
 
@@ -471,6 +614,90 @@ export interface BackupPolicyDestination {
   path: string;
 }
 
+/** Secret in the policy's namespace whose keys accessKeyId and secretAccessKey hold the credentials. */
+export interface BackupPolicyDestinationsItemS3CredentialsSecretRef {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/** An S3-compatible bucket; backups are streamed to it with a multipart upload. */
+export interface BackupPolicyDestinationsItemS3 {
+  /** Name of the bucket; it must exist. */
+  bucket: string;
+  /** Key prefix the backups are stored under, e.g. backups/shop/ (a / is added when missing). */
+  prefix?: string;
+  /** URL of an S3-compatible service (MinIO, Ceph, ...); AWS S3 when omitted. */
+  endpoint?: string;
+  /** Region of the bucket. */
+  region: string;
+  /** Address the bucket as endpoint/bucket instead of bucket.endpoint, as most S3-compatible services need. */
+  forcePathStyle: boolean;
+  /** Secret in the policy's namespace whose keys accessKeyId and secretAccessKey hold the credentials. */
+  credentialsSecretRef: BackupPolicyDestinationsItemS3CredentialsSecretRef;
+}
+
+/** How many backups this destination keeps, instead of spec.retention. */
+export interface BackupPolicyDestinationsItemRetention {
+  /** Keep the most recent N backups. */
+  keepLast?: number;
+  /** Keep the last backup of each of the last N days. */
+  keepDaily?: number;
+  /** Keep the last backup of each of the last N weeks. */
+  keepWeekly?: number;
+  /** Keep the last backup of each of the last N months. */
+  keepMonthly?: number;
+}
+
+/** One place backups are copied to; exactly one of path (a directory on a server) or s3 (a bucket). */
+export interface BackupPolicyDestinationsItem {
+  /** Name of the destination, unique in the policy; runs and kept backups are reported under it. */
+  name: string;
+  /** With path, the server that stores the backups; the service's own server when omitted. */
+  server?: string;
+  /** Absolute directory on the server under which backups are written. */
+  path?: string;
+  /** An S3-compatible bucket; backups are streamed to it with a multipart upload. */
+  s3?: BackupPolicyDestinationsItemS3;
+  /** How many backups this destination keeps, instead of spec.retention. */
+  retention?: BackupPolicyDestinationsItemRetention;
+}
+
+/** How a volume is kept still while it is read; the container is resumed at the deadline whatever happened. */
+export interface BackupPolicyConsistency {
+  /** none reads the volume while the container runs; pause freezes its processes for the read; stop stops it and starts it again after; command runs command in the container before the read and postCommand after it. */
+  mode: "none" | "pause" | "stop" | "command";
+  /** With mode command, the command (argv, no shell) run in the container before the read, e.g. a flush or a lock; the backup fails when it exits non-zero. */
+  command?: string[];
+  /** With mode command, the command run in the container after the read (and after a failed command or read), e.g. an unlock. */
+  postCommand?: string[];
+  /** The longest the container stays paused, stopped or held by command; the read is abandoned (and the backup failed) at this deadline, and the container resumed or postCommand run. */
+  timeoutSeconds: number;
+}
+
+/** Secret key holding the age recipient (age1...) archives are encrypted to. */
+export interface BackupPolicyEncryptionRecipientSecretRef {
+  /** Name of the Secret in the policy's namespace. */
+  name: string;
+  /** Key within the Secret that holds the recipient. */
+  key: string;
+}
+
+/** Secret key holding the age identity (AGE-SECRET-KEY-1...); needed to restore, to test restores and to check the plaintext. */
+export interface BackupPolicyEncryptionIdentitySecretRef {
+  /** Name of the Secret in the policy's namespace. */
+  name: string;
+  /** Key within the Secret that holds the identity. */
+  key: string;
+}
+
+/** Archives are encrypted with age on their way to the destination; only the recipient's identity can read them. */
+export interface BackupPolicyEncryption {
+  /** Secret key holding the age recipient (age1...) archives are encrypted to. */
+  recipientSecretRef: BackupPolicyEncryptionRecipientSecretRef;
+  /** Secret key holding the age identity (AGE-SECRET-KEY-1...); needed to restore, to test restores and to check the plaintext. */
+  identitySecretRef?: BackupPolicyEncryptionIdentitySecretRef;
+}
+
 /** How many backups to keep; a backup kept by any rule is kept. */
 export interface BackupPolicyRetention {
   /** Keep the most recent N backups. */
@@ -483,12 +710,30 @@ export interface BackupPolicyRetention {
   keepMonthly?: number;
 }
 
+/** A table to count in the restored database. */
+export interface BackupPolicyVerificationRestoreChecksTable {
+  /** Table name, optionally qualified by its schema (public.orders) or, for mysql, its database (shop.orders). */
+  name: string;
+  /** Fewest rows the restored table may hold. */
+  minRows: number;
+}
+
+/** What a restore test checks in the restored volume. */
+export interface BackupPolicyVerificationRestoreChecks {
+  /** Paths, relative to the volume, that must exist after the restore. */
+  files?: string[];
+  /** For a database, tables that must hold at least minRows rows in the restored copy. */
+  tables?: BackupPolicyVerificationRestoreChecksTable[];
+}
+
 /** How each backup is checked after it is written. */
 export interface BackupPolicyVerification {
   /** Check the archive's integrity (checksums, readable dump) after each backup. */
   enabled: boolean;
-  /** Also restore the backup into a scratch container or volume and check it there. */
+  /** Also restore each new backup into a scratch volume (a database into a scratch container of the service's image) on the service's server, check it there (restoreChecks), and remove the scratch objects. */
   restoreTest: boolean;
+  /** What a restore test checks in the restored volume. */
+  restoreChecks?: BackupPolicyVerificationRestoreChecks;
 }
 
 /** What to back up, when, where to, and for how long. */
@@ -502,11 +747,33 @@ export interface BackupPolicySpec {
   /** Pause scheduled backups without deleting the policy. */
   suspend: boolean;
   /** Where the backup files are written. */
-  destination: BackupPolicyDestination;
+  destination?: BackupPolicyDestination;
+  /** Several places each backup is copied to (instead of destination); a copy that fails is reported for its destination and the others are kept. */
+  destinations?: BackupPolicyDestinationsItem[];
+  /** How a volume is kept still while it is read; the container is resumed at the deadline whatever happened. */
+  consistency?: BackupPolicyConsistency;
+  /** Archives are encrypted with age on their way to the destination; only the recipient's identity can read them. */
+  encryption?: BackupPolicyEncryption;
   /** How many backups to keep; a backup kept by any rule is kept. */
   retention: BackupPolicyRetention;
   /** How each backup is checked after it is written. */
   verification: BackupPolicyVerification;
+}
+
+/** The outcome of one destination's copy. */
+export interface BackupPolicyStatusLastBackupCopy {
+  /** Name of the destination. */
+  destination: string;
+  /** Where the copy is, e.g. /srv/backups/web-data-20261126T130512Z.tar on server edge-1, or s3://bucket/key. */
+  location?: string;
+  /** Whether the copy was written (and read back, when verification is on). */
+  result: "Succeeded" | "Failed";
+  /** Why the copy failed, in CamelCase. */
+  reason?: string;
+  /** Whether the copy was read back with the checksum written. */
+  verified?: boolean;
+  /** Details, e.g. why the copy failed. */
+  message?: string;
 }
 
 /** The most recent backup run. */
@@ -523,8 +790,14 @@ export interface BackupPolicyStatusLastBackup {
   sizeBytes?: number;
   /** SHA-256 of the backup file as it was written. */
   sha256?: string;
+  /** For an encrypted backup, SHA-256 of the archive before encryption. */
+  plaintextSha256?: string;
+  /** How long the container was paused or stopped for the read (spec.consistency). */
+  pausedSeconds?: number;
   /** Details, e.g. why the backup failed. */
   message?: string;
+  /** The backup's copy on each destination, in the order of spec.destinations. */
+  copies?: BackupPolicyStatusLastBackupCopy[];
   [field: string]: unknown;
 }
 
@@ -543,6 +816,50 @@ export interface BackupPolicyStatusLastVerification {
   [field: string]: unknown;
 }
 
+/** One step of a run. */
+export interface BackupPolicyStatusRunStep {
+  /** What the step did. */
+  name: "prepare" | "archive" | "dump" | "encrypt" | "upload" | "verify" | "restoreTest" | "prune";
+  /** The destination an upload, verify or prune step worked on. */
+  destination?: string;
+  /** When the step started. */
+  startTime?: string;
+  /** When the step ended. */
+  completionTime?: string;
+  /** Outcome of the step. */
+  result: "Succeeded" | "Failed";
+  /** Bytes the step read or wrote. */
+  sizeBytes?: number;
+  /** SHA-256 of what the step produced. */
+  sha256?: string;
+  /** Details, e.g. where a copy went or why the step failed. */
+  message?: string;
+}
+
+/** One backup run, as its steps happened. */
+export interface BackupPolicyStatusRun {
+  /** Name of the backup the run took. */
+  backup?: string;
+  /** Who started the run; system:controller:backup for the schedule. */
+  actor?: string;
+  /** When the run started. */
+  startTime: string;
+  /** When the run ended. */
+  completionTime?: string;
+  /** Outcome of the run. */
+  result: "Running" | "Succeeded" | "Failed";
+  /** Why the run failed, in CamelCase. */
+  reason?: string;
+  /** What the run did, or why it failed. */
+  message?: string;
+  /** Size of the backup file. */
+  sizeBytes?: number;
+  /** SHA-256 of the backup file. */
+  sha256?: string;
+  /** The run's steps in the order they started. */
+  steps?: BackupPolicyStatusRunStep[];
+}
+
 /** One backup file at the destination. */
 export interface BackupPolicyStatusBackup {
   /** File name of the backup under the destination path; what restore takes. */
@@ -553,8 +870,14 @@ export interface BackupPolicyStatusBackup {
   sizeBytes?: number;
   /** SHA-256 of the backup file as it was written. */
   sha256?: string;
+  /** For an encrypted backup, SHA-256 of the archive before encryption. */
+  plaintextSha256?: string;
+  /** Whether the file is encrypted with age (spec.encryption). */
+  encrypted?: boolean;
   /** Whether the file was read back on the destination with the same SHA-256 and a readable archive. */
   verified?: boolean;
+  /** Names of the destinations that hold the backup (with spec.destinations). */
+  destinations?: string[];
 }
 
 /** The observed state of the policy, written by the backup controller. */
@@ -567,12 +890,254 @@ export interface BackupPolicyStatus extends ResourceStatus {
   lastBackup?: BackupPolicyStatusLastBackup;
   /** The most recent verification of a backup. */
   lastVerification?: BackupPolicyStatusLastVerification;
+  /** The most recent backup runs, newest first, each with its steps. */
+  runs?: BackupPolicyStatusRun[];
   /** When the next backup is due. */
   nextScheduleTime?: string;
   /** Number of backups currently kept at the destination. */
   backupCount?: number;
   /** The backups kept at the destination, newest first. */
   backups?: BackupPolicyStatusBackup[];
+}
+
+/** Which revision to follow; exactly one of branch, tag, semver or commit. */
+export interface GitRepositoryRef {
+  /** Follow the head of this branch. */
+  branch?: string;
+  /** Apply the commit this tag names. */
+  tag?: string;
+  /** Apply the highest tag (v1.2.3 or 1.2.3) within this semver range, e.g. ">=1.0.0 <2.0.0". */
+  semver?: string;
+  /** Apply exactly this commit (a full SHA-1). */
+  commit?: string;
+}
+
+/** One window, opening at each time its schedule names. */
+export interface GitRepositoryWindow {
+  /** What the window does; deny holds back every sync but a manual one. */
+  kind: "deny";
+  /** When the window opens, as a cron expression (five fields or @daily and friends) in UTC, e.g. "0 22 * * 5". */
+  schedule: string;
+  /** How long the window stays open once opened, e.g. 2h or 2d14h. */
+  duration: string;
+}
+
+/** The SSHKey that reads an ssh:// repository. */
+export interface GitRepositorySshKeyRef {
+  /** Name of the SSHKey. */
+  name: string;
+}
+
+/** Secret (in this namespace) with the https credentials: key password (or token), and optionally username. */
+export interface GitRepositorySecretRef {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/** Secret (in this namespace) holding the webhook token under key token. */
+export interface GitRepositoryWebhookSecretRef {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/** Lets POST /hooks/git/{namespace}/{name} start a sync; the request must be signed with the token in a Secret (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token, or an X-Signature-256 HMAC-SHA256 of the body). */
+export interface GitRepositoryWebhook {
+  /** Secret (in this namespace) holding the webhook token under key token. */
+  secretRef: GitRepositoryWebhookSecretRef;
+}
+
+/** One GitRepository this one waits for. */
+export interface GitRepositoryDependsOn {
+  /** Name of the GitRepository. */
+  name: string;
+  /** Its namespace (Project); this one's when omitted. */
+  namespace?: string;
+}
+
+/** Secret (in this namespace) holding the age identity under key age.agekey. */
+export interface GitRepositoryDecryptionSecretRef {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/** How encrypted manifests are decrypted before they are applied. */
+export interface GitRepositoryDecryption {
+  /** The encryption format; sops with age keys. */
+  provider: "sops";
+  /** Secret (in this namespace) holding the age identity under key age.agekey. */
+  secretRef: GitRepositoryDecryptionSecretRef;
+}
+
+/** Secret (in this namespace) whose values hold the trusted SSH public keys, as ssh-keygen prints them (trusted for any committer) or as allowed_signers lines. */
+export interface GitRepositoryVerifySecretRef {
+  /** Name of the Secret. */
+  name: string;
+}
+
+/** Apply only commits signed (git's SSH signatures) with one of the keys in a Secret. */
+export interface GitRepositoryVerify {
+  /** Which commits must be signed; head is the commit applied. */
+  mode: "head";
+  /** Secret (in this namespace) whose values hold the trusted SSH public keys, as ssh-keygen prints them (trusted for any committer) or as allowed_signers lines. */
+  secretRef: GitRepositoryVerifySecretRef;
+}
+
+/** Which repository, which revision of it, and how to apply it. */
+export interface GitRepositorySpec {
+  /** The repository: ssh://user@host[:port]/path.git (with sshKeyRef and knownHosts), https://host/path.git (with secretRef for a token), or an absolute local path. */
+  url: string;
+  /** Which revision to follow; exactly one of branch, tag, semver or commit. */
+  ref: GitRepositoryRef;
+  /** Directory inside the repository whose manifests are applied (with its subdirectories). */
+  path: string;
+  /** How often the ref is looked at again, e.g. 30s, 1m, 1h. */
+  interval: string;
+  /** Limit on each git operation of a sync and, with wait, on the wait for the Services to be Ready. */
+  timeout: string;
+  /** Delete objects the previous revision applied and this one no longer has. */
+  prune: boolean;
+  /** Accept a revision with no manifests, which with prune deletes everything the source applied. */
+  allowEmpty: boolean;
+  /** What a sync does with an object the source applied that someone changed since through the API, the CLI or kubectl: heal puts it back as the revision declares it, report leaves it and lists it in status.drift. Either way an event names who changed what. */
+  driftPolicy: "heal" | "report";
+  /** Wait until every Service the revision changed is Ready for its new generation; if one fails or is not Ready within timeout, roll every one of them back to its previous deployment and mark the revision failed (it is not tried again until a new commit). */
+  wait: boolean;
+  /** Stop following the repository; objects already applied stay as they are. */
+  suspend: boolean;
+  /** Deny windows: while one is open, only manual syncs (holdfast reconcile) run; polls, webhooks, the file watcher and spec changes wait until it closes. */
+  windows?: GitRepositoryWindow[];
+  /** Paths (relative to path) not read, as shell globs, e.g. drafts/** or *.local.yaml. */
+  ignore?: string[];
+  /** The SSHKey that reads an ssh:// repository. */
+  sshKeyRef?: GitRepositorySshKeyRef;
+  /** known_hosts lines that pin the ssh:// host's key (as ssh-keyscan prints them); an ssh:// repository is read only with a pinned host key. */
+  knownHosts?: string;
+  /** Secret (in this namespace) with the https credentials: key password (or token), and optionally username. */
+  secretRef?: GitRepositorySecretRef;
+  /** Lets POST /hooks/git/{namespace}/{name} start a sync; the request must be signed with the token in a Secret (GitHub X-Hub-Signature-256, GitLab X-Gitlab-Token, or an X-Signature-256 HMAC-SHA256 of the body). */
+  webhook?: GitRepositoryWebhook;
+  /** GitRepositories that must be Ready at the revision they last looked at (not suspended, not syncing) before this one syncs; for cross-repository order, e.g. the repository with the Servers before the one with the Services. */
+  dependsOn?: GitRepositoryDependsOn[];
+  /** How encrypted manifests are decrypted before they are applied. */
+  decryption?: GitRepositoryDecryption;
+  /** Apply only commits signed (git's SSH signatures) with one of the keys in a Secret. */
+  verify?: GitRepositoryVerify;
+}
+
+/** Whether a deny window of spec.windows holds back syncs now, and when that changes. */
+export interface GitRepositoryStatusSyncWindow {
+  /** A deny window is open; only manual syncs run. */
+  denied?: boolean;
+  /** While denied, when the open windows close and syncs resume. */
+  closesAt?: string;
+  /** While not denied, when the next deny window opens. */
+  opensAt?: string;
+}
+
+/** One object the source applied. */
+export interface GitRepositoryStatusInventory {
+  /** Kind of the object. */
+  kind: string;
+  /** Namespace (Project) of the object; absent for cluster-scoped kinds. */
+  namespace?: string;
+  /** Name of the object. */
+  name: string;
+  /** The revision that last applied the object. */
+  revision?: string;
+  /** Digest of the declaration (spec, labels, annotations) the source last wrote for the object. */
+  digest?: string;
+}
+
+/** One object that differs from the revision. */
+export interface GitRepositoryStatusDrift {
+  /** Kind of the object. */
+  kind: string;
+  /** Namespace (Project) of the object; absent for cluster-scoped kinds. */
+  namespace?: string;
+  /** Name of the object. */
+  name: string;
+  /** Who last wrote the object through the API, e.g. user:alice. */
+  changedBy: string;
+  /** The fields that differ from the revision, e.g. spec.replicas. */
+  fields: string[];
+}
+
+/** One sync of the source. */
+export interface GitRepositoryStatusHistory {
+  /** What started the sync. */
+  trigger: "interval" | "change" | "manual" | "webhook" | "watch";
+  /** The revision the sync read (ref@sha1:commit). */
+  revision?: string;
+  /** First line of the commit's message. */
+  commitMessage?: string;
+  /** When the sync started. */
+  startTime: string;
+  /** How long the sync took. */
+  durationMs?: number;
+  /** Applied (something changed), Unchanged (nothing to do) or Failed (nothing applied). */
+  result: "Applied" | "Unchanged" | "Failed";
+  /** Objects created. */
+  created?: number;
+  /** Objects changed. */
+  configured?: number;
+  /** Objects deleted because the revision no longer has them. */
+  pruned?: number;
+  /** Objects already as the revision declares them. */
+  unchanged?: number;
+  /** Why the sync failed (file, document and field where known). */
+  error?: string;
+}
+
+/** What the source applied and how its syncs went, written by the gitops controller. */
+export interface GitRepositoryStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the source, one per condition type (Ready, Reconciling, Stalled, ...). */
+  conditions?: Condition[];
+  /** The revision (ref@sha1:commit) whose manifests were last applied in full. */
+  lastAppliedRevision?: string;
+  /** The revision the last sync tried, applied or not. */
+  lastAttemptedRevision?: string;
+  /** The value of the holdfast.dev/reconcile-requested-at annotation the last sync answered. */
+  lastHandledReconcileAt?: string;
+  /** Whether a deny window of spec.windows holds back syncs now, and when that changes. */
+  syncWindow?: GitRepositoryStatusSyncWindow;
+  /** Every object the source applied, with the revision that last applied it. */
+  inventory?: GitRepositoryStatusInventory[];
+  /** Objects the source applied that someone changed since and that driftPolicy report left as they are. */
+  drift?: GitRepositoryStatusDrift[];
+  /** The last syncs, newest first. */
+  history?: GitRepositoryStatusHistory[];
+}
+
+/** The set. */
+export interface ApplySetSpec {
+  /** What the set holds, e.g. the directory it is applied from. */
+  description?: string;
+}
+
+/** One object of the set. */
+export interface ApplySetStatusInventory {
+  /** Kind of the object. */
+  kind: string;
+  /** Namespace (Project) of the object; absent for cluster-scoped kinds. */
+  namespace?: string;
+  /** Name of the object. */
+  name: string;
+}
+
+/** What the last apply of the set wrote. */
+export interface ApplySetStatus extends ResourceStatus {
+  /** Every object the last apply of the set wrote. */
+  inventory?: ApplySetStatusInventory[];
+  /** How many objects the inventory lists. */
+  objectCount?: number;
+  /** When the set was last applied. */
+  lastAppliedTime?: string;
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
 }
 
 /** The secret's values. Write-only: accepted on create and replace, never returned. A key present in both data and stringData takes the stringData value. */
@@ -639,6 +1204,136 @@ export interface Event extends Resource {
   source?: EventSource;
 }
 
+/** Verbs on resources, optionally only on the named objects. */
+export interface RoleRule {
+  /** read (get, list, watch), plan (dry runs and diffs), write (create, update, patch, delete), deploy, rollback, cancel (services' deployments), run, restore (backup policies), logs, exec (services' containers), cleanup, drain (servers: unused objects, Swarm nodes' availability), rotate (the secrets' encryption key), or * for all. */
+  verbs: Array<"read" | "plan" | "write" | "deploy" | "rollback" | "cancel" | "run" | "restore" | "logs" | "exec" | "cleanup" | "drain" | "rotate" | "*">;
+  /** Resources by plural name, or * for all. */
+  resources: Array<"projects" | "servers" | "sshkeys" | "services" | "backuppolicies" | "gitrepositories" | "secrets" | "events" | "deployments" | "roles" | "rolebindings" | "clusterrolebindings" | "serviceaccounts" | "leases" | "tokens" | "users" | "auditlog" | "metrics" | "*">;
+  /** When set, the rule allows only requests for objects of these names. */
+  resourceNames?: string[];
+}
+
+/** What the role allows. */
+export interface RoleSpec {
+  /** Free text shown in the CLI and the dashboard. */
+  description?: string;
+  /** The role allows a request when any rule allows it. */
+  rules: RoleRule[];
+}
+
+/** The observed state of the role. */
+export interface RoleStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
+}
+
+/** The role granted; a built-in role (viewer, planner, deployer, operator, admin) or a Role. */
+export interface RoleBindingRoleRef {
+  /** Always Role. */
+  kind: "Role";
+  /** Name of the role. */
+  name: string;
+}
+
+/** A user, a group (from single sign-on) or a service account. */
+export interface RoleBindingSubject {
+  /** What the subject is. */
+  kind: "User" | "Group" | "ServiceAccount";
+  /** The user's name, the group's name, or the service account's name. */
+  name: string;
+  /** Project of a ServiceAccount subject; defaults to the binding's own project. Required for a ServiceAccount in a ClusterRoleBinding. */
+  namespace?: string;
+}
+
+/** The role and who it is granted to, in this project. */
+export interface RoleBindingSpec {
+  /** The role granted; a built-in role (viewer, planner, deployer, operator, admin) or a Role. */
+  roleRef: RoleBindingRoleRef;
+  /** Who the role is granted to. */
+  subjects: RoleBindingSubject[];
+}
+
+/** The observed state of the role binding. */
+export interface RoleBindingStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
+}
+
+/** The role granted; a built-in role (viewer, planner, deployer, operator, admin) or a Role. */
+export interface ClusterRoleBindingRoleRef {
+  /** Always Role. */
+  kind: "Role";
+  /** Name of the role. */
+  name: string;
+}
+
+/** A user, a group (from single sign-on) or a service account. */
+export interface ClusterRoleBindingSubject {
+  /** What the subject is. */
+  kind: "User" | "Group" | "ServiceAccount";
+  /** The user's name, the group's name, or the service account's name. */
+  name: string;
+  /** Project of a ServiceAccount subject; defaults to the binding's own project. Required for a ServiceAccount in a ClusterRoleBinding. */
+  namespace?: string;
+}
+
+/** The role and who it is granted to, everywhere. */
+export interface ClusterRoleBindingSpec {
+  /** The role granted; a built-in role (viewer, planner, deployer, operator, admin) or a Role. */
+  roleRef: ClusterRoleBindingRoleRef;
+  /** Who the role is granted to. */
+  subjects: ClusterRoleBindingSubject[];
+}
+
+/** The observed state of the cluster role binding. */
+export interface ClusterRoleBindingStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
+}
+
+/** The service account. */
+export interface ServiceAccountSpec {
+  /** What the account is for, e.g. the CI pipeline of the project. */
+  description?: string;
+}
+
+/** The observed state of the service account. */
+export interface ServiceAccountStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
+}
+
+/** Who holds the lease and since when. */
+export interface LeaseSpec {
+  /** The replica that holds the lease; absent when it was released. */
+  holderIdentity?: string;
+  /** Seconds after renewTime that others may take the lease over. */
+  leaseDurationSeconds?: number;
+  /** When the current holder took the lease. */
+  acquireTime?: string;
+  /** When the current holder last renewed the lease. */
+  renewTime?: string;
+  /** How many times the lease has changed hands. */
+  leaseTransitions?: number;
+}
+
+/** Unused: a lease's state is its spec. */
+export interface LeaseStatus extends ResourceStatus {
+  /** The metadata.generation this status was computed from. */
+  observedGeneration?: number;
+  /** Current observations of the object's state, one per condition type. */
+  conditions?: Condition[];
+}
+
 /** A Project groups services and declares the environments they are deployed to (for example staging and production). Its name is the namespace of its services, backup policies and secrets. */
 export type Project = Resource<ProjectSpec, ProjectStatus>;
 
@@ -654,8 +1349,29 @@ export type Service = Resource<ServiceSpec, ServiceStatus>;
 /** A BackupPolicy backs up a volume or a database of a Service on a schedule, keeps a number of copies, and can verify them by restoring. */
 export type BackupPolicy = Resource<BackupPolicySpec, BackupPolicyStatus>;
 
+/** A GitRepository is a Git source the control plane follows: it fetches the ref, reads every manifest under path at that revision, validates all of them before writing any, applies them in dependency order and prunes what the previous revision applied and this one lacks. */
+export type GitRepository = Resource<GitRepositorySpec, GitRepositoryStatus>;
+
+/** An ApplySet is the inventory of a hand-run `holdfast apply --prune --inventory NAME`: every object the last apply of the set wrote. The next apply with --prune deletes what this inventory has and its manifests lack, and nothing else (kubectl's applyset idea, kept in the store instead of in labels). */
+export type ApplySet = Resource<ApplySetSpec, ApplySetStatus>;
+
 /** A Secret holds write-only values (passwords, tokens) that Services reference by key. Values are encrypted at rest and never returned by reads: status.keys lists the key names, and deployments record only a hash of each value. */
 export type Secret = Resource<SecretSpec, SecretStatus>;
+
+/** A Role says what its subjects may do: verbs on resources, optionally limited to named objects. RoleBindings grant it in one Project, ClusterRoleBindings on the whole control plane. Built-in roles (viewer, planner, deployer, operator, admin) need no object. */
+export type Role = Resource<RoleSpec, RoleStatus>;
+
+/** A RoleBinding grants a role to users, groups and service accounts within one Project (its namespace): the role's rules apply to that Project's objects only. */
+export type RoleBinding = Resource<RoleBindingSpec, RoleBindingStatus>;
+
+/** A ClusterRoleBinding grants a role to users, groups and service accounts on the whole control plane: every Project and the cluster-scoped resources (servers, tokens, the audit log). */
+export type ClusterRoleBinding = Resource<ClusterRoleBindingSpec, ClusterRoleBindingStatus>;
+
+/** A ServiceAccount is a non-human subject of a Project (a CI pipeline, an agent): it is granted roles by RoleBindings, and automation signs in with its tokens. */
+export type ServiceAccount = Resource<ServiceAccountSpec, ServiceAccountStatus>;
+
+/** A Lease says which control-plane replica runs a singleton controller (GitOps polling, backup schedules, housekeeping) until when, in the shape of coordination.k8s.io Leases. Replicas that share a PostgreSQL database take and renew leases with compare-and-swap on resourceVersion; a lease not renewed within its duration may be taken over. */
+export type Lease = Resource<LeaseSpec, LeaseStatus>;
 
 /** The spec type of each kind that has one. */
 export interface SpecByKind {
@@ -664,7 +1380,14 @@ export interface SpecByKind {
   SSHKey: SSHKeySpec;
   Service: ServiceSpec;
   BackupPolicy: BackupPolicySpec;
+  GitRepository: GitRepositorySpec;
+  ApplySet: ApplySetSpec;
   Secret: SecretSpec;
+  Role: RoleSpec;
+  RoleBinding: RoleBindingSpec;
+  ClusterRoleBinding: ClusterRoleBindingSpec;
+  ServiceAccount: ServiceAccountSpec;
+  Lease: LeaseSpec;
 }
 
 /** The object type of each kind. */
@@ -674,6 +1397,13 @@ export interface ResourceByKind {
   SSHKey: SSHKey;
   Service: Service;
   BackupPolicy: BackupPolicy;
+  GitRepository: GitRepository;
+  ApplySet: ApplySet;
   Secret: Secret;
   Event: Event;
+  Role: Role;
+  RoleBinding: RoleBinding;
+  ClusterRoleBinding: ClusterRoleBinding;
+  ServiceAccount: ServiceAccount;
+  Lease: Lease;
 }

@@ -2,11 +2,10 @@
 // the GitOps loader. Defaults are applied first, as the Kubernetes API server does; then every
 // problem in the document is reported at once, each at its Kubernetes field path.
 
-import AjvModule, { type ValidateFunction } from 'ajv';
-import addFormatsModule from 'ajv-formats';
 import { ValidationError, type FieldCause } from '../errors.js';
 import { API_VERSION, GROUP, KINDS, kindInfo, type KindInfo, type Resource, type ResourceStatus } from '../resource.js';
-import { applySchemaDefaults, forEachListMap, toAjvSchema } from './convert.js';
+import { kindValidator, metadataOnlyValidator } from './compiled-validators.js';
+import { applySchemaDefaults, forEachListMap } from './convert.js';
 import { loadSchemaSources, type CustomResourceDefinition, type K8sSchema } from './load.js';
 import { causesFromAjvErrors, closestMatch, describeValue, fieldPath } from './messages.js';
 import {
@@ -17,83 +16,6 @@ import {
   qualifiedKeyMessage,
 } from './names.js';
 import type { ResourceByKind } from './types.generated.js';
-
-const Ajv = AjvModule.default;
-const addFormats = addFormatsModule.default;
-
-interface CompiledKind {
-  /** The kind's schema with the shared metadata schema in place of the CRD's bare `metadata`. */
-  schema: K8sSchema;
-  validateObject: ValidateFunction;
-  /** Compiled on first use: most processes validate objects only. */
-  validateStatus(): ValidateFunction | undefined;
-}
-
-interface Compiler {
-  ajv: InstanceType<typeof Ajv>;
-  sources: ReturnType<typeof loadSchemaSources>;
-  kinds: Map<string, CompiledKind>;
-  metadataOnly?: { validate: ValidateFunction; schema: K8sSchema };
-}
-
-let compiler: Compiler | undefined;
-
-// Schemas are compiled per kind on first use: compiling all of them costs a CLI run ~200 ms,
-// and a run of `apply` usually meets two or three kinds.
-function base(): Compiler {
-  if (compiler) return compiler;
-  // strictTypes is off because `required` inside a oneOf branch has no `type` beside it, which
-  // is exactly how Kubernetes wants a junctor written.
-  const ajv = new Ajv({
-    allErrors: true,
-    verbose: true,
-    strict: true,
-    strictTypes: false,
-    strictRequired: false,
-    allowUnionTypes: true,
-  });
-  addFormats(ajv);
-  compiler = { ajv, sources: loadSchemaSources(), kinds: new Map() };
-  return compiler;
-}
-
-function compiledKind(kind: string): CompiledKind | undefined {
-  const { ajv, sources, kinds } = base();
-  const known = kinds.get(kind);
-  if (known) return known;
-  const source = sources.schemas.get(kind);
-  if (!source) return undefined;
-  const schema = structuredClone(source);
-  schema.properties = { ...schema.properties, metadata: structuredClone(sources.objectMeta) };
-  schema.required = [...new Set(['metadata', ...(schema.required ?? [])])];
-  const status = schema.properties.status;
-  let validateStatus: ValidateFunction | undefined;
-  const entry: CompiledKind = {
-    schema,
-    validateObject: ajv.compile(toAjvSchema(schema)),
-    validateStatus: () => {
-      if (status && !validateStatus) validateStatus = ajv.compile(toAjvSchema({ type: 'object', required: ['status'], properties: { status } }));
-      return validateStatus;
-    },
-  };
-  kinds.set(kind, entry);
-  return entry;
-}
-
-/** For a document of unknown kind, the metadata can still be checked. */
-function metadataOnly(): { validate: ValidateFunction; schema: K8sSchema } {
-  const c = base();
-  if (!c.metadataOnly) {
-    const schema: K8sSchema = {
-      type: 'object',
-      'x-kubernetes-preserve-unknown-fields': true,
-      required: ['metadata'],
-      properties: { metadata: structuredClone(c.sources.objectMeta) },
-    };
-    c.metadataOnly = { validate: c.ajv.compile(toAjvSchema(schema)), schema };
-  }
-  return c.metadataOnly;
-}
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -267,8 +189,8 @@ export function validateObject(obj: unknown, opts: { docLabel?: string } = {}): 
   const doc = structuredClone(obj);
   const { causes, info } = headerCauses(doc);
   const kind = info?.kind;
-  const entry = kind ? compiledKind(kind) : undefined;
-  const fallback = entry ? undefined : metadataOnly();
+  const entry = kind ? kindValidator(kind) : undefined;
+  const fallback = entry ? undefined : metadataOnlyValidator();
 
   applySchemaDefaults(entry ? entry.schema : fallback!.schema, doc);
   const check = entry ? entry.validateObject : fallback!.validate;
@@ -312,7 +234,7 @@ export function validateKind<K extends keyof ResourceByKind>(
 
 /** Validates a status subresource body for `kind`; returns a copy. Paths start with `status.`. */
 export function validateStatus(kind: string, status: unknown): { status: ResourceStatus } {
-  const entry = compiledKind(kind);
+  const entry = kindValidator(kind);
   const statusSchema = entry?.schema.properties?.status;
   const validate = entry?.validateStatus();
   if (!validate || !statusSchema) {

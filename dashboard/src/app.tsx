@@ -8,29 +8,34 @@ import { Servers } from './pages/servers.js';
 import { ServiceDetail } from './pages/service-detail.js';
 import { Services } from './pages/services.js';
 import { Events } from './pages/events.js';
+import { Backups } from './pages/backups.js';
+import { Secrets } from './pages/secrets.js';
+import { Sources } from './pages/sources.js';
+import { Tokens } from './pages/tokens.js';
 import { SignIn } from './pages/sign-in.js';
 import { useConnection } from './state/hooks.js';
 import { useRoute } from './state/route.js';
-import { readStoredToken, SessionProvider, storeToken, useSession } from './state/session.js';
+import type { Credential } from './api/client.js';
+import { readStoredCredential, SessionProvider, storeToken, useSession } from './state/session.js';
 import { PageErrorBoundary } from './components/error-boundary.js';
 import { Empty } from './components/states.js';
 
 export function App() {
-  const [token, setToken] = useState(readStoredToken);
+  const [credential, setCredential] = useState(readStoredCredential);
   const [notice, setNotice] = useState<string>();
   const signOut = useCallback((reason?: string) => {
     storeToken(undefined);
-    setToken(undefined);
+    setCredential(undefined);
     setNotice(reason);
   }, []);
-  const signIn = useCallback((next: string) => {
-    storeToken(next);
+  const signIn = useCallback((next: Credential) => {
+    storeToken('token' in next ? next.token : undefined);
     setNotice(undefined);
-    setToken(next);
+    setCredential(next);
   }, []);
-  if (!token) return <SignIn notice={notice} onSignedIn={signIn} />;
+  if (!credential) return <SignIn notice={notice} onSignedIn={signIn} />;
   return (
-    <SessionProvider token={token} onSignOut={signOut}>
+    <SessionProvider credential={credential} onSignOut={signOut}>
       <Shell />
     </SessionProvider>
   );
@@ -41,11 +46,21 @@ const NAV: Array<{ label: string; href: string; pages: Route['page'][] }> = [
   { label: 'Services', href: href.services(), pages: ['services', 'service'] },
   { label: 'Servers', href: href.servers(), pages: ['servers', 'server'] },
   { label: 'Events', href: href.events(), pages: ['events'] },
+  { label: 'Backups', href: href.backups(), pages: ['backups'] },
+  { label: 'Secrets', href: href.secrets(), pages: ['secrets'] },
+  { label: 'Git sources', href: href.sources(), pages: ['sources'] },
+  { label: 'Tokens', href: href.tokens(), pages: ['tokens'] },
 ];
 
 function Shell() {
   const route = useRoute();
-  const { signOut } = useSession();
+  const { client, signOut } = useSession();
+  // A password sign-in ends its session on the server; a token stays valid and is only forgotten.
+  const endSession = () =>
+    void client
+      .send('/auth/logout', { method: 'POST', body: {} })
+      .catch(() => undefined)
+      .finally(() => signOut());
   const main = useRef<HTMLElement>(null);
   // After navigation, move focus to the page so keyboard and screen-reader users start there.
   const firstRender = useRef(true);
@@ -77,7 +92,7 @@ function Shell() {
         </nav>
         <div className="topbar__end">
           <ConnectionIndicator />
-          <button type="button" className="button button--quiet" onClick={() => signOut()}>
+          <button type="button" className="button button--quiet" onClick={client.signedInWithSession ? endSession : () => signOut()}>
             Sign out
           </button>
         </div>
@@ -105,6 +120,14 @@ function Page({ route }: { route: Route }) {
       return <ServerDetail key={route.name} name={route.name} />;
     case 'events':
       return <Events tab={route.tab} />;
+    case 'backups':
+      return <Backups />;
+    case 'secrets':
+      return <Secrets />;
+    case 'sources':
+      return <Sources />;
+    case 'tokens':
+      return <Tokens />;
     case 'not-found':
       return (
         <Empty title="There is no page here">

@@ -359,9 +359,10 @@ ${privateKey.trimEnd().replace(/^/gm, '    ')}
     const invalid = file('invalid.yaml', `${project('shop')}---\n${badKey}`);
     const res = await holdfast(['apply', '-f', invalid]);
     assert.equal(res.code, 1);
-    assert.equal(res.stdout, 'project.holdfast.dev/shop unchanged\n');
+    // The set is stored whole or not at all: nothing is reported applied.
+    assert.equal(res.stdout, '');
     const lines = res.stderr.trim().split('\n');
-    assert.match(lines[0], new RegExp(`^Error from server \\(BadRequest\\): error when creating "${invalid.replace(/[.]/g, '\\.')}" \\(document 2\\): `));
+    assert.match(lines[0], new RegExp(`^Error from server \\(BadRequest\\): error when applying "${invalid.replace(/[.]/g, '\\.')}" \\(document 2\\): items\\[1\\] \\(SSHKey "broken"\\): `));
     assert.ok(lines.some((l) => /^ {2}- spec\.privateKey: /.test(l)), res.stderr);
     assert.doesNotMatch(res.stderr, /bm90IGEga2V5/);
   });

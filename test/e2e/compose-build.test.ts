@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { runCli } from '../support/cli-process.js';
-import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHost } from '../support/testhosts.js';
+import { declareTestServer, startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { loadTestHosts, testHost, type TestHost } from '../support/testhosts.js';
 import { until } from '../support/until.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
@@ -75,13 +75,7 @@ describe('compose build context beside the manifest, with the built CLI and hold
     host = testHost(await loadTestHosts({ count: 2 }), 2);
     serve = await startServeProcess();
     env = { HOLDFAST_URL: serve.url, HOLDFAST_DATA_DIR: serve.dataDir };
-    for (const [path, body] of [
-      ['sshkeys', { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: 'edge-key' }, spec: { privateKey: readPrivateKey(host) } }],
-      ['servers', { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Server', metadata: { name: 'edge' }, spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: 'edge-key' }, hostKeyFingerprint: host.hostKeyFingerprint } }],
-    ] as const) {
-      const res = await fetch(`${serve.url}${G}/${path}`, { method: 'POST', headers: { authorization: `Bearer ${serve.token}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      assert.equal(res.status, 201, await res.text());
-    }
+    await declareTestServer(serve, 'edge', host);
     dir = mkdtempSync(join(tmpdir(), 'holdfast-compose-build-e2e-'));
     writeFileSync(join(dir, 'shop.yaml'), MANIFESTS);
     writeFileSync(join(dir, 'compose.yaml'), COMPOSE);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
+import { serveApi, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { createFleet } from '../support/fleet.js';
 import { loadTestHosts, testHost, type TestHost } from '../support/testhosts.js';
 import { until } from '../support/until.js';
@@ -30,14 +30,8 @@ describe('crash safety: kill -9 during a rollout', () => {
   let host: TestHost;
   let dataDir: string;
   let serve: ServeProcess | undefined;
-  const call = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(serve!.url + path, {
-      method,
-      headers: { authorization: `Bearer ${serve!.token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-      body: body ? JSON.stringify(body) : undefined,
-    });
-    return { status: res.status, body: await res.json().catch(() => undefined) };
-  };
+  // The whole path; `serve` is started in before().
+  const call = (method: string, path: string, body?: unknown) => serveApi(serve!).request(method, path, body);
   const hostDocker = async (...args: string[]) => (await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 30_000 })).stdout.trim();
   const containers = async () => (await hostDocker('ps', '-a', '--filter', 'label=holdfast.dev/project=crash', '--format', '{{.Names}}')).split('\n').filter(Boolean).sort();
   // The deployment's log, for failure messages: what the rollout did before and after the restart.

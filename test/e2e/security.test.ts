@@ -223,7 +223,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
           assert.equal(set.code, 0, set.stderr);
         }
         const originalKeyFile = readFileSync(join(dataDir, 'encryption.key'), 'utf8');
-        const hashKeySealer = loadSealer(dataDir, {});
+        const hashKeySealer = loadSealer(dataDir);
 
         const killed = await runCli(['secrets', 'rotate-key'], userEnv);
         assert.equal(killed.code, 1, 'the server died under the request');
@@ -245,7 +245,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
         server = undefined;
 
         // Offline check, with the key files alone: everything opens under the new key, unchanged.
-        const sealer = loadSealer(dataDir, {});
+        const sealer = loadSealer(dataDir);
         assert.equal(sealer.activeKeyId, result.keyId);
         const database = await openDatabase(rotateDb.url ? { databaseUrl: rotateDb.url } : { dataDir });
         try {

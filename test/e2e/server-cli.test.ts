@@ -1,6 +1,6 @@
 // The server inventory from the CLI against a running server and the real test hosts: server add
 // (key moved into the inventory, readiness returned), access-assets ssh-key list/attach/detach/
-// rotate/delete, a `local` server on an engine reached without SSH, and a wrong key's clear report.
+// rotate/delete, describe server with its resources, a `local` server on an engine reached without SSH, and a wrong key's clear report.
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { packageRoot } from '../../core/package-root.js';
 import { startServeProcess, type ServeProcess } from '../support/serve-process.js';
 import { loadTestHosts, testHost, type TestHost } from '../support/testhosts.js';
+import { until } from '../support/until.js';
 
 const run = promisify(execFile);
 
@@ -56,6 +57,20 @@ describe('server inventory from the CLI', () => {
     assert.equal(sshKeys[0].name, 'edge-1-ssh');
     assert.deepEqual(sshKeys[0].servers, ['edge-1']);
     assert.doesNotMatch(list.stdout, /PRIVATE KEY/);
+  });
+
+  it("describes the server's memory, load, free disk and Docker's disk use", async () => {
+    await until('the resources of edge-1 to be measured', async () => {
+      const res = await cli('get', 'server', 'edge-1', '-o', 'json');
+      return JSON.parse(res.stdout).status?.resources?.dockerDisk ? true : undefined;
+    });
+    const res = await cli('describe', 'server', 'edge-1');
+    assert.equal(res.code, 0, res.stderr);
+    assert.match(res.stdout, /^Resources:\n {2}CPUs: +\d+\n {2}Memory: +[\d.]+ \w+ available of [\d.]+ \w+\n {2}Load \(1 min\): +[\d.]+\n {2}Disk Free: +[\d.]+ \w+/m);
+    assert.match(res.stdout, /^ {4}TYPE +TOTAL +SIZE +RECLAIMABLE\n {4}Images +\d+ +[\d.]+ \w+ +[\d.]+ \w+/m);
+    assert.match(res.stdout, /^ {4}Build Cache +\d+/m);
+    // The samples behind the trend are in the object, not in the description.
+    assert.doesNotMatch(res.stdout, /Disk Free History|Memory Available Bytes/);
   });
 
   it('reuses a stored key with the same fingerprint for a second server', async () => {

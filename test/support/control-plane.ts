@@ -1,10 +1,11 @@
 // Starts a real control plane in-process on a free loopback port, on the chosen store driver.
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readAdminToken, resolveConfig, startControlPlane, type ControlPlane, type ControlPlaneParts } from '../../api/serve.js';
+import { ADMIN_TOKEN_FILE, readAdminToken, resolveConfig, startControlPlane, type ControlPlane, type ControlPlaneParts } from '../../api/serve.js';
 import { silentLogger } from '../../observability/logger.js';
+import { KEY_FILE } from '../../security/key-rotation.js';
 import { createDatabase, startPostgres } from './postgres.js';
 
 export interface TestControlPlane {
@@ -12,8 +13,10 @@ export interface TestControlPlane {
   url: string;
   token: string;
   dataDir: string;
+  /** The PostgreSQL database it runs on (postgres driver only). */
+  databaseUrl?: string;
   /** fetch against the API with the admin token. */
-  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any }>;
+  call(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>;
   stop(): Promise<void>;
 }
 
@@ -22,12 +25,18 @@ export interface TestControlPlaneOptions {
   env?: Record<string, string>;
   /** Stand-ins for parts of the control plane (e.g. the deployment actions of the service controller). */
   parts?: ControlPlaneParts;
+  /** Another replica of `join`: the same PostgreSQL database, encryption key and admin token. */
+  join?: TestControlPlane;
 }
 
 export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pglite', opts: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
   const dataDir = mkdtempSync(join(tmpdir(), 'holdfast-test-'));
   let databaseUrl: string | undefined;
-  if (driver === 'postgres') {
+  if (opts.join) {
+    if (!opts.join.databaseUrl) throw new Error('startTestControlPlane: only a control plane on PostgreSQL can be joined');
+    databaseUrl = opts.join.databaseUrl;
+    for (const file of [ADMIN_TOKEN_FILE, KEY_FILE]) if (existsSync(join(opts.join.dataDir, file))) copyFileSync(join(opts.join.dataDir, file), join(dataDir, file));
+  } else if (driver === 'postgres') {
     const server = await startPostgres();
     databaseUrl = await createDatabase(server.url, 'hf_' + randomBytes(6).toString('hex'));
   }
@@ -48,6 +57,7 @@ export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pgl
     url,
     token,
     dataDir,
+    databaseUrl,
     async call(method, path, body, headers = {}) {
       const res = await fetch(url + path, {
         method,
@@ -65,7 +75,7 @@ export async function startTestControlPlane(driver: 'pglite' | 'postgres' = 'pgl
       } catch {
         // not JSON: keep the text
       }
-      return { status: res.status, body: parsed };
+      return { status: res.status, body: parsed, headers: res.headers };
     },
     async stop() {
       await plane.stop();

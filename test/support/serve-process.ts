@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../core/package-root.js';
 import { openDatabase } from '../../store/database.js';
+import { readPrivateKey, type TestHost } from './testhosts.js';
 
 export interface ServeProcess {
   url: string;
@@ -39,11 +40,13 @@ export interface ServeProcessOptions {
   dataDir?: string;
   /** Extra `holdfast serve` flags, e.g. ['--log-level', 'debug']. */
   args?: string[];
+  /** Listen on this port (from freePort) when the server must know its own URL before it starts. */
+  port?: number;
 }
 
 export async function startServeProcess(opts: ServeProcessOptions = {}): Promise<ServeProcess> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'holdfast-serve-'));
-  const port = await freePort();
+  const port = opts.port ?? (await freePort());
   const env: Record<string, string> = { ...(process.env as Record<string, string>), ...opts.env, HOLDFAST_DATA_DIR: dataDir };
   if (!env.DATABASE_URL && !existsSync(join(dataDir, 'pgdata'))) cpSync(await pgdataTemplate(), join(dataDir, 'pgdata'), { recursive: true });
   let caFile: string | undefined;
@@ -132,3 +135,59 @@ async function pgdataTemplate(): Promise<string> {
   }
   return join(template, 'pgdata');
 }
+
+/** An answer of the API: its status, its text, and the text parsed as JSON (undefined when it is not JSON). */
+export interface ApiAnswer {
+  status: number;
+  text: string;
+  body: any;
+}
+
+/**
+ * Calls a running `holdfast serve` as the admin unless given a token; a PATCH is a JSON merge patch.
+ * `request` takes the whole path, `call` a path below /apis/holdfast.dev/v1alpha1.
+ */
+export function serveApi(serve: ServeProcess) {
+  const request = async (method: string, path: string, body?: unknown, token = serve.token): Promise<ApiAnswer> => {
+    const res = await fetch(`${serve.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, 'content-type': method === 'PATCH' ? 'application/merge-patch+json' : 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    return { status: res.status, text, body: parsed };
+  };
+  const call = (method: string, path: string, body?: unknown, token?: string) => request(method, `/apis/holdfast.dev/v1alpha1${path}`, body, token);
+  /** POSTs an object and fails the test unless it is created. */
+  const create = async (path: string, body: unknown): Promise<ApiAnswer> => {
+    const res = await call('POST', path, body);
+    if (res.status !== 201) throw new Error(`POST ${path}: HTTP ${res.status}: ${res.text}`);
+    return res;
+  };
+  return { request, call, create };
+}
+
+/** Declares a test host as a Server (with its SSHKey `${name}-key` and pinned host key) through the API. */
+export async function declareTestServer(
+  serve: ServeProcess,
+  name: string,
+  host: TestHost,
+): Promise<void> {
+  const { create } = serveApi(serve);
+  const keyName = `${name}-key`;
+  await create('/sshkeys', { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: keyName }, spec: { privateKey: readPrivateKey(host) } });
+  await create('/servers', {
+    apiVersion: 'holdfast.dev/v1alpha1',
+    kind: 'Server',
+    metadata: { name },
+    spec: { host: host.address, port: host.port, user: host.user, sshKeyRef: { name: keyName }, hostKeyFingerprint: host.hostKeyFingerprint },
+  });
+}
+
+export type ServeApi = ReturnType<typeof serveApi>;

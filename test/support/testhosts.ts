@@ -26,6 +26,8 @@ export interface TestHost {
   /** The socket path as seen over SSH on the host. */
   remoteDockerSocket: string;
   swarmManager: boolean;
+  /** A worker of host 1's swarm (hosts 2 and 3); still an ordinary engine for containers. */
+  swarmWorker: boolean;
   dockerdPidFile: string;
   sshdPidFile: string;
 }
@@ -38,16 +40,26 @@ export interface TestHosts {
   hosts: TestHost[];
 }
 
+/**
+ * HOLDFAST_TESTHOSTS_OFFSET=N shifts every host a test asks for by N (host 1 becomes host 1+N), so a
+ * second run on the same machine can use its own hosts (e.g. 3 and 4) while another uses 1 and 2.
+ * Only host 1 is a Swarm manager (hosts 2 and 3 its workers): Swarm tests need the unshifted set.
+ */
+function hostOffset(): number {
+  const offset = Number(process.env.HOLDFAST_TESTHOSTS_OFFSET ?? 0);
+  return Number.isInteger(offset) && offset >= 0 ? offset : 0;
+}
+
 export function testHostsStateDir(): string {
   return process.env.HOLDFAST_TESTHOSTS_DIR ?? join(ROOT, '.testhosts');
 }
 
 /**
  * Ensures hosts 1..count run and returns their description. Hosts beyond `count` that already run are
- * listed too. Host 1 is a Swarm manager.
+ * listed too. Host 1 is a Swarm manager; hosts 2 and 3 are its workers.
  */
 export async function loadTestHosts(opts: { count?: number; signal?: AbortSignal } = {}): Promise<TestHosts> {
-  const count = opts.count ?? 2;
+  const count = (opts.count ?? 2) + hostOffset();
   await new Promise<void>((resolvePromise, reject) => {
     execFile(
       'bash',
@@ -67,8 +79,8 @@ export async function loadTestHosts(opts: { count?: number; signal?: AbortSignal
 }
 
 export function testHost(hosts: TestHosts, index: number): TestHost {
-  const host = hosts.hosts.find((h) => h.index === index);
-  if (!host) throw new Error(`test host ${index} is not running`);
+  const host = hosts.hosts.find((h) => h.index === index + hostOffset());
+  if (!host) throw new Error(`test host ${index + hostOffset()} is not running`);
   return host;
 }
 

@@ -1,110 +1,23 @@
-// The shapes the dashboard reads from the API. Only the fields it shows are spelled out; everything
-// else passes through untouched.
+// The shapes the dashboard reads from the API: the resource kinds as the schemas generate them
+// (core/schema/types.generated.ts), and the API's other answers.
 
-export interface Condition {
-  type: string;
-  status: 'True' | 'False' | 'Unknown';
-  reason: string;
-  message: string;
-  lastTransitionTime: string;
-  observedGeneration?: number;
-}
+import type { ObjectMeta, Resource } from '../../../core/resource.js';
+import type { ProjectSpec, ServerSpec, ServerStatus, ServiceSpec, ServiceStatus } from '../../../core/schema/types.generated.js';
 
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  uid?: string;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  generation?: number;
-  resourceVersion?: string;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
-}
-
-export interface Resource<Spec = Record<string, unknown>, Status = Record<string, unknown>> {
-  apiVersion: string;
-  kind: string;
-  metadata: ObjectMeta;
-  spec?: Spec;
-  status?: Status & { observedGeneration?: number; conditions?: Condition[] };
-}
-
-export interface ServiceSpec {
-  environment?: string;
-  server?: string;
-  source?: { image?: string; compose?: { file?: string; inline?: unknown }; build?: { git?: { url?: string; ref?: string } } };
-  replicas?: number;
-  env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }>;
-  driftPolicy?: { mode?: 'report' | 'heal' };
-  [field: string]: unknown;
-}
-
-export interface DeploymentRef {
-  name?: string;
-  generation?: number;
-  phase?: string;
-  startedAt?: string;
-  finishedAt?: string;
-}
-
-export interface ServiceStatus {
-  replicas?: number;
-  readyReplicas?: number;
-  image?: string;
-  imageDigest?: string;
-  currentDeployment?: DeploymentRef;
-  lastSuccessfulDeployment?: string;
-  drift?: { count?: number; liveVsFrozen?: number; declaredVsFrozen?: number; lastCheckedTime?: string; lastHealedTime?: string };
-  endpoints?: string[];
-}
+export type { Condition, ObjectMeta, Resource, ResourceStatus } from '../../../core/resource.js';
+export type {
+  ServerSpec,
+  ServerStatus,
+  ServerStatusCheck as ServerCheck,
+  ServerStatusDockerSwarm as SwarmInfo,
+  ServerStatusDockerSwarmNodeList as SwarmNodeInfo,
+  ServiceSpec,
+  ServiceStatus,
+} from '../../../core/schema/types.generated.js';
 
 export type Service = Resource<ServiceSpec, ServiceStatus>;
 
-export interface ServerCheck {
-  name: string;
-  result: 'Pass' | 'Warn' | 'Fail' | 'Unknown';
-  message?: string;
-  lastCheckTime?: string;
-  [field: string]: unknown;
-}
-
-export interface ServerSpec {
-  kind?: 'docker-engine' | 'docker-swarm-manager' | 'local';
-  host?: string;
-  port?: number;
-  user?: string;
-  sshKeyRef?: { name: string };
-  hostKeyFingerprint?: string;
-}
-
-export interface SwarmInfo {
-  nodeID?: string;
-  role?: string;
-  managers?: number;
-  nodes?: number;
-  [field: string]: unknown;
-}
-
-export interface ServerStatus {
-  hostKeyFingerprint?: string;
-  lastContactTime?: string;
-  checks?: ServerCheck[];
-  docker?: { version?: string; apiVersion?: string; os?: string; arch?: string; swarm?: SwarmInfo; [field: string]: unknown };
-  compose?: { version?: string; variant?: 'plugin' | 'standalone' };
-  resources?: { cpus?: number; memoryBytes?: number; diskFreeBytes?: number; load1?: number };
-  /** Round trip of a Docker API ping over the kept SSH session at the last check. */
-  latencyMs?: number;
-  pollIntervalMs?: number;
-  [field: string]: unknown;
-}
-
 export type Server = Resource<ServerSpec, ServerStatus>;
-
-export interface ProjectSpec {
-  description?: string;
-  environments?: Array<{ name: string }>;
-}
 
 export type Project = Resource<ProjectSpec>;
 
@@ -186,21 +99,7 @@ export interface DeploymentWithInput extends Deployment {
   frozen?: unknown;
 }
 
-/** One row of `GET /auditlog` (oldest first, paged with `continue`). */
-export interface AuditEvent {
-  id: string;
-  time: string;
-  actor: string;
-  verb: string;
-  kind: string;
-  namespace?: string;
-  name: string;
-  generation?: number;
-  resourceVersion?: string;
-  dryRun: boolean;
-  outcome: string;
-  message?: string;
-}
+export type { AuditEvent } from '../../../core/audit-event.js';
 
 /** A Kubernetes `Status`: how the API answers errors. */
 export interface ApiStatus {

@@ -5,6 +5,7 @@ import type { Deployment, DeploymentStep } from '../api/types.js';
 import { duration } from '../model/time.js';
 import { useLogStream } from '../state/log-stream.js';
 import { StateBadge } from './badges.js';
+import { CancelDeployment } from './cancel-deployment.js';
 import { Time, useNow } from './time.js';
 
 /** Phases of a deployment that has not ended. */
@@ -98,6 +99,7 @@ function DeploymentItem({ deployment: d, open }: { deployment: Deployment; open:
         ) : (
           <p className="muted small deployment__meta">No steps recorded yet.</p>
         )}
+        {active && <CancelDeployment deployment={d} />}
         {active ? (
           <DeploymentLog id={d.id} follow />
         ) : showLog ? (

@@ -35,7 +35,7 @@ export function ErrorState({ title = 'Could not load this', error, onRetry }: { 
           ))}
         </ul>
       ) : null}
-      {api && api.code === 403 && <p className="state__hint">The token you signed in with lacks the scope for this. Sign in with a broader token.</p>}
+      {api && api.code === 403 && <p className="state__hint">You are not allowed to see this: your roles (or your token's scopes) do not grant it. The message above says what is missing.</p>}
       {onRetry && (
         <button type="button" className="button" onClick={onRetry}>
           Try again

@@ -2,7 +2,7 @@
 // and the drift entries themselves listed above them.
 import { useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import type { DriftEntry } from '../api/types.js';
-import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, normalisePath, splitContainerPath, type FieldRow, type SecretComparison } from '../model/fields.js';
+import { compareSecret, driftFor, driftValue, flattenFields, secretDriftText, normalisePath, splitContainerPath, type FieldRow, type SecretComparison } from '../model/fields.js';
 import { StateBadge } from './badges.js';
 import { Empty } from './states.js';
 import { Time } from './time.js';
@@ -39,7 +39,7 @@ export function DriftTable({ drift }: { drift: readonly DriftEntry[] }) {
         </thead>
         <tbody>
           {drift.map((d, i) => {
-            const secret = isSecretDrift(d);
+            const secret = secretDriftText(d);
             return (
               <tr key={`${d.source}:${d.path}:${i}`} data-drift-path={d.path}>
                 <th scope="row" data-label="Field" className="mono">
@@ -47,6 +47,7 @@ export function DriftTable({ drift }: { drift: readonly DriftEntry[] }) {
                 </th>
                 <td data-label="Drift">
                   <StateBadge tone={KIND_TONE[d.kind] ?? 'drifted'} label={secret ? 'secret changed' : d.kind} />
+                  {secret && <span className="small" data-field="secret-drift"> {secret}</span>}
                 </td>
                 <td data-label="Expected" className="mono wrap">
                   {driftValue(d.expected)}
@@ -146,7 +147,8 @@ function ViewColumn({ title, subtitle, testId, driftKey, children }: { title: st
         <h3>{title}</h3>
         <span className="muted small">{subtitle}</span>
       </header>
-      <div className="view__body" ref={body}>
+      {/* It scrolls on its own: focusable, so the keyboard can scroll it too. */}
+      <div className="view__body" ref={body} tabIndex={0} role="region" aria-label={`${title} fields`}>
         {children}
       </div>
     </section>

@@ -2,6 +2,7 @@
 // side by side and matched against drift entries. Secret values never reach a row: a value that
 // carries a `secretHash` becomes a masked row, compared with its counterpart only by that hash.
 // Pure.
+import { UNHASHED } from '../../../core/deploy/normalise-live.js';
 import type { DriftEntry } from '../api/types.js';
 
 export interface FieldRow {
@@ -196,7 +197,30 @@ export function driftValue(v: Json): string {
   return display(v);
 }
 
-/** True when a drift entry is about a secret: its values are only hashes, shown as changed. */
-export function isSecretDrift(entry: DriftEntry): boolean {
-  return Boolean(secretOf(entry.expected) || secretOf(entry.actual));
+/**
+ * A secret's drift in words, with its key and the ends of both hashes:
+ * `db/password: value changed (sha256 …3fa1 → …0c9f)`. Undefined when the entry is not a secret's.
+ */
+export function secretDriftText(entry: DriftEntry): string | undefined {
+  const before = secretOf(entry.expected);
+  const after = secretOf(entry.actual);
+  if (!before && !after) return undefined;
+  const ref = before?.ref ?? after?.ref;
+  const prefix = ref ? `${ref}: ` : '';
+  if (!after) return `${prefix}value missing (sha256 …${hashTails(before!.hash ?? '', '')[0]} expected)`;
+  if (!before) return `${prefix}value not expected (sha256 …${hashTails(after.hash ?? '', '')[0]})`;
+  const [a, b] = hashTails(before.hash ?? '', after.hash ?? '');
+  if (before.hash === UNHASHED || after.hash === UNHASHED) return `${prefix}value differs (the host's value could not be hashed)`;
+  return `${prefix}value changed (sha256 …${a} → …${b})`;
+}
+
+const HASH_TAIL = 4;
+
+/** The shortest equal-length ends (at least HASH_TAIL characters) that tell two hashes apart. */
+function hashTails(a: string, b: string): [string, string] {
+  const x = a.replace(/^sha256:/, '');
+  const y = b.replace(/^sha256:/, '');
+  let n = HASH_TAIL;
+  while (n < Math.max(x.length, y.length) && x.slice(-n) === y.slice(-n)) n++;
+  return [x.slice(-n), y.slice(-n)];
 }

@@ -18,6 +18,10 @@ export type Route =
   | { page: 'servers' }
   | { page: 'server'; name: string }
   | { page: 'events'; tab: 'events' | 'audit' }
+  | { page: 'backups' }
+  | { page: 'secrets' }
+  | { page: 'sources' }
+  | { page: 'tokens' }
   | { page: 'not-found'; path: string };
 
 const STATUS_FILTERS: readonly string[] = ['synced', 'progressing', 'drifted', 'failed', 'pending'];
@@ -46,6 +50,7 @@ export function parseRoute(hash: string): Route {
   if (first === 'servers' && segments.length === 1) return { page: 'servers' };
   if (first === 'servers' && segments.length === 2) return { page: 'server', name: second };
   if (first === 'events' && segments.length === 1) return { page: 'events', tab: query.get('tab') === 'audit' ? 'audit' : 'events' };
+  if (segments.length === 1 && (first === 'backups' || first === 'secrets' || first === 'sources' || first === 'tokens')) return { page: first };
   return { page: 'not-found', path: pathPart };
 }
 
@@ -59,6 +64,10 @@ export const href = {
   servers: () => '#/servers',
   server: (name: string) => `#/servers/${encodeURIComponent(name)}`,
   events: (tab: 'events' | 'audit' = 'events') => (tab === 'audit' ? '#/events?tab=audit' : '#/events'),
+  backups: () => '#/backups',
+  secrets: () => '#/secrets',
+  sources: () => '#/sources',
+  tokens: () => '#/tokens',
 };
 
 function clean<T extends object>(o: T): T {

@@ -29,7 +29,11 @@ export function serviceState(service: Pick<Service, 'metadata' | 'status'>): Jud
   if (service.metadata.deletionTimestamp) return { state: 'progressing', reason: 'Being deleted: its containers are being removed' };
   if (!status || (!conditions?.length && !phase)) return { state: 'pending', reason: 'Not observed by a controller yet' };
 
-  if (phase === 'failed') return { state: 'failed', reason: `Deployment ${status.currentDeployment?.name ?? ''} failed`.replace('  ', ' ') };
+  if (phase === 'failed') {
+    // Degraded carries the failed deployment's reason and message (PortInUse: host port 8080 …).
+    const why = degraded?.status === 'True' ? `: ${[degraded.reason, degraded.message].filter(Boolean).join(': ')}` : '';
+    return { state: 'failed', reason: `Deployment ${status.currentDeployment?.name ?? ''} failed${why}`.replace('  ', ' ') };
+  }
   if (degraded?.status === 'True') return { state: 'failed', reason: said(degraded, 'Degraded') };
 
   const behind = (service.metadata.generation ?? 0) > (status.observedGeneration ?? service.metadata.generation ?? 0);
@@ -64,6 +68,15 @@ export function serverState(server: Pick<Server, 'metadata' | 'status'>): Judgem
 }
 
 /** Servers the controller has not reported on yet (counted under attention). */
+/**
+ * Ready against desired replicas as the API status computes them (`status.readyReplicas` of
+ * `status.replicas`, every container the deployed input declares); the spec's count only before any
+ * deployment completed. The CLI's READY column shows the same.
+ */
+export function replicaCounts(service: Pick<Service, 'spec' | 'status'>): { ready: number; desired: number | undefined } {
+  return { ready: service.status?.readyReplicas ?? 0, desired: service.status?.replicas ?? service.spec?.replicas };
+}
+
 export const neverChecked = (server: Pick<Server, 'status'>) => !server.status?.conditions?.length;
 
 export function countBy<T, K extends string>(items: readonly T[], keyOf: (item: T) => K, keys: readonly K[]): Record<K, number> {

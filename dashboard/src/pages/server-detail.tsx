@@ -4,11 +4,14 @@ import { ServerBadge, ServiceBadge, StateBadge } from '../components/badges.js';
 import { Conditions } from '../components/conditions.js';
 import { Fact } from '../components/facts.js';
 import { EventList, newestFirst } from '../components/event-list.js';
+import { HostResources } from '../components/host-resources.js';
+import { TerminalPanel } from '../components/terminal.js';
+import { ServerCleanupAction } from '../components/server-cleanup.js';
 import { Empty, ErrorState, Loading } from '../components/states.js';
 import { Time } from '../components/time.js';
 import { href } from '../model/route.js';
 import { serverState, serviceState } from '../model/status.js';
-import { formatBytes, formatMs } from '../model/time.js';
+import { formatMs } from '../model/time.js';
 import { useResources } from '../state/hooks.js';
 import { address } from './servers.js';
 import { useTitle } from '../state/title.js';
@@ -55,6 +58,7 @@ export function ServerDetail({ name }: { name: string }) {
           </h1>
           <p className="page__sub">{reason}</p>
         </div>
+        <ServerCleanupAction server={name} />
       </header>
 
       <section className="card">
@@ -139,19 +143,19 @@ export function ServerDetail({ name }: { name: string }) {
         </section>
       </div>
 
-      {status?.resources && (
-        <section className="card" aria-labelledby="resources-heading">
-          <div className="card__header">
-            <h2 id="resources-heading">Capacity</h2>
-          </div>
-          <dl className="facts">
-            <Fact label="CPUs">{status.resources.cpus ?? '—'}</Fact>
-            <Fact label="Memory">{formatBytes(status.resources.memoryBytes)}</Fact>
-            <Fact label="Disk free">{formatBytes(status.resources.diskFreeBytes)}</Fact>
-            <Fact label="Load (1 min)">{status.resources.load1?.toFixed(2) ?? '—'}</Fact>
-          </dl>
-        </section>
-      )}
+      <section className="card" aria-labelledby="resources-heading">
+        <div className="card__header">
+          <h2 id="resources-heading">Host resources</h2>
+        </div>
+        <HostResources resources={status?.resources} />
+      </section>
+
+      <section className="card" aria-labelledby="terminal-heading">
+        <div className="card__header">
+          <h2 id="terminal-heading">Terminal</h2>
+        </div>
+        <TerminalPanel target={{ kind: 'server', name }} />
+      </section>
 
       <div className="grid grid--2">
         <section className="card" aria-labelledby="server-services-heading">
@@ -211,7 +215,7 @@ function SwarmTopology({ server }: { server: Server }) {
       </Empty>
     );
   }
-  const nodes = Array.isArray(swarm.nodeList) ? (swarm.nodeList as Array<{ id?: string; hostname?: string; role?: string; state?: string; availability?: string; addr?: string }>) : [];
+  const nodes = swarm.nodeList ?? [];
   return (
     <>
       <dl className="facts facts--stacked">
@@ -225,10 +229,12 @@ function SwarmTopology({ server }: { server: Server }) {
       {nodes.length > 0 && (
         <ul className="list">
           {nodes.map((n, i) => (
-            <li key={n.id ?? i} className="list__item">
-              <span className="list__title">{n.hostname ?? n.id}</span>
-              <StateBadge tone={n.state === 'ready' ? 'synced' : 'failed'} label={n.role ?? 'node'} />
-              <span className="list__detail">{[n.addr, n.state, n.availability].filter(Boolean).join(' · ')}</span>
+            <li key={n.id ?? i} className="list__item" data-swarm-node={n.hostname}>
+              <span className="list__title">{n.hostname || n.id}</span>
+              <StateBadge tone={n.state === 'ready' ? 'synced' : 'failed'} label={n.leader ? 'leader' : n.role} />
+              <span className="list__detail">
+                {[n.address, n.state, n.availability, n.engineVersion && `Docker ${n.engineVersion}`, ...Object.entries(n.labels ?? {}).map(([k, v]) => `${k}=${v}`), n.message].filter(Boolean).join(' · ')}
+              </span>
             </li>
           ))}
         </ul>

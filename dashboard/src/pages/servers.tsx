@@ -76,6 +76,7 @@ export function Servers() {
                       </td>
                       <td data-label="Status">
                         <ServerBadge state={state} reason={reason} />
+                        {state !== 'ready' && <div className="small muted" data-testid="server-reason">{reason}</div>}
                       </td>
                       <td data-label="Docker">{server.status?.docker?.version ?? '—'}</td>
                       <td data-label="Swarm">{swarm?.role ? `${swarm.role}${swarm.nodes ? ` · ${swarm.nodes} nodes` : ''}` : '—'}</td>

@@ -3,6 +3,9 @@ import { API_BASE, resourcePath } from '../api/client.js';
 import type { Deployment, DeploymentWithInput, DriftHistoryEntry, Service, ServiceViews } from '../api/types.js';
 import { ServiceBadge } from '../components/badges.js';
 import { Conditions } from '../components/conditions.js';
+import { ContainerLogs } from '../components/container-logs.js';
+import { TerminalPanel } from '../components/terminal.js';
+import { ServiceActions } from '../components/service-actions.js';
 import { Fact } from '../components/facts.js';
 import { DeploymentTimeline, isActive } from '../components/deployments.js';
 import { DriftHistory } from '../components/drift-history.js';
@@ -11,7 +14,7 @@ import { Empty, ErrorState, Loading } from '../components/states.js';
 import { DriftTable, ThreeViews } from '../components/three-views.js';
 import { Time } from '../components/time.js';
 import { href } from '../model/route.js';
-import { serviceState } from '../model/status.js';
+import { replicaCounts, serviceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
 import { usePoll, useRemote, type Remote } from '../state/remote.js';
 import { sourceSummary } from './services.js';
@@ -82,6 +85,7 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
         </div>
         <ArtifactActions service={service} views={views} deployments={deployments} frozen={frozen} />
       </header>
+      <ServiceActions service={service} deployments={deployments.status === 'ready' ? deployments.data.items : undefined} />
 
       <section className="card">
         <dl className="facts">
@@ -92,7 +96,7 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
             <span className="mono">{sourceSummary(service)}</span>
           </Fact>
           <Fact label="Replicas">
-            {service.status?.readyReplicas ?? 0} ready of {service.spec?.replicas ?? service.status?.replicas ?? '—'}
+            {replicaCounts(service).ready} ready of {replicaCounts(service).desired ?? '—'}
           </Fact>
           <Fact label="Running image">{service.status?.image ? <span className="mono">{service.status.image}</span> : '—'}</Fact>
           <Fact label="Drift policy">{service.spec?.driftPolicy?.mode ?? 'report'}</Fact>
@@ -160,6 +164,20 @@ function ServiceView({ service, events }: { service: Service; events: ReturnType
         ) : (
           <DeploymentTimeline deployments={deployments.data.items} />
         )}
+      </section>
+
+      <section className="card" aria-labelledby="container-logs-heading">
+        <div className="card__header">
+          <h2 id="container-logs-heading">Container logs</h2>
+        </div>
+        <ContainerLogs namespace={namespace} name={name} />
+      </section>
+
+      <section className="card" aria-labelledby="terminal-heading">
+        <div className="card__header">
+          <h2 id="terminal-heading">Terminal</h2>
+        </div>
+        <TerminalPanel target={{ kind: 'service', namespace, name }} />
       </section>
 
       <section className="card" aria-labelledby="conditions-heading">

@@ -4,7 +4,7 @@ import { ServiceBadge, serviceStateLabel } from '../components/badges.js';
 import { Empty, Guard } from '../components/states.js';
 import { Time } from '../components/time.js';
 import { href, type ServiceFilters, type ServiceStatusFilter } from '../model/route.js';
-import { SERVICE_STATES, serviceState } from '../model/status.js';
+import { replicaCounts, SERVICE_STATES, serviceState } from '../model/status.js';
 import { useResources } from '../state/hooks.js';
 import { replaceRoute } from '../state/route.js';
 import { useTitle } from '../state/title.js';
@@ -157,7 +157,7 @@ export function Services({ filters }: { filters: ServiceFilters }) {
               <tbody>
                 {shown.map(({ service, state, reason }) => {
                   const ns = service.metadata.namespace!;
-                  const declared = service.spec?.replicas;
+                  const replicas = replicaCounts(service);
                   const drift = service.status?.drift?.count;
                   return (
                     <tr key={`${ns}/${service.metadata.name}`} data-service={`${ns}/${service.metadata.name}`}>
@@ -173,7 +173,7 @@ export function Services({ filters }: { filters: ServiceFilters }) {
                         <ServiceBadge state={state} reason={reason} />
                       </td>
                       <td data-label="Ready" className="num">
-                        {service.status?.readyReplicas ?? 0}/{declared ?? service.status?.replicas ?? '—'}
+                        {replicas.ready}/{replicas.desired ?? '—'}
                       </td>
                       <td data-label="Drift" className={`num${drift ? ' text-drift' : ''}`}>
                         {drift ?? '—'}

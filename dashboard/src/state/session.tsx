@@ -1,7 +1,8 @@
-// The signed-in session: the API token, kept in sessionStorage (gone when the tab closes, never in a
-// URL), the client built from it and the resource caches that client feeds.
+// The signed-in session: an API token, kept in sessionStorage (gone when the tab closes, never in a
+// URL), or a password sign-in's HttpOnly session cookie, which the script never sees; the client
+// built from it and the resource caches that client feeds.
 import { createContext, useContext, useEffect, useMemo, type ReactNode } from 'react';
-import { ApiClient } from '../api/client.js';
+import { ApiClient, csrfCookie, type Credential } from '../api/client.js';
 import { ResourceCache } from './resources.js';
 
 const TOKEN_KEY = 'holdfast.token';
@@ -20,12 +21,16 @@ export function useSession(): Session {
   return session;
 }
 
-export function readStoredToken(): string | undefined {
+/** The credential this tab signed in with: a stored token, else a session cookie the server set. */
+export function readStoredCredential(): Credential | undefined {
+  let token: string | undefined;
   try {
-    return sessionStorage.getItem(TOKEN_KEY) ?? undefined;
+    token = sessionStorage.getItem(TOKEN_KEY) ?? undefined;
   } catch {
-    return undefined;
+    token = undefined;
   }
+  if (token) return { token };
+  return csrfCookie() ? { session: true } : undefined;
 }
 
 export function storeToken(token: string | undefined) {
@@ -37,11 +42,12 @@ export function storeToken(token: string | undefined) {
   }
 }
 
-export function SessionProvider({ token, onSignOut, children }: { token: string; onSignOut: (reason?: string) => void; children: ReactNode }) {
+export function SessionProvider({ credential, onSignOut, children }: { credential: Credential; onSignOut: (reason?: string) => void; children: ReactNode }) {
   const session = useMemo(() => {
-    const client = new ApiClient(token, () => onSignOut('The server no longer accepts this token. Sign in with a valid one.'));
+    const ended = 'token' in credential ? 'The server no longer accepts this token. Sign in with a valid one.' : 'Your session has ended (signed out, revoked or timed out). Sign in again.';
+    const client = new ApiClient(credential, () => onSignOut(ended));
     return { client, cache: new ResourceCache(client), signOut: onSignOut };
-  }, [token, onSignOut]);
+  }, [credential, onSignOut]);
   useEffect(() => () => session.cache.stopAll(), [session]);
   return <SessionContext.Provider value={session}>{children}</SessionContext.Provider>;
 }

@@ -10,14 +10,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { and, asc, eq } from 'drizzle-orm';
-import { Admission } from '../../../api/admission.js';
+import { Admission } from '../../../controllers/admission.js';
 import { createApp } from '../../../api/app.js';
 import { HoldfastClient } from '../../../cli/client.js';
 import { runLogs } from '../../../cli/commands/logs.js';
 import type { CommandContext } from '../../../cli/context.js';
 import type { DeploymentActions } from '../../../controllers/deployment-actions.js';
 import { HoldfastError } from '../../../core/errors.js';
-import type { Resource } from '../../../core/resource.js';
+import type { Service } from '../../../core/schema/types.generated.js';
 import { silentLogger } from '../../../observability/logger.js';
 import type { DeploymentStore } from '../../../store/deployments.js';
 import { auditLog } from '../../../store/schema.js';
@@ -36,7 +36,7 @@ const service = (name: string) => ({
 
 /** Records made as the service controller would queue them; rollback redeploys an earlier frozen input. */
 function recordingActions(deployments: DeploymentStore): DeploymentActions {
-  const queue = (svc: Resource, actor: string, frozen: unknown, trigger: 'user' | 'rollback', rollbackOf?: number) =>
+  const queue = (svc: Service, actor: string, frozen: unknown, trigger: 'user' | 'rollback', rollbackOf?: number) =>
     deployments.create({
       service: { uid: svc.metadata.uid!, namespace: svc.metadata.namespace!, name: svc.metadata.name },
       generation: svc.metadata.generation ?? 1,
@@ -262,6 +262,15 @@ for (const driver of ['pglite', 'postgres'] as const) {
       const lines = (await json.text()).trim().split('\n').map((l) => JSON.parse(l));
       assert.deepEqual(lines.map((l) => [l.step, l.line]), [['pull', 'Pulling holdfast-test/busybox:1'], ['pull', 'Status: Image is up to date']]);
       assert.ok(lines.every((l) => typeof l.id === 'number' && typeof l.at === 'string'));
+      const after = await fetch(`${cp.url}${G}/deployments/${d.id}/logs?format=json&after=${lines[0].id}`, { headers: { authorization: `Bearer ${cp.token}` } });
+      assert.deepEqual(
+        (await after.text()).trim().split('\n').map((l) => (JSON.parse(l) as { line: string }).line),
+        ['Status: Image is up to date', 'Step 1/2 : FROM busybox', 'Step 2/2 : RUN echo [REDACTED]'],
+        'after=ID gives only the lines written after that one',
+      );
+      const badAfter = await cp.call('GET', `${G}/deployments/${d.id}/logs?after=-1`);
+      assert.equal(badAfter.status, 400);
+      assert.equal(badAfter.body.message, 'invalid after value "-1": use the id of a log line (a whole number, as format=json gives)');
 
       const badStep = await cp.call('GET', `${G}/deployments/${d.id}/logs?step=biuld`);
       assert.equal(badStep.status, 400);
@@ -327,7 +336,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
           };
           wrote();
         });
-      const following = runLogs(ctx, { deployment: d.id, follow: true });
+      const following = runLogs(ctx, [], { deployment: d.id, follow: true });
       await deployments.appendLog(d.id, 'start', ['first']);
       await until('first');
       await deployments.appendLog(d.id, 'health', ['second']);
@@ -414,11 +423,11 @@ describe('deployment actions of the service controller', () => {
   after(async () => cp.stop());
 
   it('refuses a sync while the server is missing: a clear 503, one failure audit row, no deployment', async () => {
-    // The controller does not roll out to a server that does not exist: it waits for it.
+    // The controller does not roll out to a server that does not exist: it waits for it, saying ServerNotFound.
     const status = await until('the Service to wait for its server', async () => {
       const svc = (await cp.call('GET', `${G}/namespaces/shop/services/web`)).body;
       const progressing = svc.status?.conditions?.find((c: { type: string }) => c.type === 'Progressing');
-      return progressing?.reason === 'WaitingForServer' ? progressing : undefined;
+      return progressing?.reason === 'ServerNotFound' ? progressing : undefined;
     }, 20_000);
     assert.match(status.message, /server edge-1 does not exist/);
     const sync = await cp.call('POST', `${G}/namespaces/shop/services/web/sync`);

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { dump } from 'js-yaml';
 import { auditLog, sealedValues } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 
@@ -49,6 +50,24 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.ok(resources.body.resources.some((r: { name: string }) => r.name === 'services/status'));
     });
 
+    it('serves the OpenAPI v3 discovery and the group-version’s document, cached by the hash of its content', async () => {
+      const discovery = await cp.call('GET', '/openapi/v3');
+      assert.equal(discovery.status, 200);
+      const url = discovery.body.paths['apis/holdfast.dev/v1alpha1'].serverRelativeURL as string;
+      assert.match(url, /^\/openapi\/v3\/apis\/holdfast\.dev\/v1alpha1\?hash=[0-9A-F]{128}$/);
+      const doc = await fetch(cp.url + url, { headers: { authorization: `Bearer ${cp.token}` } });
+      assert.equal(doc.status, 200);
+      assert.equal(doc.headers.get('cache-control'), 'public, immutable');
+      const body = (await doc.json()) as { openapi: string; components: { schemas: Record<string, unknown> }; paths: Record<string, unknown> };
+      assert.equal(body.openapi, '3.0.0');
+      assert.ok(body.components.schemas['dev.holdfast.v1alpha1.Service']);
+      assert.ok(body.paths['/apis/holdfast.dev/v1alpha1/namespaces/{namespace}/services/{name}']);
+      const stale = await fetch(cp.url + '/openapi/v3/apis/holdfast.dev/v1alpha1?hash=0', { headers: { authorization: `Bearer ${cp.token}` }, redirect: 'manual' });
+      assert.equal(stale.status, 301);
+      assert.equal(stale.headers.get('location'), url);
+      assert.equal((await fetch(cp.url + '/openapi/v3')).status, 401, 'a token is needed, as for /openapi/v2');
+    });
+
     it('requires a valid bearer token', async () => {
       const none = await fetch(cp.url + `${G}/projects`);
       assert.equal(none.status, 401);
@@ -92,6 +111,27 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal(bad.status, 400);
       const selected = await cp.call('GET', `${G}/namespaces/shop/services?labelSelector=tier%3Dweb`);
       assert.deepEqual(selected.body.items.map((s: { metadata: { name: string } }) => s.metadata.name), ['patched']);
+    });
+
+    it('applies server-side (application/apply-patch+yaml): creates, then lays the object over the stored one', async () => {
+      const path = `${G}/namespaces/shop/services/applied?fieldManager=test`;
+      const apply = (body: string) => cp.call('PATCH', path, body, { 'content-type': 'application/apply-patch+yaml' });
+      const created = await apply(dump(service('applied')));
+      assert.equal(created.status, 201, JSON.stringify(created.body));
+      assert.equal(created.body.spec.environment, 'production');
+      const changed = await apply(dump(service('applied', { replicas: 2 })).replace('namespace: shop', 'namespace: shop\n  labels: { tier: web }'));
+      assert.equal(changed.status, 200, JSON.stringify(changed.body));
+      assert.equal(changed.body.spec.replicas, 2);
+      assert.equal(changed.body.metadata.labels.tier, 'web');
+      assert.equal(changed.body.metadata.uid, created.body.metadata.uid);
+      assert.equal(changed.body.metadata.generation, 2);
+      const other = await apply(dump(service('someone-else')));
+      assert.equal(other.status, 400);
+      assert.match(other.body.message, /declares metadata\.name "someone-else", not "applied" as its path says/);
+      const broken = await apply('spec: [unclosed');
+      assert.equal(broken.status, 400);
+      assert.match(broken.body.message, /the apply patch is not valid YAML/);
+      assert.equal((await cp.call('GET', `${G}/namespaces/shop/services/applied`)).body.spec.replicas, 2, 'refused applies change nothing');
     });
 
     it('re-applies a patch without a resourceVersion when writes race it; one that names a stale version gets 409', async () => {
@@ -148,7 +188,8 @@ for (const driver of ['pglite', 'postgres'] as const) {
           for (const f of tc.fields) assert.ok(fields.includes(f), `cause for ${f} in ${JSON.stringify(res.body)}`);
         }
         if (tc.message) assert.match(res.body.message, tc.message);
-        const changes = await cp.plane.store.changesSince(before);
+        // Lease renewals are the control plane's own heartbeat, not a write of the request's.
+        const changes = (await cp.plane.store.changesSince(before))?.filter((c) => c.object.kind !== 'Lease');
         assert.deepEqual(changes, []);
       });
     }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { contextDigest } from '../../../core/deploy/build-context.js';
-import { buildContextTar } from '../../../hosts/build-context.js';
+import { buildContextTar } from '../../../core/deploy/context-tar.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { createFleet } from '../../support/fleet.js';
 import { loadTestHosts, testHost, type TestHost } from '../../support/testhosts.js';

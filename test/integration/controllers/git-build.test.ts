@@ -94,4 +94,21 @@ describe('Dockerfile build from a git repository', () => {
     assert.equal(left, '');
   });
 
+  it('a git remote that does not answer holds the rollout as SourceUnreachable, not as a spec error', async () => {
+    const path = `${G}/namespaces/site/services/nowhere`;
+    const res = await cp.call('POST', `${G}/namespaces/site/services`, {
+      apiVersion: 'holdfast.dev/v1alpha1',
+      kind: 'Service',
+      metadata: { name: 'nowhere', namespace: 'site' },
+      spec: { environment: 'production', server: 'edge', source: { build: { git: { url: `file://${repo}-moved`, ref: 'main' } } } },
+    });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+    const progressing = await until('the Service to wait for its source', async () => {
+      const conditions = ((await cp.call('GET', path)).body as Resource).status?.conditions as Array<{ type: string; reason: string; message: string }> | undefined;
+      return conditions?.find((c) => c.type === 'Progressing' && c.reason === 'SourceUnreachable');
+    });
+    assert.match(progressing.message, /cannot read ref "main" of file:\/\/.*-moved: git ls-remote failed: .*; generation 1 rolls out once the repository answers$/);
+    assert.equal((await cp.call('GET', `${path}/deployments`)).body.items.length, 0, 'nothing is deployed meanwhile');
+    assert.equal((await cp.call('DELETE', path)).status, 202);
+  });
 });

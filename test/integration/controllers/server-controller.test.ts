@@ -1,10 +1,11 @@
 // The Server controller against the real test hosts (own sshd and dockerd per network namespace).
+// test-hosts: first (host 1 is the Swarm manager)
 import assert from 'node:assert/strict';
 import { createServer, type Server as NetServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { Resource } from '../../../core/resource.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
-import { loadTestHosts, readPrivateKey, testHost, type TestHosts } from '../../support/testhosts.js';
+import { hostDocker, loadTestHosts, readPrivateKey, testHost, type TestHosts } from '../../support/testhosts.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 
@@ -56,7 +57,16 @@ describe('server controller on real hosts', () => {
     assert.ok(['Pass', 'Warn'].includes(disk.result), JSON.stringify(disk));
     assert.match(disk.message, /free of .* on \/\S*, which holds the Docker data root/);
     assert.ok(status.resources.diskFreeBytes > 0 && status.resources.load1 >= 0, JSON.stringify(status.resources));
+    // Available memory from the same command; what Docker's objects take from /system/df; the first free-disk sample.
+    assert.ok(status.resources.memoryAvailableBytes > 0 && status.resources.memoryAvailableBytes <= status.resources.memoryBytes, JSON.stringify(status.resources));
+    for (const what of ['images', 'containers', 'volumes', 'buildCache']) {
+      const usage = status.resources.dockerDisk[what];
+      assert.ok(usage.count >= 0 && usage.sizeBytes >= usage.reclaimableBytes && usage.reclaimableBytes >= 0, `${what}: ${JSON.stringify(usage)}`);
+    }
+    assert.ok(status.resources.dockerDisk.images.count > 0, 'the test host has images');
+    assert.deepEqual(status.resources.diskFreeHistory.map((s: { freeBytes: number }) => s.freeBytes), [status.resources.diskFreeBytes]);
     assert.ok(['DiskSpaceOk', 'DiskSpaceLow'].includes(status.conditions.find((c: { type: string }) => c.type === 'DiskPressure').reason));
+    assert.equal(status.conditions.find((c: { type: string }) => c.type === 'MemoryPressure').reason, 'MemoryOk', 'the test host has memory to spare');
     const events = await cp.call('GET', `${G}/namespaces/default/events?fieldSelector=involvedObject.name%3Dedge-2`);
     assert.ok(events.body.items.some((e: { reason: string }) => e.reason === 'HostKeyPinned'), JSON.stringify(events.body.items.map((e: { reason: string }) => e.reason)));
   });
@@ -67,7 +77,19 @@ describe('server controller on real hosts', () => {
     const server = await waitForCondition(cp, 'swarm-1', 'Ready', 'True');
     const status = server.status as Record<string, any>;
     assert.equal(status.docker.swarm.role, 'manager');
-    assert.ok(status.docker.swarm.nodes >= 1);
+    const nodeList = status.docker.swarm.nodeList as Array<Record<string, any>>;
+    assert.equal(nodeList.length, status.docker.swarm.nodes);
+    assert.deepEqual([nodeList[0]!.hostname, nodeList[0]!.role, nodeList[0]!.leader, nodeList[0]!.state], [h.name, 'manager', true, 'ready']);
+    assert.equal(nodeList[0]!.engineVersion, status.docker.version);
+    const workerNames = (await hostDocker(h, 'node', 'ls', '--filter', 'role=worker', '--format', '{{.Hostname}}')).split('\n').filter(Boolean);
+    const workers = hosts.hosts.filter((x) => workerNames.includes(x.name));
+    assert.ok(workers.length >= 1, 'the test swarm has a worker');
+    for (const w of workers) {
+      const member = nodeList.find((n) => n.hostname === w.name);
+      assert.deepEqual([member?.role, member?.state, member?.availability, member?.address], ['worker', 'ready', 'active', w.address], JSON.stringify(nodeList));
+    }
+    const swarmCheck = status.checks.find((c: { name: string }) => c.name === 'swarm');
+    assert.match(swarmCheck.message, new RegExp(`1 manager\\(s\\), ${workers.length} worker\\(s\\)`));
     assert.equal(status.conditions.find((c: { type: string }) => c.type === 'HostKeyVerified').reason, 'PinnedInSpec');
   });
 

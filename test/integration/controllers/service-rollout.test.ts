@@ -121,9 +121,13 @@ describe('service rollout on a real Docker host', () => {
     const env = await hostDocker(host, 'inspect', '--format', '{{json .Config.Env}}', 'hf_shop_production_web_1');
     assert.match(env, /GREETING=bonjour/, 'revision 2 runs again');
     assert.equal((await until('HTTP 200 after rollback', async () => ((await httpGet(serviceUrl())).status === 200 ? true : undefined))), true);
-    const svc = (await cp.call('GET', svcPath)).body as Resource;
-    const degraded = svc.status?.conditions?.find((c) => c.type === 'Degraded');
-    assert.equal(degraded?.status, 'True');
+    // The Service's status follows the deployment's end within seconds, not in the same instant.
+    const degraded = await until('Degraded=True on the Service', async () => {
+      const svc = (await cp.call('GET', svcPath)).body as Resource;
+      const c = svc.status?.conditions?.find((cond) => cond.type === 'Degraded');
+      return c?.status === 'True' ? c : undefined;
+    }, 15_000);
+    assert.equal(degraded.reason, 'HealthCheckFailed');
   });
 
   it('deletes what it made for the Service and nothing else', async () => {
@@ -202,6 +206,7 @@ describe('start-first rollout with a client polling throughout', () => {
     const created = logs.indexOf('create hf_live_production_site_web_1.next');
     const stopped = logs.indexOf('stop hf_live_production_site_web_1');
     assert.ok(created >= 0 && stopped > created, `the new container starts before the old one stops:\n${logs}`);
+    assert.match(logs, /stop hf_live_production_site_web_1 \(.+, then SIGKILL after \d+ s\): /, 'the stop says its signal and grace period');
     await new Promise((ok) => setTimeout(ok, 1000));
     const polled = (await hostDocker(host, 'logs', '--since', since, client)).split('\n').filter(Boolean);
     assert.ok(polled.filter((l) => l === 'OK').length > 10, `the client kept polling (${polled.length} lines)`);

@@ -4,7 +4,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { DockerClient } from '../../../hosts/docker-client.js';
 import { SshDockerTransport } from '../../../hosts/docker-transport.js';
-import type { HostObserver } from '../../../hosts/observer.js';
+import type { HostObserver } from '../../../core/observers.js';
 import { SshSession, type SshSessionOptions } from '../../../hosts/ssh-session.js';
 import { readPrivateKey, type TestHost } from '../../support/testhosts.js';
 

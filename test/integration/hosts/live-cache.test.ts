@@ -1,6 +1,7 @@
 // The live-state cache against real hosts: it lists on start, follows changes made behind its back
 // (straight on the host's socket) through the event stream well within a second, filters by label,
 // follows Swarm services and tasks on a manager, and costs nothing while the host is quiet.
+// test-hosts: first (host 1 is the Swarm manager)
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { DockerClient } from '../../../hosts/docker-client.js';
@@ -121,12 +122,15 @@ describe('live-state cache of a Swarm manager', () => {
     cache.start();
     await cache.waitForSync(AbortSignal.timeout(10_000));
     assert.equal(cache.snapshot().swarmManager, true);
-    assert.equal(cache.snapshot().nodes.size, 1);
+    const nodes = (await hostDocker(manager, ['node', 'ls', '--format', '{{.ID}}'])).split('\n').filter(Boolean);
+    assert.deepEqual([...cache.snapshot().nodes.keys()].sort(), nodes.sort(), 'every node of the swarm');
 
     const name = uniqueName('hf-svc');
     const serviceId = await hostDocker(manager, [
       'service', 'create', '--detach', '--no-resolve-image', '--name', name,
       '--label', `holdfast.test/run=${label}`, '--container-label', `holdfast.test/run=${label}`,
+      // On the manager, whose own containers the cache follows too.
+      '--constraint', 'node.role==manager',
       '--restart-condition', 'none', '--stop-grace-period', '0s', hosts.images.v1, 'sleep', '120',
     ]);
     cleanups.push(() => hostDocker(manager, ['service', 'rm', serviceId]));

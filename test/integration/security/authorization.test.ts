@@ -7,25 +7,28 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import type { Express } from 'express';
-import { Admission } from '../../../api/admission.js';
+import { Admission } from '../../../controllers/admission.js';
 import { createApp } from '../../../api/app.js';
-import { ALL_SCOPES, ROUTES, type RouteRule } from '../../../api/scopes.js';
+import { ROUTES, type RouteRule } from '../../../api/scopes.js';
+import { ALL_SCOPES } from '../../../security/scopes.js';
 import { KINDS } from '../../../core/resource.js';
 import { silentLogger } from '../../../observability/logger.js';
 import { FailedAuthLimiter } from '../../../security/failed-auth-limiter.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { pool } from '../../support/pool.js';
 
 // The scope family of each kind, restated here rather than imported, so the test checks the table.
 const FAMILY: Record<string, string> = {
-  Project: 'project', Server: 'server', SSHKey: 'server', Service: 'service', BackupPolicy: 'backup', Secret: 'secret', Event: 'event',
+  Project: 'project', Server: 'server', SSHKey: 'server', Service: 'service', BackupPolicy: 'backup', GitRepository: 'source', ApplySet: 'source', Secret: 'secret', Event: 'event',
+  Role: 'rbac', RoleBinding: 'rbac', ClusterRoleBinding: 'rbac', ServiceAccount: 'rbac', Lease: 'lease',
 };
 const SAMPLE_PARAM: Record<string, string> = { namespace: 'shop', name: 'authz-probe', id: 'authz-probe', sub: 'probe' };
 
 interface Sample {
   method: string;
   path: string;
-  /** 'public', 'authenticated', or the scopes of which one is needed. */
-  expected: 'public' | 'authenticated' | string[];
+  /** 'public', 'authenticated', 'signed' (no sample carries a signature: always 401), or the scopes of which one is needed. */
+  expected: 'public' | 'authenticated' | 'signed' | string[];
 }
 
 /** Concrete requests for a row: every kind for `:plural`, with and without a dry run for writes. */
@@ -36,6 +39,7 @@ function samplesFor(rule: RouteRule): Sample[] {
   switch (access.kind) {
     case 'public':
     case 'authenticated':
+    case 'signed':
       return [{ method: rule.method, path: fill(), expected: access.kind }];
     case 'scopes':
       return [{ method: rule.method, path: fill(), expected: [...access.anyOf] }];
@@ -77,13 +81,6 @@ function registeredRoutes(app: Express): Array<{ path: string; methods: string[]
   };
   walk((app as unknown as { router: { stack: any[] } }).router.stack);
   return out;
-}
-
-async function pool<T>(items: T[], width: number, fn: (item: T) => Promise<void>) {
-  let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => {
-    while (next < items.length) await fn(items[next++]);
-  }));
 }
 
 for (const driver of ['pglite', 'postgres'] as const) {
@@ -142,6 +139,11 @@ for (const driver of ['pglite', 'postgres'] as const) {
         const res = await fetch(cp.url + sample.path, { method: sample.method, headers, body });
         await res.arrayBuffer();
         const denied = res.status === 401 || res.status === 403;
+        if (sample.expected === 'signed') {
+          // Whatever the token, an unsigned request is refused by the route's own check.
+          if (res.status !== 401) failures.push(`signed route answered an unsigned request: ${sample.method} ${sample.path} with ${cred.label}: HTTP ${res.status} (want 401)`);
+          return;
+        }
         let shouldAllow: boolean;
         if (sample.expected === 'public') shouldAllow = true;
         else if (!cred.scopes) shouldAllow = false;

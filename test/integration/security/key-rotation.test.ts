@@ -1,8 +1,11 @@
 // Online key rotation on PGlite and PostgreSQL: every sealed row ends under the new key with its
 // value and value hash unchanged; a rotation cut short after some rows is finished by the next call
-// (same key, no new one); writes made during a rotation survive it; the server keeps serving.
+// (same key, no new one); writes made during a rotation survive it; the server keeps serving. Users'
+// TOTP secrets move to the new key too: sign-in with a code works after a rotation without the old key.
 import assert from 'node:assert/strict';
 import { readFileSync, statSync } from 'node:fs';
+import { eq } from 'drizzle-orm';
+import { generate } from 'otplib';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { execFileSync } from 'node:child_process';
@@ -10,8 +13,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { KeyRotation } from '../../../security/key-rotation.js';
 import { openSealedValue, resolveSecretValue } from '../../../security/secret-values.js';
-import { loadSealer } from '../../../security/sealing.js';
-import { auditLog, sealedValues } from '../../../store/schema.js';
+import { AesGcmSealer, loadSealer } from '../../../security/sealing.js';
+import { totpSecretAad, UserStore } from '../../../security/users.js';
+import { auditLog, sealedValues, users } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
@@ -82,7 +86,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
       // The key files: the new key active, the old one kept, both private to the owner.
       assert.equal(readFileSync(join(cp.dataDir, 'encryption.key.previous'), 'utf8'), originalKeyFile);
       for (const f of ['encryption.key', 'encryption.key.previous']) assert.equal(statSync(join(cp.dataDir, f)).mode & 0o777, 0o600);
-      const restarted = loadSealer(cp.dataDir, {});
+      const restarted = loadSealer(cp.dataDir);
       assert.equal(restarted.activeKeyId, res.body.keyId, 'a restart loads the new key');
       const [one] = await rows();
       assert.equal(restarted.hash('anything'), cp.plane.sealer.hash('anything'), 'a restart derives the same hash key');
@@ -113,7 +117,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal(await resolveSecretValue(cp.plane.store, cp.plane.sealer, 'shop', 's5', 'user'), valueOf(5, 'user'), 'both halves open meanwhile');
 
       // A restart in between: the key files alone must be enough.
-      const restarted = loadSealer(cp.dataDir, {});
+      const restarted = loadSealer(cp.dataDir);
       assert.equal(restarted.activeKeyId, newKey);
       for (const r of await rows()) assert.ok(restarted.keyIds.includes(restarted.keyIdOf(r.ciphertext)));
 
@@ -170,6 +174,34 @@ for (const driver of ['pglite', 'postgres'] as const) {
       const { token } = await cp.plane.tokens.create('writer', ['secret:write']);
       const res = await fetch(`${cp.url}${G}/encryptionkey/rotate`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
       assert.equal(res.status, 403);
+    });
+
+    it("re-seals users' TOTP secrets: sign-in with a code works after the rotation, and without the old key", async () => {
+      const password = 'quartz-meadow-lantern-18';
+      assert.equal((await cp.call('POST', `${G}/users`, { name: 'dora', password })).status, 201);
+      const enabled = await cp.call('POST', `${G}/users/dora/totp`);
+      assert.equal(enabled.status, 201);
+      const secret = enabled.body.secret as string;
+      const oldKey = cp.plane.sealer.activeKeyId;
+
+      const res = await cp.call('POST', `${G}/encryptionkey/rotate`);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body.resealed, SECRETS * 2 + 1 + 1, "the Secrets' and the SSHKey's values, and the TOTP secret");
+      assert.deepEqual(res.body.unopened, []);
+      assert.notEqual(res.body.keyId, oldKey);
+      const [row] = await cp.plane.database.db.select().from(users).where(eq(users.name, 'dora'));
+      assert.equal(cp.plane.sealer.keyIdOf(row.totpSecret!), res.body.keyId);
+
+      // The new key alone opens the secret, and a server holding only it signs the user in with a code.
+      const newKeyOnly = new AesGcmSealer([Buffer.from(readFileSync(join(cp.dataDir, 'encryption.key'), 'utf8').trim(), 'base64')]);
+      assert.equal(newKeyOnly.open(row.totpSecret!, totpSecretAad('dora')), secret);
+      const signedIn = await new UserStore(cp.plane.database.db, { sealer: newKeyOnly }).signIn('dora', password, '127.0.0.9', await generate({ secret }));
+      assert.equal(signedIn.name, 'dora');
+
+      // And over the API, as the running server does it (the next step's code: the last one is used up).
+      const next = await generate({ secret, epoch: Math.floor(Date.now() / 1000) + 30 });
+      const login = await fetch(`${cp.url}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'dora', password, totp: next }) });
+      assert.equal(login.status, 200, await login.clone().text());
     });
   });
 }

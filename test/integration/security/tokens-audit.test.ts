@@ -75,6 +75,26 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal((await as(admin.body.token, 'POST', `${G}/tokens`, { name: 'writer', scopes: ['secret:write'] })).status, 403);
     });
 
+    it('lets a token administrator revoke only tokens whose scopes it holds', async () => {
+      const admin = await cp.call('POST', `${G}/tokens`, { name: 'revoker', scopes: ['token:admin', 'deploy:read'] });
+      const wider = await cp.call('POST', `${G}/tokens`, { name: 'wider', scopes: ['deploy:read', 'secret:write'] });
+      const narrower = await cp.call('POST', `${G}/tokens`, { name: 'narrower', scopes: ['deploy:read'] });
+      for (const target of ['admin', 'wider', wider.body.id]) {
+        const denied = await as(admin.body.token, 'DELETE', `${G}/tokens/${target}`);
+        assert.equal(denied.status, 403, `${target}: ${JSON.stringify(denied.body)}`);
+        assert.equal(denied.body.reason, 'Forbidden');
+        assert.match(denied.body.message, /holds scopes the caller does not: (\*|secret:write)/);
+      }
+      assert.equal((await as(cp.token, 'GET', `${G}/tokens`)).status, 200, 'the admin token still works');
+      const listed = (await cp.call('GET', `${G}/tokens`)).body.items as Array<{ name: string; revokedAt?: string }>;
+      assert.equal(listed.find((t) => t.name === 'wider')?.revokedAt, undefined);
+      assert.equal((await as(admin.body.token, 'DELETE', `${G}/tokens/${narrower.body.id}`)).status, 200);
+      assert.equal((await as(admin.body.token, 'DELETE', `${G}/tokens/revoker`)).status, 200, 'a token may revoke itself');
+      const failures = (await auditRows()).filter((r) => r.verb === 'revoke' && r.outcome === 'Failure' && r.name !== 'page-0');
+      assert.deepEqual(failures.map((r) => r.name), ['admin', 'wider', wider.body.id]);
+      assert.equal((await cp.call('DELETE', `${G}/tokens/wider`)).status, 200, 'the admin revokes any token');
+    });
+
     it('revokes by name or id; a revoked or expired token stops working at once', async () => {
       const a = await cp.call('POST', `${G}/tokens`, { name: 'rev-a', scopes: ['project:read'] });
       const b = await cp.call('POST', `${G}/tokens`, { name: 'rev-b', scopes: ['project:read'] });

@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { HoldfastError } from '../../../core/errors.js';
 import type { Database } from '../../../store/database.js';
+import { DeploymentJournal } from '../../../controllers/services/deployment-journal.js';
 import { DeploymentStore, type DeploymentChange } from '../../../store/deployments.js';
 import { DRIVERS } from '../../support/stores.js';
+import { until } from '../../support/until.js';
 
 const service = { uid: 'svc-uid-1', namespace: 'shop', name: 'web' };
 const input = (over: Record<string, unknown> = {}) => ({
@@ -78,6 +80,60 @@ for (const driver of DRIVERS) {
       assert.deepEqual(lines.map((l) => [l.step, l.line]), [['pull', 'Pulling fs layer'], ['pull', 'Download complete'], ['start', 'started hf_shop_production_web_1']]);
       assert.deepEqual((await store.logsSince(d.id, lines[1].id)).map((l) => l.line), ['started hf_shop_production_web_1']);
       assert.equal(seen.filter((c) => c.type === 'log').length, 2);
+    });
+
+    it('writes progress and log lines of one deployment in one transaction, each with the time it happened', async () => {
+      const d = await store.create(input());
+      const seen: DeploymentChange[] = [];
+      const stop = store.subscribe((c) => seen.push(c));
+      const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+      const record = await store.commit(
+        d.id,
+        [{ phase: 'deploy', at: at(1).toISOString() }, { step: 'start', status: 'running', at: at(2).toISOString() }],
+        [{ step: 'deploy', at: at(1), line: 'plan: 2 action(s)' }, { step: 'start', at: at(2), line: 'create web\nstart web' }],
+      );
+      assert.equal(record?.phase, 'deploy');
+      assert.equal(record?.startedAt, at(1).toISOString());
+      assert.equal(record?.steps.find((s) => s.name === 'start')?.startedAt, at(2).toISOString());
+      assert.equal(seen.length, 1, 'one write, one notice');
+      assert.deepEqual(seen[0].type === 'deployment' && seen[0].lines.map((l) => [l.line, l.at]), [['plan: 2 action(s)', at(1).toISOString()], ['create web', at(2).toISOString()], ['start web', at(2).toISOString()]]);
+      await store.setPhase(d.id, 'canceled');
+      // A change refused stores none of the lines that came with it.
+      await assert.rejects(store.commit(d.id, [{ step: 'health', status: 'running', at: at(3).toISOString() }], [{ step: 'health', at: at(3), line: 'too late' }]), /already ended/);
+      stop();
+      assert.deepEqual((await store.logsSince(d.id)).map((l) => l.line), ['plan: 2 action(s)', 'create web', 'start web']);
+    });
+
+    it('a journal writes log lines in batches and steps when told, and keeps what a failed write carried', async () => {
+      const d = await store.create(input());
+      const writes: DeploymentChange[] = [];
+      const stop = store.subscribe((c) => writes.push(c));
+      try {
+        const journal = new DeploymentJournal(store, d.id);
+        for (let i = 1; i <= 3; i++) await journal.log('health', `probe ${i} failed`);
+        assert.equal(writes.length, 0, 'lines wait');
+        await until('the waiting lines to be written', async () => (writes.length > 0 ? true : undefined), 5000, 20);
+        assert.deepEqual(writes.map((c) => c.lines.length), [3], 'three lines, one write');
+        writes.length = 0;
+        for (let i = 1; i <= 120; i++) await journal.log('pull', `layer ${i}`);
+        journal.step('pull', 'succeeded');
+        await journal.flush();
+        assert.deepEqual(writes.map((c) => [c.type, c.lines.length]), [['log', 50], ['log', 50], ['deployment', 20]], 'full batches as they fill, the rest with the step');
+        journal.close();
+
+        // A write that fails keeps its lines and changes for the next one.
+        const late = new DeploymentStore(database.db, undefined, () => 'd-journal-later');
+        const early = new DeploymentJournal(late, 'd-journal-later');
+        await early.log('deploy', 'said before the record exists');
+        early.step('start', 'running');
+        await assert.rejects(early.flush(), /not found/);
+        await late.create(input());
+        assert.equal((await early.flush())?.steps.find((s) => s.name === 'start')?.status, 'running');
+        assert.deepEqual((await late.logsSince('d-journal-later')).map((l) => l.line), ['said before the record exists']);
+        early.close();
+      } finally {
+        stop();
+      }
     });
 
     it('records a cancel request, and refuses one on an ended deployment', async () => {

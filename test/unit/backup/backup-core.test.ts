@@ -2,8 +2,8 @@
 // retention keeps, and the commands run on the destination.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { classifyWriteFailure, parseSha256, verifyBackupArgv, writeBackupArgv } from '../../../core/backup/commands.js';
-import { backupFile, backupName, backupTime } from '../../../core/backup/naming.js';
+import { classifyWriteFailure, commitBackupArgv, parseSha256, removeStalePartialsArgv, verifyBackupArgv, writeBackupArgv } from '../../../core/backup/commands.js';
+import { backupFile, backupFormat, backupName, backupTime, isEncryptedBackup } from '../../../core/backup/naming.js';
 import { selectRetained } from '../../../core/backup/retention.js';
 import { isDue, nextScheduleTime } from '../../../core/backup/schedule.js';
 import { HoldfastError } from '../../../core/errors.js';
@@ -42,14 +42,35 @@ describe('nextScheduleTime (UTC)', () => {
 describe('backup names', () => {
   it('names a backup after the policy and the UTC second', () => {
     assert.equal(backupName('web-data', new Date('2026-11-26T13:05:12.345Z')), 'web-data-20261126T130512Z.tar');
+    assert.equal(backupName('web-data', new Date('2026-11-26T13:05:12.345Z'), true), 'web-data-20261126T130512Z.tar.age');
+    assert.equal(isEncryptedBackup('web-data-20261126T130512Z.tar.age'), true);
+    assert.equal(isEncryptedBackup('web-data-20261126T130512Z.tar'), false);
+    assert.equal(backupName('app-db', new Date('2026-11-26T13:05:12Z'), true, 'pgdump'), 'app-db-20261126T130512Z.pgdump.age');
   });
+  const formats: Array<[string, string | undefined]> = [
+    ['a-20261126T130512Z.tar', 'tar'],
+    ['a-20261126T130512Z.tar.age', 'tar'],
+    ['a-20261126T130512Z.pgdump', 'pgdump'],
+    ['a-20261126T130512Z.sql.age', 'sql'],
+    ['a-20261126T130512Z.age', undefined],
+    ['a-20261126T130512Z.zip', undefined],
+  ];
+  for (const [name, expected] of formats) it(`reads the format of ${name}`, () => assert.equal(backupFormat(name), expected));
   const cases: Array<[string, string, string | undefined]> = [
     ['web-data', 'web-data-20261126T130512Z.tar', '2026-11-26T13:05:12.000Z'],
     ['web', 'web-data-20261126T130512Z.tar', undefined],
     ['web-data', 'web-data-20261126T130512Z.tar.partial', undefined],
+    ['web-data', 'web-data-20261126T130512Z.tar.age', '2026-11-26T13:05:12.000Z'],
+    ['web-data', 'web-data-20261126T130512Z.tar.age.partial', undefined],
+    ['web-data', 'web-data-20261126T130512Z.age', undefined],
     ['web-data', 'web-data-20261340T130512Z.tar', undefined],
     ['web-data', 'other-20261126T130512Z.tar', undefined],
     ['web-data', 'web-data-../../etc/passwd.tar', undefined],
+    ['app-db', 'app-db-20261126T130512Z.pgdump', '2026-11-26T13:05:12.000Z'],
+    ['app-db', 'app-db-20261126T130512Z.pgdump.age', '2026-11-26T13:05:12.000Z'],
+    ['app-db', 'app-db-20261126T130512Z.sql', '2026-11-26T13:05:12.000Z'],
+    ['app-db', 'app-db-20261126T130512Z.pgdump.partial', undefined],
+    ['app-db', 'app-db-20261126T130512Z.dump', undefined],
   ];
   for (const [policy, name, expected] of cases) {
     it(`${name} of ${policy}`, () => assert.equal(backupTime(policy, name)?.toISOString(), expected));
@@ -91,6 +112,14 @@ describe('destination commands', () => {
     assert.ok(!argv[2].includes("it's"));
     assert.deepEqual(argv.slice(4), ["/srv/it's here", "/srv/it's here/p-20261126T130512Z.tar"]);
     assert.ok(!verifyBackupArgv('/x; rm -rf /')[2].includes('rm -rf'));
+  });
+  it('names a file only when the control plane commits it, and cleans only the policy\'s partial files', () => {
+    assert.doesNotMatch(writeBackupArgv('/srv', '/srv/p-20261126T130512Z.tar')[2], /mv/, 'a stream cut short keeps its .partial name');
+    assert.deepEqual(commitBackupArgv('/srv/p-20261126T130512Z.tar'), ['mv', '-f', '--', '/srv/p-20261126T130512Z.tar.partial', '/srv/p-20261126T130512Z.tar']);
+    const clean = removeStalePartialsArgv('/srv/it\'s/', 'p');
+    assert.ok(!clean[2].includes("it's"));
+    assert.deepEqual(clean.slice(4), ["/srv/it's", 'p']);
+    assert.match(clean[2], /"\$1\/\$2"-\*\.partial/);
   });
   it('reads sha256sum output', () => {
     assert.equal(parseSha256(`${'a'.repeat(64)}  /srv/x.tar\n`), 'a'.repeat(64));

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { load } from 'js-yaml';
 import { validateObject } from '../../../core/schema/validate.js';
-import { parseDriftLatencyOutput, parseObserveCostOutput } from '../../../bench/lib/script-output.js';
+import { inspectorUrl, topSelfTime } from '../../../bench/lib/cpu-profile.js';
+import { parseDriftLatencyOutput, parseObserveCostOutput, parseReplicasOutput } from '../../../bench/lib/script-output.js';
 import { parsePrometheusText, sumOf } from '../../../bench/lib/prometheus-text.js';
 import { addRatios, formatValue, renderMarkdown, renderText, type Row } from '../../../bench/lib/report.js';
 import { median, quantile, ratio } from '../../../bench/lib/stats.js';
@@ -148,6 +149,54 @@ describe('observe-cost output', () => {
       { host: 'hf-h2 (3 containers)', method: '`ssh host docker ps -a`, new connection each', calls: 20, medianMs: 221.75, p90Ms: 252.49 },
     ]);
     assert.deepEqual(parseObserveCostOutput('no table here\n'), []);
+  });
+});
+
+describe('replicas output', () => {
+  const figures = {
+    declared: 1000,
+    running: 30,
+    steadySeconds: 60,
+    leaseSeconds: 15,
+    renewSeconds: 5,
+    replicas: [
+      { replicas: 1, store: 'postgres' as const, profile: [{ fn: 'reconcile (controllers/manager.ts:180)', ms: 420.5, percent: 0.7 }], convergedPerSecond: 2.5, convergeMs: 12000, cpuPercent: [3.1], rssMb: [140], reconcilesPerMinute: 12, loadAverage: '2.00 1.50 1.00' },
+      { replicas: 2, store: 'postgres' as const, convergedPerSecond: 3, convergeMs: 10000, cpuPercent: [2, 2.2], rssMb: [120, 118], reconcilesPerMinute: 10, takeoverMs: 17500, loadAverage: '2.10 1.60 1.10' },
+    ],
+  };
+  const cases: Array<[string, string, ReturnType<typeof parseReplicasOutput>]> = [
+    ['its last JSON line with a replicas list, after the prose lines', `1 replica(s): 2.5 Services converged/s\n{"replicas":"not a list"}\n${JSON.stringify(figures)}\n`, figures],
+    ['the later of two such lines', `${JSON.stringify({ ...figures, declared: 5 })}\n${JSON.stringify(figures)}\n`, figures],
+    ['nothing readable', '1 replica(s): 2.5 Services converged/s\n{broken json\n', undefined],
+  ];
+  for (const [name, text, expected] of cases) {
+    it(name, () => assert.deepEqual(parseReplicasOutput(text), expected));
+  }
+});
+
+describe('cpu profile', () => {
+  const frame = (functionName: string, url = '', lineNumber = 0) => ({ functionName, url, lineNumber });
+  const profile = {
+    nodes: [
+      { id: 1, callFrame: frame('(root)') },
+      { id: 2, callFrame: frame('(idle)') },
+      { id: 3, callFrame: frame('reconcile', 'file:///pkg/controllers/manager.ts', 179) },
+      { id: 4, callFrame: frame('reconcile', 'file:///pkg/controllers/manager.ts', 179) },
+      { id: 5, callFrame: frame('', 'node:internal/timers', 9) },
+    ],
+    samples: [2, 3, 4, 5, 2, 3],
+    timeDeltas: [5000, 1000, 2000, 500, 1000, 500],
+  };
+  it('sums self time per function over its call paths, leaves idle out, shares of all the time', () => {
+    assert.deepEqual(topSelfTime(profile, 10, '/pkg/'), [
+      { fn: 'reconcile (controllers/manager.ts:180)', ms: 3.5, percent: 35 },
+      { fn: '(anonymous) (node:internal/timers:10)', ms: 0.5, percent: 5 },
+    ]);
+    assert.equal(topSelfTime(profile, 1, '/pkg/').length, 1);
+  });
+  it('finds the inspector address a process printed', () => {
+    assert.equal(inspectorUrl('x\nDebugger listening on ws://127.0.0.1:40123/0f1e-2d3c\nFor help, see: https://nodejs.org/en/docs/inspector\n'), 'ws://127.0.0.1:40123/0f1e-2d3c');
+    assert.equal(inspectorUrl('holdfast API listening'), undefined);
   });
 });
 

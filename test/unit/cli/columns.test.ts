@@ -18,7 +18,8 @@ describe('service STATUS from conditions, most urgent first', () => {
     ['ready', svc({ status: { conditions: [cond('Ready', 'True')] } }), 'Ready'],
     ['ready but drifted', svc({ status: { conditions: [cond('Ready', 'True'), cond('Drifted', 'True')] } }), 'Drifted'],
     ['rolling out', svc({ status: { conditions: [cond('Ready', 'True'), cond('Progressing', 'True')] } }), 'Progressing'],
-    ['degraded wins', svc({ status: { conditions: [cond('Progressing', 'True'), cond('Degraded', 'True')] } }), 'Degraded'],
+    ['degraded wins, with its reason', svc({ status: { conditions: [cond('Progressing', 'True'), cond('Degraded', 'True')] } }), 'Degraded (R)'],
+    ['degraded without a reason', svc({ status: { conditions: [{ type: 'Degraded', status: 'True', reason: '', message: '', lastTransitionTime: '2024-01-01T00:00:00Z' }] } }), 'Degraded'],
     ['not ready', svc({ status: { conditions: [cond('Ready', 'False')] } }), 'NotReady'],
     ['only unknowns', svc({ status: { conditions: [cond('Ready', 'Unknown')] } }), 'Unknown'],
     ['being deleted', svc({ metadata: { name: 'web', deletionTimestamp: '2024-01-01T00:00:00Z' }, status: { conditions: [cond('Ready', 'True')] } }), 'Terminating'],
@@ -52,11 +53,24 @@ test('column headers per kind, wide adds columns', () => {
   assert.deepEqual(headers('Service'), ['NAME', 'ENVIRONMENT', 'SERVER', 'READY', 'STATUS', 'AGE']);
   assert.deepEqual(headers('Service', true), ['NAME', 'ENVIRONMENT', 'SERVER', 'READY', 'STATUS', 'AGE', 'IMAGE/SOURCE', 'GENERATION', 'DEPLOYMENT']);
   assert.deepEqual(headers('Server'), ['NAME', 'KIND', 'HOST', 'READY', 'LATENCY', 'DOCKER', 'AGE']);
-  assert.deepEqual(headers('Project'), ['NAME', 'ENVIRONMENTS', 'AGE']);
+  assert.deepEqual(headers('Project'), ['NAME', 'ENVIRONMENTS', 'STATUS', 'AGE']);
   assert.deepEqual(headers('Event'), ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE']);
   assert.deepEqual(headers('SSHKey'), ['NAME', 'TYPE', 'FINGERPRINT', 'AGE']);
   assert.deepEqual(headers('Secret'), ['NAME', 'TYPE', 'KEYS', 'AGE']);
   assert.deepEqual(headers('BackupPolicy'), ['NAME', 'SERVICE', 'SCHEDULE', 'LAST BACKUP', 'RESULT', 'AGE']);
+});
+
+test('objects being deleted show Terminating with the finalizers they wait for', () => {
+  const now = new Date('2024-01-01T00:05:00Z');
+  const row = (kind: string, obj: Resource) => columnsFor(kindInfo(kind)!, false).map((c) => c.value(obj, now));
+  const deleting = { creationTimestamp: '2024-01-01T00:00:00Z', deletionTimestamp: '2024-01-01T00:04:00Z' };
+  const server: Resource = { apiVersion: '', kind: 'Server', metadata: { name: 'edge-2', ...deleting, finalizers: ['holdfast.dev/in-use'] }, spec: { kind: 'docker-engine', host: '10.0.0.2' }, status: { conditions: [cond('Ready', 'True')] } };
+  assert.deepEqual(row('Server', server), ['edge-2', 'docker-engine', '10.0.0.2', 'Terminating (holdfast.dev/in-use)', '-', '<none>', '5m']);
+  const project: Resource = { apiVersion: '', kind: 'Project', metadata: { name: 'shop', ...deleting, finalizers: ['holdfast.dev/project-contents'] }, spec: { environments: [{ name: 'production' }] } };
+  assert.deepEqual(row('Project', project), ['shop', 'production', 'Terminating (holdfast.dev/project-contents)', '5m']);
+  assert.deepEqual(row('Project', { ...project, metadata: { name: 'shop', creationTimestamp: deleting.creationTimestamp } }), ['shop', 'production', 'Active', '5m']);
+  const service = svc({ metadata: { name: 'web', ...deleting, finalizers: ['holdfast.dev/cleanup'] }, status: { conditions: [cond('Ready', 'True')] } });
+  assert.equal(row('Service', service)[4], 'Terminating (holdfast.dev/cleanup)');
 });
 
 test('secrets show key names only', () => {
@@ -91,4 +105,35 @@ test('row values', () => {
     }),
     ['30s', 'Warning', 'HealthCheckFailed', 'service/web', 'GET / returned 500'],
   );
+});
+
+test('git repositories show the applied revision, cut to 12 hex digits, and the last sync', () => {
+  const now = new Date('2024-01-01T00:05:00Z');
+  const repo: Resource = {
+    apiVersion: '',
+    kind: 'GitRepository',
+    metadata: { name: 'platform', namespace: 'shop', creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: { url: '/srv/platform.git', ref: { branch: 'main' }, path: './shop' },
+    status: {
+      conditions: [{ ...cond('Ready', 'True'), message: 'applied revision main@sha1:0123456789abcdef0123456789abcdef01234567' }],
+      lastAppliedRevision: 'main@sha1:0123456789abcdef0123456789abcdef01234567',
+      inventory: [{ kind: 'Service', namespace: 'shop', name: 'web' }],
+      history: [{ trigger: 'interval', startTime: '2024-01-01T00:04:00Z', result: 'Applied' }],
+    },
+  };
+  const row = (wide: boolean) => columnsFor(kindInfo('GitRepository')!, wide).map((c) => `${c.header}=${c.value(repo, now)}`);
+  assert.deepEqual(row(true), [
+    'NAME=platform',
+    'URL=/srv/platform.git',
+    'REVISION=main@sha1:0123456789ab',
+    'READY=True',
+    'STATUS=applied revision main@sha1:0123456789abcdef0123456789abcdef01234567',
+    'AGE=5m',
+    'REF=branch:main',
+    'PATH=./shop',
+    'OBJECTS=1',
+    'LAST SYNC=60s (Applied)',
+  ]);
+  const fresh = { ...repo, status: undefined };
+  assert.deepEqual(columnsFor(kindInfo('GitRepository')!, false).map((c) => c.value(fresh, now)), ['platform', '/srv/platform.git', '<none>', 'Unknown', '<none>', '5m']);
 });

@@ -12,11 +12,19 @@ const noFile = async (): Promise<string> => {
 describe('resolveClientConfig: flags, then environment, then defaults', () => {
   test('defaults: local API, token from the data directory', async () => {
     const read = async (path: string) => {
+      if (path === '/cfg/holdfast/session' || path === '/cfg/holdfast/config') return noFile();
       assert.equal(path, '/data/admin.token');
       return 'tok-file\n';
     };
-    const config = await resolveClientConfig({}, { HOLDFAST_DATA_DIR: '/data' }, read);
+    const config = await resolveClientConfig({}, { HOLDFAST_DATA_DIR: '/data', XDG_CONFIG_HOME: '/cfg' }, read);
     assert.deepEqual(config, { server: 'http://127.0.0.1:7420', token: 'tok-file', tokenSource: '/data/admin.token', requestTimeoutMs: 30_000 });
+  });
+
+  test('the session of holdfast login before the admin token', async () => {
+    const read = async (path: string) => (path === '/cfg/holdfast/config' ? noFile() : path === '/cfg/holdfast/session' ? 'hfs_session\n' : 'tok-file\n');
+    const config = await resolveClientConfig({}, { HOLDFAST_DATA_DIR: '/data', XDG_CONFIG_HOME: '/cfg' }, read);
+    assert.equal(config.token, 'hfs_session');
+    assert.equal(config.tokenSource, '/cfg/holdfast/session');
   });
 
   test('environment over defaults, flags over environment', async () => {
@@ -28,6 +36,21 @@ describe('resolveClientConfig: flags, then environment, then defaults', () => {
       tokenSource: '--token',
       requestTimeoutMs: 5000,
     });
+  });
+
+  test('a certificate authority from --certificate-authority, else HOLDFAST_CA_FILE', async () => {
+    const PEM = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const files: Record<string, string> = { '/ca/flag.crt': PEM, '/ca/env.crt': PEM.replace('MIIB', 'MIIC'), '/ca/note.txt': 'hello' };
+    const read = async (path: string) => {
+      if (path in files) return files[path];
+      throw Object.assign(new Error('missing'), { code: 'ENOENT' });
+    };
+    const env = { HOLDFAST_TOKEN: 't', HOLDFAST_CA_FILE: '/ca/env.crt' };
+    assert.equal((await resolveClientConfig({ certificateAuthority: '/ca/flag.crt' }, env, read)).ca, files['/ca/flag.crt']);
+    assert.equal((await resolveClientConfig({}, env, read)).ca, files['/ca/env.crt']);
+    assert.equal((await resolveClientConfig({}, { HOLDFAST_TOKEN: 't' }, read)).ca, undefined);
+    await assert.rejects(resolveClientConfig({}, { ...env, HOLDFAST_CA_FILE: '/ca/note.txt' }, read), /the certificate authority file \/ca\/note.txt from HOLDFAST_CA_FILE holds no PEM certificate/);
+    await assert.rejects(resolveClientConfig({ certificateAuthority: '/ca/none.crt' }, env, read), /cannot read the certificate authority file \/ca\/none.crt from --certificate-authority \(ENOENT\)/);
   });
 
   test('no token anywhere is not an error until the server asks for one', async () => {
@@ -62,7 +85,8 @@ test('durations', () => {
   assert.equal(parseDuration('1.5h'), 5_400_000);
   assert.equal(parseDuration(' 2h '), 7_200_000);
   assert.throws(() => parseDuration('soon'), /invalid duration "soon"/);
-  assert.throws(() => parseDuration('5d'), /invalid duration "5d"/);
+  assert.equal(parseDuration('2d'), 172_800_000, 'days as the audit and token flags take them');
+  assert.throws(() => parseDuration('5y'), /invalid duration "5y"/);
   assert.throws(() => parseDuration('-1s'), /invalid duration "-1s"/);
 });
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { apiErrorFromStatus } from '../../../cli/client.js';
 import { formatError } from '../../../cli/error-output.js';
-import { ManifestError } from '../../../cli/manifests.js';
+import { ManifestError } from '../../../manifests/load.js';
 import { HoldfastError } from '../../../core/errors.js';
 
 test('server errors print as kubectl prints them, one line per cause', () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DeploymentSummary } from '../../../cli/deployments-api.js';
-import { deploymentDuration, deploymentLine, historyTable, outcomeLine, progressKey, progressLine } from '../../../cli/rollout-printers.js';
+import { deploymentDuration, deploymentLine, heartbeatLine, historyTable, interruptedLines, logProgressLine, outcomeLine, progressKey, progressLine } from '../../../cli/rollout-printers.js';
 import { parseServiceArg } from '../../../cli/service-arg.js';
 import { HoldfastError } from '../../../core/errors.js';
 import type { DeploymentStep } from '../../../store/deployments.js';
@@ -95,6 +95,49 @@ describe('progress and outcome lines', () => {
     assert.equal(
       deploymentLine('service/web', deployment({ trigger: 'rollback', rollbackOf: 1 })),
       'service/web: deployment d-0123456789ab (revision 3, generation 2, trigger rollback, redeploys revision 1)\n',
+    );
+  });
+});
+
+describe('progress while a deployment runs', () => {
+  const line = (text: string, step = 'health') => ({ id: 7, step, at: '2025-03-01T11:59:57Z', line: text });
+  const running = deployment({ phase: 'deploy', finishedAt: undefined, steps: steps({ pull: 'succeeded', start: 'succeeded', health: 'running' }).map((s) => (s.name === 'health' ? { ...s, startedAt: '2025-03-01T11:59:35Z' } : s)) });
+
+  it('shows a log line with its step, its first line only, cut when long', () => {
+    const cases: Array<[ReturnType<typeof line>, string]> = [
+      [line('replica 1: probe 7 failed: GET :9999 connection refused'), 'service/web: health: replica 1: probe 7 failed: GET :9999 connection refused\n'],
+      [line('hf_web_1 logs:\nstarting\nexit 3\n'), 'service/web: health: hf_web_1 logs: (+2 lines)\n'],
+      [line('x'.repeat(300), 'pull'), `service/web: pull: ${'x'.repeat(199)}…\n`],
+    ];
+    for (const [input, want] of cases) assert.equal(logProgressLine('service/web', input), want);
+  });
+
+  it('says how long the step runs, the newest log line and its age, and the deadlines', () => {
+    const waitFar = NOW.getTime() + 3_600_000;
+    assert.equal(
+      heartbeatLine('service/web', running, { newestLog: line('replica 1: probe 7 failed: GET :9999 connection refused'), now: NOW, waitDeadline: waitFar }),
+      'service/web: deploy (health) for 25s; last: health: replica 1: probe 7 failed: GET :9999 connection refused (3s ago); deployment deadline in 0s\n',
+    );
+    const later = { ...running, deadline: '2025-03-01T12:00:31Z' };
+    assert.equal(heartbeatLine('service/web', later, { now: NOW, waitDeadline: waitFar }), 'service/web: deploy (health) for 25s; deployment deadline in 31s\n');
+    assert.equal(
+      heartbeatLine('service/web', later, { now: NOW, waitDeadline: NOW.getTime() + 12_000 }),
+      'service/web: deploy (health) for 25s; deployment deadline in 31s (this wait ends in 12s)\n',
+    );
+    const queued = deployment({ phase: 'queued', createdAt: '2025-03-01T11:59:50Z', startedAt: undefined, finishedAt: undefined, steps: steps(), deadline: '2025-03-01T12:10:00Z' });
+    assert.equal(heartbeatLine('service/web', queued, { now: NOW, waitDeadline: waitFar }), 'service/web: queued for 10s; deployment deadline in 10m\n');
+  });
+
+  it('after Ctrl-C, says how to follow or cancel what goes on', () => {
+    assert.equal(
+      interruptedLines('service/web', { namespace: 'shop', name: 'web' }, 'd-0123456789ab'),
+      'service/web: stopped waiting; deployment d-0123456789ab goes on.\n' +
+        '  follow it: holdfast rollout status service/web -n shop --deployment d-0123456789ab\n' +
+        '  cancel it: holdfast cancel --deployment d-0123456789ab\n',
+    );
+    assert.equal(
+      interruptedLines('service/web (shop)', { namespace: 'shop', name: 'web' }, undefined),
+      'service/web (shop): stopped waiting; the rollout goes on.\n  follow it: holdfast rollout status service/web -n shop\n',
     );
   });
 });

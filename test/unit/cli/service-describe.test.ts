@@ -88,4 +88,26 @@ describe('describe service: deployment and drift sections', () => {
     assert.match(text, /Status:\n {2}Observed Generation: {2}2\nDeployment:\n {2}Current: {10}d-abc \(generation 2\): completed\nDrift: {7}none \(policy report\)\nEvents: {2}<none>\n$/);
     assert.doesNotMatch(text, /Current Deployment:/);
   });
+
+  it('lists a Swarm service\'s tasks from the live view, as docker service ps does', () => {
+    const live = {
+      target: { server: 'manager' },
+      containers: [],
+      services: [{
+        name: 'hf_shop_production_web',
+        tasks: [
+          { id: 'task1aaaaaaaaaaaa', slot: 1, node: 'hf-h2', state: 'running', desiredState: 'running', current: true, since: '2025-03-01T11:59:00Z', imageDigest: 'sha256:0123456789abcdef0123' },
+          { id: 'task0aaaaaaaaaaaa', slot: 1, node: 'hf-h1', state: 'failed', desiredState: 'shutdown', current: false, exitCode: 3, error: 'task: non-zero exit (3)', since: '2025-03-01T11:58:00Z' },
+        ],
+      }],
+    };
+    const lines = serviceSections({ service: service({}), live, now: NOW }).slice(2);
+    assert.deepEqual(lines, [
+      'Tasks:',
+      '  TASK                       NODE    DESIRED    STATE             SPEC       EXIT   DIGEST                ERROR',
+      '  hf_shop_production_web.1   hf-h2   running    running 60s ago   deployed   -      sha256:0123456789ab',
+      '  hf_shop_production_web.1   hf-h1   shutdown   failed 2m ago     other      3      -                     task: non-zero exit (3)',
+    ]);
+    assert.deepEqual(serviceSections({ service: service({}), live: { target: { server: 'edge' }, containers: [] }, now: NOW }).slice(2), [], 'no section for containers');
+  });
 });

@@ -72,6 +72,16 @@ describe('parseDotenv', () => {
     assert.throws(() => parseDotenv('A=1\nB="open', () => undefined), /line 2: unterminated double-quoted value of B/);
     assert.throws(() => parseDotenv('1A=x', () => undefined), /line 1: "1A" is not a valid variable name/);
   });
+  it('bounds what values that repeat each other expand to', () => {
+    const doubling = ['A=' + 'x'.repeat(1024), ...Array.from({ length: 30 }, (_, i) => `V${i}=\${${i === 0 ? 'A' : `V${i - 1}`}}\${${i === 0 ? 'A' : `V${i - 1}`}}`)].join('\n');
+    assert.throws(() => parseDotenv(doubling, () => undefined), /line \d+: the value(s)? expand(s)? to more than/);
+  });
+  it('reads an unterminated quote over many lines in linear time', () => {
+    const started = performance.now();
+    assert.throws(() => parseDotenv('A="' + '\nline'.repeat(200_000), () => undefined), /line 1: unterminated double-quoted value of A/);
+    // Linear is a fraction of a second; quadratic (rescanning the value at every line) would be minutes.
+    assert.ok(performance.now() - started < 20_000);
+  });
 });
 
 describe('ports', () => {

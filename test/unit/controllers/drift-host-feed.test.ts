@@ -58,6 +58,43 @@ describe('HostFeed', () => {
     assert.deepEqual(keys, ['driftfx/web']);
   });
 
+  it('wakes every Service a partly-labelled container claims by name, within its project when it names one', async () => {
+    const keys: string[] = [];
+    const cache = new Feed();
+    const asked: string[] = [];
+    const feed = new HostFeed((k) => keys.push(k), async (name) => {
+      asked.push(name);
+      return [`shop/${name}`, `blog/${name}`];
+    });
+    feed.follow(connection('edge', cache));
+    const intruder = (labels: Record<string, string>) => ({ Id: 'i1', Name: '/intruder', Config: { Labels: labels } }) as unknown as DockerContainerInspect;
+    cache.emit(change('added', intruder({ 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/service': 'web' })));
+    await new Promise((ok) => setImmediate(ok));
+    assert.deepEqual(keys.sort(), ['blog/web', 'shop/web']);
+    keys.length = 0;
+    cache.emit(change('removed', intruder({ 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/service': 'web', 'holdfast.dev/project': 'shop' })));
+    await new Promise((ok) => setImmediate(ok));
+    assert.deepEqual(keys, ['shop/web']);
+    cache.emit(change('added', intruder({ 'holdfast.dev/service': 'web' })));
+    cache.emit(change('added', web));
+    await new Promise((ok) => setImmediate(ok));
+    assert.deepEqual(asked, ['web', 'web'], 'no lookup for a container without our label, nor for a whole replica');
+  });
+
+  it('enqueues the Service of a Swarm service or task by its labels (tasks on other nodes make no container event)', () => {
+    const keys: string[] = [];
+    const cache = new Feed();
+    new HostFeed((k) => keys.push(k)).follow(connection('manager', cache));
+    const labels = { 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/project': 'shop', 'holdfast.dev/environment': 'production', 'holdfast.dev/service': 'web' };
+    const service = { ID: 's1', Spec: { Name: 'hf_shop_production_web', Labels: labels } };
+    const task = (state: string) => ({ ID: 't1', ServiceID: 's1', Status: { State: state }, Spec: { ContainerSpec: { Labels: labels } } });
+    cache.emit({ type: 'updated', kind: 'service', id: 's1', object: service, previous: service });
+    cache.emit({ type: 'updated', kind: 'task', id: 't1', object: task('failed'), previous: task('running') });
+    cache.emit({ type: 'added', kind: 'task', id: 't2', object: { ID: 't2', Spec: { ContainerSpec: { Labels: { other: 'x' } } } } });
+    cache.emit({ type: 'added', kind: 'node', id: 'n1', object: { ID: 'n1' } });
+    assert.deepEqual(keys, ['shop/web', 'shop/web']);
+  });
+
   it('moves to a server’s new cache and lets go of the old one', () => {
     const first = new Feed();
     const second = new Feed();

@@ -1,9 +1,13 @@
 // The controller manager's routing: two controllers of one kind (the service and drift controllers
-// both work on Services) each get the key, and metrics tell them apart by name.
+// both work on Services) each get the key, and metrics tell them apart by name; with sharded
+// servers, a key is reconciled only while this replica holds its shard, and one met while the shard's
+// renewal is late waits for it instead of being dropped.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import pino from 'pino';
 import { ControllerManager, type Reconciler } from '../../../controllers/manager.js';
+import type { LeaseHolder } from '../../../controllers/leases/lease-elector.js';
+import { shardLeaseName } from '../../../core/lease/shards.js';
 import type { Resource } from '../../../core/resource.js';
 import type { ChangeEvent, ResourceStore } from '../../../store/resource-store.js';
 
@@ -62,6 +66,81 @@ describe('ControllerManager', () => {
       await new Promise((ok) => setTimeout(ok, 50));
       assert.equal(services.keys.length, 3, 'a status-only write wakes nobody');
       assert.ok(observed.includes('service/Service/success') && observed.includes('drift/Service/success'), observed.join(', '));
+    } finally {
+      await manager.stop();
+    }
+  });
+
+  it('with sharded servers, reconciles a key only while it holds its shard, and aborts the work of a shard it loses', async () => {
+    const { store } = fakeStore([service('web'), service('api')]);
+    const held = new Set([shardLeaseName(0)]);
+    const listeners = new Set<(name: string, held: boolean) => void>();
+    const leases: LeaseHolder = {
+      shardCount: 2,
+      holds: (name) => held.has(name),
+      renewalLate: () => false,
+      fencingToken: (name) => (held.has(name) ? { lease: name, holder: 'me', transitions: 0 } : undefined),
+      onChange: (l) => (listeners.add(l), () => listeners.delete(l)),
+    };
+    const change = (name: string, now: boolean) => {
+      if (now) held.add(name);
+      else held.delete(name);
+      for (const l of listeners) l(name, now);
+    };
+    const manager = new ControllerManager(store, pino({ level: 'silent' }), undefined, leases);
+    const keys: string[] = [];
+    const aborted: string[] = [];
+    manager.register(
+      {
+        name: 'service',
+        kind: 'Service',
+        reconcile: async (key, signal) => {
+          keys.push(key);
+          if (key !== 'shop/api') return;
+          // Works until told to stop.
+          await new Promise<void>((ok) => signal.addEventListener('abort', () => ok(), { once: true }));
+          aborted.push(`${key}: ${(signal.reason as Error).message}`);
+        },
+      },
+      { workers: 2, shardOf: async (key) => (key === 'shop/api' ? 1 : 0) },
+    );
+    await manager.start();
+    try {
+      await settle(() => keys.length === 1);
+      await new Promise((ok) => setTimeout(ok, 50));
+      assert.deepEqual(keys, ['shop/web'], 'shard 1 is not held: its key is left');
+      change(shardLeaseName(1), true);
+      await settle(() => keys.includes('shop/api'));
+      change(shardLeaseName(1), false);
+      await settle(() => aborted.length === 1);
+      assert.deepEqual(aborted, ['shop/api: lease shard-1 lost']);
+    } finally {
+      await manager.stop();
+    }
+  });
+  it('keeps a key met while its shard lease renewal is late, and reconciles it once the lease is renewed', async () => {
+    const { store, emit } = fakeStore([]);
+    let late = false;
+    const leases: LeaseHolder = {
+      shardCount: 1,
+      holds: () => !late,
+      renewalLate: () => late,
+      fencingToken: () => (late ? undefined : { lease: shardLeaseName(0), holder: 'me', transitions: 0 }),
+      onChange: () => () => undefined,
+    };
+    const manager = new ControllerManager(store, pino({ level: 'silent' }), undefined, leases);
+    const services = recorder('service', 'Service');
+    manager.register(services.reconciler, { workers: 1, shardOf: async () => 0 });
+    await manager.start();
+    try {
+      late = true;
+      emit({ type: 'ADDED', object: service('web'), resourceVersion: 1 });
+      await new Promise((ok) => setTimeout(ok, 100));
+      assert.deepEqual(services.keys, [], 'not reconciled while the renewal is late');
+      // Renewed: no lease change is announced (it was never given up), yet the key comes back.
+      late = false;
+      await settle(() => services.keys.length === 1);
+      assert.deepEqual(services.keys, ['shop/web']);
     } finally {
       await manager.stop();
     }

@@ -50,4 +50,14 @@ describe('servicesAffectedBy', () => {
     assert.deepEqual(await map(event(secret)), ['shop/web', 'shop/api'], 'every change of a Secret counts');
     assert.deepEqual(await map(event({ ...secret, kind: 'Project', metadata: { name: 'shop' } })), []);
   });
+
+  it('wakes the Service a queued deployment is about, and nothing for other Events', async () => {
+    const map = servicesAffectedBy(store);
+    const kubeEvent = (reason: string, kind = 'Service'): Resource => ({ apiVersion: 'v1', kind: 'Event', metadata: { namespace: 'shop', name: `web.${reason}` }, involvedObject: { kind, namespace: 'shop', name: 'web' }, reason });
+    assert.deepEqual(await map(event(kubeEvent('DeploymentQueued'), 'ADDED')), ['shop/web']);
+    assert.deepEqual(await map(event(kubeEvent('DeploymentQueued'), 'MODIFIED')), ['shop/web'], 'an aggregated Event is another queued deployment');
+    assert.deepEqual(await map(event(kubeEvent('DeploymentQueued'), 'DELETED')), []);
+    assert.deepEqual(await map(event(kubeEvent('DeploymentCompleted'), 'ADDED')), []);
+    assert.deepEqual(await map(event(kubeEvent('DeploymentQueued', 'BackupPolicy'), 'ADDED')), []);
+  });
 });

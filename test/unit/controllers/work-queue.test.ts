@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { fullJitterDelay } from '../../../core/backoff.js';
-import { WorkQueue } from '../../../controllers/work-queue.js';
+import { MAX_DELAY_MS, WorkQueue } from '../../../controllers/work-queue.js';
 
 function manualTimers() {
   const pending: Array<{ fn: () => void; ms: number; cancelled: boolean }> = [];
@@ -34,6 +34,17 @@ describe('full-jitter backoff', () => {
 });
 
 describe('work queue', () => {
+  it('schedules a delay longer than a timer can hold as the longest one it can (not at once)', () => {
+    const timers = manualTimers();
+    const q = new WorkQueue({ setTimer: timers.setTimer });
+    const day = 24 * 3600_000;
+    q.addAfter('shop/yearly', 365 * day);
+    q.addAfter('shop/hourly', 3600_000);
+    assert.deepEqual(timers.pending.map((t) => t.ms), [MAX_DELAY_MS, 3600_000]);
+    assert.ok(MAX_DELAY_MS > 24 * day);
+    q.shutdown();
+  });
+
   it('deduplicates a burst of adds into one item', async () => {
     const q = new WorkQueue();
     for (let i = 0; i < 5; i++) q.add('shop/web');

@@ -5,9 +5,9 @@ import { describe, it } from 'node:test';
 import { readLines } from '../../../dashboard/src/api/ndjson.js';
 import type { Condition, DriftEntry, Server, Service } from '../../../dashboard/src/api/types.js';
 import { BACKOFF_MAX_MS, backoffDelay } from '../../../dashboard/src/model/backoff.js';
-import { compareSecret, driftFor, driftValue, flattenFields, isSecretDrift, MASK, normalisePath, pathSegments } from '../../../dashboard/src/model/fields.js';
+import { compareSecret, driftFor, driftValue, flattenFields, MASK, secretDriftText, normalisePath, pathSegments } from '../../../dashboard/src/model/fields.js';
 import { href, parseRoute } from '../../../dashboard/src/model/route.js';
-import { conditionTone, serverState, serviceState } from '../../../dashboard/src/model/status.js';
+import { conditionTone, replicaCounts, serverState, serviceState } from '../../../dashboard/src/model/status.js';
 import { duration, formatBytes, relativeTime } from '../../../dashboard/src/model/time.js';
 
 const T = '2025-01-01T00:00:00Z';
@@ -36,6 +36,15 @@ describe('serviceState', () => {
   }
   it('gives the condition message as the reason', () => {
     assert.equal(serviceState(service({ conditions: [cond('Degraded', 'True', 'crash loop')] })).reason, 'crash loop');
+  });
+  it("says why a deployment failed, from the Degraded condition the failure set", () => {
+    const failed = service({
+      observedGeneration: 1,
+      conditions: [{ type: 'Degraded', status: 'True', reason: 'PortInUse', message: 'host port 22 is taken by sshd', lastTransitionTime: T }],
+      currentDeployment: { name: 'd-1', phase: 'failed' },
+    });
+    assert.equal(serviceState(failed).reason, 'Deployment d-1 failed: PortInUse: host port 22 is taken by sshd');
+    assert.equal(serviceState(service({ observedGeneration: 1, currentDeployment: { name: 'd-2', phase: 'failed' } })).reason, 'Deployment d-2 failed');
   });
 });
 
@@ -126,11 +135,27 @@ describe('secrets compare by hash only', () => {
   for (const [name, other, expected] of cases) it(`${name} → ${expected}`, () => assert.equal(compareSecret(view('h1')[0], other), expected));
   it('drift values of a secret are masked', () => {
     const entry: DriftEntry = { path: 'env.P', kind: 'changed', source: 'live-vs-frozen', expected: { secretHash: 'h1' }, actual: { secretHash: 'h2' } };
-    assert.equal(isSecretDrift(entry), true);
     assert.equal(driftValue(entry.expected), MASK);
     assert.equal(driftValue(undefined), '—');
     assert.equal(driftValue({ a: 1 }), '{"a":1}');
   });
+});
+
+describe('secret drift in words', () => {
+  const ref = { name: 'db', key: 'password' };
+  const A = `sha256:${'0'.repeat(60)}3fa1`;
+  const B = `sha256:${'0'.repeat(60)}0c9f`;
+  const C = `sha256:${'1'.repeat(56)}77770c9f`;
+  const entry = (expected: unknown, actual: unknown, kind: DriftEntry['kind'] = 'changed'): DriftEntry => ({ path: 'env.DB_PASSWORD', kind, source: 'live-vs-frozen', expected, actual });
+  const cases: Array<[name: string, e: DriftEntry, text: string | undefined]> = [
+    ['changed, with its key', entry({ secretRef: ref, secretHash: A }, { secretRef: ref, secretHash: B }), 'db/password: value changed (sha256 …3fa1 → …0c9f)'],
+    ['ends that match are lengthened until they differ', entry({ secretRef: ref, secretHash: B }, { secretRef: ref, secretHash: C }), 'db/password: value changed (sha256 …00c9f → …70c9f)'],
+    ['missing on the host', entry({ secretRef: ref, secretHash: A }, undefined, 'missing'), 'db/password: value missing (sha256 …3fa1 expected)'],
+    ['not hashable on the host', entry({ secretRef: ref, secretHash: A }, { secretRef: ref, secretHash: '(not hashed)' }), "db/password: value differs (the host's value could not be hashed)"],
+    ['not a secret', entry('a', 'b'), undefined],
+  ];
+  for (const [name, e, text] of cases) it(name, () => assert.equal(secretDriftText(e), text));
+  it('never shows a whole hash', () => assert.ok(!secretDriftText(cases[0][1])!.includes(A.slice(7, 40))));
 });
 
 describe('paths and drift matching', () => {
@@ -183,6 +208,11 @@ describe('routes', () => {
     ['#/servers', { page: 'servers' }],
     ['#/servers/edge-1', { page: 'server', name: 'edge-1' }],
     ['#/events?tab=audit', { page: 'events', tab: 'audit' }],
+    ['#/backups', { page: 'backups' }],
+    ['#/secrets', { page: 'secrets' }],
+    ['#/sources', { page: 'sources' }],
+    ['#/tokens', { page: 'tokens' }],
+    ['#/tokens/x', { page: 'not-found', path: '/tokens/x' }],
     ['#/nowhere/at/all/x', { page: 'not-found', path: '/nowhere/at/all/x' }],
   ];
   for (const [hash, route] of cases) it(`parses "${hash}"`, () => assert.deepEqual(parseRoute(hash), route));
@@ -270,4 +300,14 @@ describe('conditionTone', () => {
   for (const [type, status, tone] of cases) {
     it(`${type}=${status} → ${tone}`, () => assert.equal(conditionTone({ type, status, reason: 'R', message: '', lastTransitionTime: '2026-11-26T12:00:00Z' } as Condition), tone));
   }
+});
+
+describe('replicaCounts: the API status counts, as the CLI shows them', () => {
+  const cases: Array<[name: string, svc: Pick<Service, 'spec' | 'status'>, expected: { ready: number; desired: number | undefined }]> = [
+    ['two containers of a compose Service whose spec says one replica: 2/2, never 2/1', { spec: { replicas: 1 } as Service['spec'], status: { replicas: 2, readyReplicas: 2 } }, { ready: 2, desired: 2 }],
+    ['one of two ready', { status: { replicas: 2, readyReplicas: 1 } }, { ready: 1, desired: 2 }],
+    ['before any deployment completed: the spec count', { spec: { replicas: 3 } as Service['spec'], status: {} }, { ready: 0, desired: 3 }],
+    ['nothing known', { status: undefined }, { ready: 0, desired: undefined }],
+  ];
+  for (const [name, svc, expected] of cases) it(name, () => assert.deepEqual(replicaCounts(svc), expected));
 });

@@ -176,3 +176,45 @@ describe('computeServiceDrift', () => {
     assert.deepEqual(result.live!.containers.map((c) => c.name), [WEB]);
   });
 });
+
+describe('live vs frozen: health, the default network and partly-labelled intruders', () => {
+  const withState = (fixture: string, state: Record<string, unknown>, restartCount?: number) => {
+    const c = inspectFixture(fixture);
+    c.State = { ...c.State, ...state };
+    if (restartCount !== undefined) c.RestartCount = restartCount;
+    return c;
+  };
+  it('a crash loop is one stable entry with the exit code, whether Docker is between restarts or has just started it again', () => {
+    const restarting = withState('web-restarting', { ExitCode: 3 }, 6);
+    assert.deepEqual(drift(web, [restarting]), [live(`containers[${WEB}].state.status`, 'changed', 'running', 'crash loop (exit code 3)')]);
+    const justStarted = withState('web-running', { StartedAt: new Date(Date.now() - 500).toISOString() }, 7);
+    const found = diffLiveAgainstFrozen(web, liveOf(web, [justStarted]), { lastExitCodes: new Map([[WEB, 3]]) });
+    assert.deepEqual(found, [live(`containers[${WEB}].state.status`, 'changed', 'running', 'crash loop (exit code 3)')]);
+  });
+  it('a readiness probe failing failureThreshold times is a health entry; below it, nothing', () => {
+    const probed = { ...workers, components: workers.components.map((c) => ({ ...c, readiness: { http: { path: '/', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, startPeriodSeconds: 0 } })) };
+    const record = (failures: number) => ({ consecutiveFailures: failures, consecutiveSuccesses: 0, passing: failures < 3, lastDetail: 'answered 404' });
+    const live2 = liveOf(probed, ['worker-1-running', 'worker-2-running']);
+    assert.deepEqual(diffLiveAgainstFrozen(probed, live2, { probes: new Map([[W1, record(2)]]) }), []);
+    assert.deepEqual(diffLiveAgainstFrozen(probed, live2, { probes: new Map([[W1, record(3)]]) }), [
+      live(`containers[${W1}].state.health`, 'changed', 'healthy', 'readiness probe failing (failureThreshold 3 reached)'),
+    ]);
+  });
+  it('a container taken off the default network is missing it', () => {
+    const c = inspectFixture('web-running');
+    c.NetworkSettings = { ...c.NetworkSettings, Networks: {} };
+    assert.deepEqual(drift(web, [c]), [live(`containers[${WEB}].networks[bridge]`, 'missing', { name: 'bridge' }, undefined)]);
+  });
+  it("a container with only our managed-by and the Service's labels is unexpected; one of another project is not ours", () => {
+    const partly = (labels: Record<string, string>) => {
+      const c = inspectFixture('web-copy');
+      c.Name = '/intruder';
+      c.Config = { ...c.Config, Labels: labels };
+      return c;
+    };
+    const intruder = partly({ 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/service': 'web' });
+    assert.deepEqual(drift(web, ['web-running', intruder]).map((e) => [e.path, e.kind]), [['containers[intruder]', 'unexpected']]);
+    const foreign = partly({ 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/service': 'web', 'holdfast.dev/project': 'elsewhere' });
+    assert.deepEqual(drift(web, ['web-running', foreign]), []);
+  });
+});

@@ -31,6 +31,27 @@ const cases: Case[] = [
     { method: 'POST', path: '/containers/c1/stop', okStatuses: [304] },
     '/v1.41/containers/c1/stop?t=5',
   ],
+  [
+    'exec create: a TTY of a given size, stdin attached',
+    rq.execCreate('c1', { cmd: ['sh'], tty: true, stdin: true, size: { rows: 30, cols: 90 } }),
+    { method: 'POST', path: '/containers/c1/exec', body: { Cmd: ['sh'], Tty: true, AttachStdin: true, AttachStdout: true, AttachStderr: true, ConsoleSize: [30, 90] } },
+    '/v1.41/containers/c1/exec',
+  ],
+  [
+    'exec create without a TTY has no console size',
+    rq.execCreate('c1', { cmd: ['cat'], tty: false, stdin: true, size: { rows: 30, cols: 90 } }),
+    { body: { Cmd: ['cat'], Tty: false, AttachStdin: true, AttachStdout: true, AttachStderr: true } },
+    '/v1.41/containers/c1/exec',
+  ],
+  [
+    'exec start asks for the connection upgrade',
+    rq.execStart('e1', true),
+    { method: 'POST', path: '/exec/e1/start', body: { Detach: false, Tty: true }, headers: { Connection: 'Upgrade', Upgrade: 'tcp' } },
+    '/v1.41/exec/e1/start',
+  ],
+  ['exec resize: h and w', rq.execResize('e1', { rows: 50, cols: 120 }), { method: 'POST', path: '/exec/e1/resize' }, '/v1.41/exec/e1/resize?h=50&w=120'],
+  ['exec inspect', rq.execInspect('e1'), { method: 'GET', path: '/exec/e1/json' }, '/v1.41/exec/e1/json'],
+  ['disk usage', rq.systemDf(), { method: 'GET', path: '/system/df' }, '/v1.41/system/df'],
   ['kill with a signal', rq.containerKill('c1', 'SIGHUP'), { method: 'POST', path: '/containers/c1/kill' }, '/v1.41/containers/c1/kill?signal=SIGHUP'],
   [
     'force remove with volumes',
@@ -84,6 +105,18 @@ const cases: Case[] = [
   ['services', rq.serviceList({ label: ['a=b'] }), { method: 'GET', path: '/services' }, '/v1.41/services?filters=%7B%22label%22%3A%5B%22a%3Db%22%5D%7D'],
   ['tasks of a service', rq.taskList({ service: ['s1'] }), { method: 'GET', path: '/tasks' }, '/v1.41/tasks?filters=%7B%22service%22%3A%5B%22s1%22%5D%7D'],
   ['node inspect', rq.nodeInspect('n1'), { method: 'GET', path: '/nodes/n1' }, '/v1.41/nodes/n1'],
+  [
+    'service rollback',
+    rq.serviceRollback('s1', 9, { Name: 'web' }),
+    { method: 'POST', path: '/services/s1/update', body: { Name: 'web' } },
+    '/v1.41/services/s1/update?version=9&rollback=previous',
+  ],
+  [
+    'node update',
+    rq.nodeUpdate('n1', 42, { Role: 'worker', Availability: 'drain' }),
+    { method: 'POST', path: '/nodes/n1/update', body: { Role: 'worker', Availability: 'drain' } },
+    '/v1.41/nodes/n1/update?version=42',
+  ],
   [
     'events since a nanosecond timestamp',
     rq.events({ since: '1700000000.123456789', filters: { type: ['container'] } }),

@@ -2,7 +2,7 @@
 // for the same public keys.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { hostKeyFingerprint, normaliseFingerprint } from '../../../hosts/ssh-session.js';
+import { normaliseFingerprint, sshFingerprint } from '../../../core/ssh-fingerprint.js';
 
 const KEYS: Array<[string, string, string]> = [
   [
@@ -17,10 +17,10 @@ const KEYS: Array<[string, string, string]> = [
   ],
 ];
 
-describe('hostKeyFingerprint', () => {
+describe('sshFingerprint', () => {
   for (const [type, blob, expected] of KEYS) {
     it(`matches ssh-keygen for an ${type} key`, () => {
-      assert.equal(hostKeyFingerprint(Buffer.from(blob, 'base64')), expected);
+      assert.equal(sshFingerprint(Buffer.from(blob, 'base64')), expected);
     });
   }
 });

@@ -1,6 +1,6 @@
 // The live-state cache's event-driven re-reads against a scripted Engine: a re-read that fails (a
 // timeout on a busy host) is tried again instead of leaving the object stale until the next resync,
-// and a container that is gone (404) is dropped at once.
+// a container that is gone (404) is dropped at once, and a network (dis)connect re-reads the container.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { DockerContainerInspect, DockerEvent } from '../../../hosts/docker-api-types.js';
@@ -86,5 +86,25 @@ describe('live-state cache re-reads on events', () => {
     await new Promise((ok) => setTimeout(ok, 1300));
     assert.equal(failing.inspectCalls(), 1, 'no retry after stop');
     await cache.stop();
+  });
+
+  it('re-reads a known container when a network is connected to or disconnected from it', async () => {
+    const networks = (names: string[]) => ({ ...container('c4', 'running'), NetworkSettings: { Networks: Object.fromEntries(names.map((n) => [n, {}])) } }) as unknown as DockerContainerInspect;
+    const engine = scriptedEngine({ inspect: [networks(['bridge']), networks([])] });
+    const cache = new LiveStateCache(engine.docker);
+    cache.start();
+    try {
+      await cache.waitForSync(AbortSignal.timeout(2000));
+      engine.emit(startEvent('c4'));
+      await waitUntil('the container in the snapshot', () => cache.snapshot().containers.has('c4'));
+      const networkEvent = (action: string, containerId: string) => ({ Type: 'network', Action: action, Actor: { ID: 'n1', Attributes: { container: containerId, name: 'bridge', type: 'bridge' } }, time: 0, timeNano: 0 }) as DockerEvent;
+      engine.emit(networkEvent('disconnect', 'elsewhere'));
+      engine.emit(networkEvent('destroy', 'c4'));
+      engine.emit(networkEvent('disconnect', 'c4'));
+      await waitUntil('the disconnect in the snapshot', () => Object.keys(cache.snapshot().containers.get('c4')?.NetworkSettings?.Networks ?? { bridge: 1 }).length === 0);
+      assert.equal(engine.inspectCalls(), 2, 'one read for the start, one for the disconnect; none for other containers or actions');
+    } finally {
+      await cache.stop();
+    }
   });
 });

@@ -38,7 +38,7 @@ interface LiveContainerFixture {
   inspect?: string;
   image?: string;
   name?: string;
-  state?: 'running' | 'exited' | 'created' | 'paused' | 'dead';
+  state?: 'running' | 'exited' | 'created' | 'paused' | 'dead' | 'restarting';
   set?: Record<string, unknown>;
   unset?: string[];
 }
@@ -56,6 +56,8 @@ interface Scenario {
   };
   expect: string[];
   reasons?: Array<[number, string]>;
+  /** The deployment reason the refusal at this index carries, when more precise than PlanFailed. */
+  failure?: [number, string];
 }
 
 function pointer(path: string): string[] {
@@ -82,6 +84,7 @@ function unsetAt(target: unknown, path: string) {
 function stateOf(kind: LiveContainerFixture['state'] = 'running'): ContainerState {
   const base: ContainerState = { status: kind, running: false, paused: false, restarting: false, dead: false, oomKilled: false, exitCode: 0, health: 'none', restartCount: 0 };
   if (kind === 'running') base.running = true;
+  if (kind === 'restarting') Object.assign(base, { running: true, restarting: true, exitCode: 3, restartCount: 4 });
   if (kind === 'paused') Object.assign(base, { running: true, paused: true });
   if (kind === 'dead') base.dead = true;
   return base;
@@ -152,6 +155,10 @@ describe('planRollout scenarios', () => {
       it('plans the expected actions in order', () => assert.deepEqual(summary(actions), scenario.expect, JSON.stringify(actions.map((a) => a.reason), null, 1)));
       for (const [index, pattern] of scenario.reasons ?? []) {
         it(`action ${index} says why: /${pattern}/`, () => assert.match(actions[index]?.reason ?? '', new RegExp(pattern)));
+      }
+      if (scenario.failure) {
+        const [index, failure] = scenario.failure;
+        it(`action ${index} fails the deployment as ${failure}`, () => assert.equal((actions[index] as { failure?: string } | undefined)?.failure, failure));
       }
       it('is deterministic', () => assert.deepEqual(planRollout(frozen, liveState(scenario, frozen), scenario.options), actions));
       it("never acts on a container that is not the Service's", () => {

@@ -6,7 +6,7 @@ import { LABELS, ownershipLabels, sha256Hex, type FrozenInput } from '../../../c
 import type { LiveContainer } from '../../../core/deploy/normalise-live.js';
 import { renderFrozenInput } from '../../../core/deploy/render.js';
 import { swarmServicePlans, swarmServiceSpec } from '../../../core/deploy/swarm-spec.js';
-import { liveSwarmService, liveSwarmTask, planSwarmDeletion, planSwarmRollout, taskProgress, type LiveSwarmService, type LiveSwarmTask, type SwarmLiveState } from '../../../core/plan/swarm.js';
+import { describeTaskFailure, liveSwarmService, liveSwarmTask, planSwarmDeletion, planSwarmRollout, taskProgress, type LiveSwarmService, type LiveSwarmTask, type SwarmLiveState } from '../../../core/plan/swarm.js';
 import { diffSwarmAgainstFrozen, type RawSwarmServiceSpec } from '../../../core/drift/swarm.js';
 import type { ServiceSpec } from '../../../core/schema/types.generated.js';
 import { service } from '../deploy/fixtures.js';
@@ -15,7 +15,7 @@ const IMAGE = 'holdfast-test/busybox:1';
 const images = [{ id: 'sha256:b', repoTags: [IMAGE], repoDigests: [] }];
 const secretHash = (name: string, key: string) => ({ hash: sha256Hex(`${name}/${key}`) });
 
-function frozen(spec: Partial<ServiceSpec> = {}): FrozenInput {
+function frozen(spec: Partial<ServiceSpec> = {}, ctx: { swarm?: boolean } = {}): FrozenInput {
   return renderFrozenInput(
     service({
       source: { image: IMAGE },
@@ -27,7 +27,7 @@ function frozen(spec: Partial<ServiceSpec> = {}): FrozenInput {
       replicas: 2,
       ...spec,
     }, 'web'),
-    { resolveSecret: secretHash },
+    { resolveSecret: secretHash, ...ctx },
   );
 }
 
@@ -55,7 +55,7 @@ describe('Swarm ServiceSpec rendering', () => {
     assert.deepEqual(c.Args, ['httpd', '-f', '-p', '8080', '-h', '/www']);
     assert.equal(c.Command, undefined);
     assert.deepEqual([...c.Env].sort(), ['DB_PASSWORD=s3cret', 'GREETING=hello']);
-    assert.equal(spec.Mode.Replicated.Replicas, 1);
+    assert.equal(('Replicated' in spec.Mode && spec.Mode.Replicated.Replicas), 1);
     assert.deepEqual(spec.TaskTemplate.RestartPolicy, { Condition: 'any' });
     assert.deepEqual(spec.UpdateConfig, { Parallelism: 1, Order: 'start-first', FailureAction: 'pause' });
     assert.deepEqual(spec.EndpointSpec.Ports, [{ Protocol: 'tcp', TargetPort: 8080, PublishedPort: 18090, PublishMode: 'ingress' }]);
@@ -95,7 +95,7 @@ describe('Swarm ServiceSpec rendering', () => {
     const spec = swarmServiceSpec(plan!, () => 'x');
     assert.equal(spec.EndpointSpec.Ports[0]!.PublishMode, 'host');
     assert.equal(spec.UpdateConfig.Order, 'stop-first');
-    assert.match(plan!.orderNote ?? '', /mode host/);
+    assert.match(plan!.adjustedNote ?? '', /mode host/);
   });
 
   it('maps healthcheck, mounts, entrypoint and restart policies', () => {
@@ -118,8 +118,45 @@ describe('Swarm ServiceSpec rendering', () => {
   });
 });
 
+describe('Swarm: replicas 0 and host ports on several replicas', () => {
+  const published = { ports: [{ containerPort: 8080, hostPort: 18090, protocol: 'tcp' as const }], replicas: 3 };
+  it('refuses a host port on several replicas for a Docker host, naming the Swarm way', () => {
+    assert.throws(() => frozen(published), /spec\.ports\[0\]\.hostPort: host port 18090 cannot be published by 3 replicas \(on a Swarm manager it can, one task per node\)/);
+  });
+
+  const placement: Array<{ name: string; spec: Partial<ServiceSpec>; mode: 'host' | 'ingress'; maxReplicas?: number; note?: RegExp }> = [
+    { name: 'several replicas publishing in mode host: one per node', spec: published, mode: 'host', maxReplicas: 1, note: /3 replicas publish host ports in mode host: placement max_replicas_per_node 1 added/ },
+    { name: 'several replicas through the routing mesh: no placement', spec: published, mode: 'ingress' },
+    { name: 'one replica in mode host: no placement', spec: { ...published, replicas: 1 }, mode: 'host' },
+    { name: 'several replicas without a host port: no placement', spec: { replicas: 3 }, mode: 'host' },
+  ];
+  for (const c of placement) {
+    it(c.name, () => {
+      const [plan] = swarmServicePlans(frozen(c.spec, { swarm: true }), { publishMode: c.mode });
+      const spec = swarmServiceSpec(plan!, () => 'x');
+      assert.equal(plan!.maxReplicasPerNode, c.maxReplicas);
+      assert.equal(spec.TaskTemplate.Placement?.MaxReplicas, c.maxReplicas);
+      if (c.note) assert.match(plan!.adjustedNote ?? '', c.note);
+    });
+  }
+
+  it('keeps the task template at replicas 0, so scaling back replaces no task', () => {
+    const zero = frozen({ replicas: 0 }, { swarm: true });
+    assert.deepEqual(zero.containers, []);
+    const [plan] = swarmServicePlans(zero, { publishMode: 'ingress' });
+    const spec = swarmServiceSpec(plan!, () => 's3cret');
+    assert.equal(('Replicated' in spec.Mode && spec.Mode.Replicated.Replicas), 0);
+    assert.ok(spec.TaskTemplate.ContainerSpec.Env.includes('DB_PASSWORD=s3cret'), 'the template\'s secrets are resolved too');
+    assert.deepEqual(zero.secretRefs.map((r) => `${r.name}/${r.key}`), ['db/password']);
+    const two = swarmServicePlans(frozen({}, { swarm: true }), { publishMode: 'ingress' })[0]!;
+    assert.equal(plan!.taskHash, two.taskHash);
+    assert.notEqual(plan!.specHash, two.specHash);
+    assert.equal(frozen({ replicas: 0 }).components[0]!.taskTemplate, undefined, 'only for a Swarm manager');
+  });
+});
+
 describe('Swarm rollout planning', () => {
-  const empty: SwarmLiveState = { services: [], tasks: [], containers: [], images };
+  const empty: SwarmLiveState = { services: [], tasks: [], containers: [], networks: [], files: [], images };
   const opts = { publishMode: 'ingress' as const };
 
   const table: Array<{ name: string; frozen: FrozenInput; live: SwarmLiveState; expect: string[]; reason?: RegExp }> = [
@@ -142,7 +179,7 @@ describe('Swarm rollout planning', () => {
       frozen: frozen(),
       live: { ...empty, services: [liveService(frozen())], tasks: tasks(swarmServicePlans(frozen(), opts)[0]!.taskHash, ['running', 'starting']) },
       expect: ['wait-service hf_shop_production_web'],
-      reason: /1\/2 running; slot 2 starting/,
+      reason: /1\/2 running on 1 node; slot 2 starting/,
     },
     {
       name: 'takes a paused update up again',
@@ -179,11 +216,18 @@ describe('Swarm rollout planning', () => {
       reason: /readiness probe is not run against Swarm tasks/,
     },
     {
-      name: 'refuses replicas 0 with a clear reason',
+      name: 'scales a running service to zero from the task template',
+      frozen: frozen({ replicas: 0 }, { swarm: true }),
+      live: { ...empty, services: [liveService(frozen())], tasks: tasks(swarmServicePlans(frozen(), opts)[0]!.taskHash, ['running', 'running']) },
+      expect: ['update-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+      reason: /wait until 0 task\(s\) of the new spec run/,
+    },
+    {
+      name: 'refuses replicas 0 frozen for another kind of server, saying what to do',
       frozen: frozen({ replicas: 0 }),
       live: empty,
       expect: ['fail web'],
-      reason: /replicas 0 is not supported on a Swarm manager/,
+      reason: /holds no container for component web: deploy it again/,
     },
   ];
   for (const t of table) {
@@ -220,6 +264,17 @@ describe('Swarm rollout planning', () => {
     assert.equal(progress.failed.length, 1);
     assert.equal(progress.old, 1);
     assert.match(progress.summary, /0\/2 running; 1 task\(s\) of the previous version/);
+  });
+
+  it('counts the nodes the running tasks are on, names the others\' nodes, and reports a failed task with its node and exit code', () => {
+    const names = new Map([['n1', 'hf-h1'], ['n2', 'hf-h2']]);
+    const t = (id: string, slot: number, nodeId: string, state: string, extra: Partial<LiveSwarmTask> = {}): LiveSwarmTask => ({ id, serviceId: 's', slot, nodeId, desiredState: 'running', state, taskHash: 'h', ...extra });
+    const progress = taskProgress([t('a', 1, 'n1', 'running'), t('b', 2, 'n1', 'running'), t('c', 3, 'n2', 'running'), t('d', 4, 'n2', 'starting'), t('e', 5, 'n3abcdefghijklmn', 'preparing')], 's', 'h', 5, names);
+    assert.equal(progress.summary, '3/5 running on 2 nodes; slot 4 starting on hf-h2; slot 5 preparing on n3abcdefghij');
+    const failed = liveSwarmTask({ ID: 'f', ServiceID: 's', NodeID: 'n2', Slot: 2, DesiredState: 'shutdown', Status: { State: 'failed', Err: 'task: non-zero exit (3)', ContainerStatus: { ExitCode: 3 } } });
+    assert.equal(describeTaskFailure(failed, names), 'slot 2 on hf-h2 failed, exit code 3: task: non-zero exit (3)');
+    const rejected = liveSwarmTask({ ID: 'r', ServiceID: 's', Slot: 1, DesiredState: 'shutdown', Status: { State: 'rejected', Message: 'preparing' } });
+    assert.equal(describeTaskFailure(rejected), 'slot 1 rejected: preparing');
   });
 
   it('deletes only the Service\'s own Swarm services', () => {
@@ -278,6 +333,8 @@ describe('Swarm live drift and its healing', () => {
       services: [{ id: 'svc1', name: plan.name, version: 3, labels: { ...ownershipLabels(owner), [LABELS.specHash]: plan.specHash } }],
       tasks: tasks(plan.taskHash, ['running']),
       containers: [],
+      networks: [],
+      files: [],
       images,
     };
     assert.deepEqual(kinds(planSwarmRollout(f1, live, { publishMode: 'host' })), []);

@@ -22,6 +22,23 @@ describe('redactResponses', () => {
     app.get('/json', (_req, res) => {
       res.json({ message: `failed: ${SECRET}`, [SECRET]: 1, count: 123456, code: NUMERIC });
     });
+    app.get('/resource', (_req, res) => {
+      res.json({
+        apiVersion: 'holdfast.dev/v1alpha1',
+        kind: 'ServiceList',
+        metadata: {},
+        items: [
+          {
+            apiVersion: 'holdfast.dev/v1alpha1',
+            kind: 'Service',
+            metadata: { name: 'web', namespace: 'shop', annotations: { note: SECRET } },
+            spec: { env: [{ name: 'GUESS', value: SECRET }] },
+            status: { conditions: [{ type: 'Ready', message: `exited: ${SECRET}` }] },
+          },
+          { apiVersion: 'holdfast.dev/v1alpha1', kind: 'Event', metadata: { name: 'e1' }, message: SECRET },
+        ],
+      });
+    });
     app.get('/text', (_req, res) => {
       res.type('text/plain').send(`line with ${SECRET}\n`);
     });
@@ -39,6 +56,15 @@ describe('redactResponses', () => {
   it('masks JSON bodies structurally: valid JSON, strings and keys masked, numbers kept', async () => {
     const text = await (await fetch(`${url}/json`)).text();
     assert.deepEqual(JSON.parse(text), { message: `failed: ${REDACTED}`, [REDACTED]: 1, count: 123456, code: REDACTED });
+  });
+
+  it('leaves what a client declared (spec, metadata but annotations) and masks status, annotations and events', async () => {
+    const list = await (await fetch(`${url}/resource`)).json();
+    const [service, event] = list.items;
+    assert.deepEqual(service.spec, { env: [{ name: 'GUESS', value: SECRET }] }, 'a dry run cannot ask whether a value is a secret');
+    assert.equal(service.metadata.annotations.note, REDACTED);
+    assert.equal(service.status.conditions[0].message, `exited: ${REDACTED}`);
+    assert.equal(event.message, REDACTED);
   });
 
   it('masks text bodies', async () => {

@@ -83,3 +83,28 @@ describe('Redactor.redact', () => {
     assert.equal(empty.redact(input), input);
   });
 });
+
+describe('Redactor: what it never masks, and forgetting', () => {
+  it('never registers a reserved word, whatever its case', () => {
+    const r = new Redactor({ reserved: ['holdfast.dev/v1alpha1', 'metadata', 'Bearer'] });
+    for (const word of ['holdfast.dev/v1alpha1', 'metadata', 'Bearer', 'BEARER']) {
+      r.register(word, `Secret/shop/words/${word}`);
+      assert.equal(r.refuses(word), true, word);
+    }
+    assert.equal(r.size, 0);
+    assert.equal(r.redactText('{"apiVersion":"holdfast.dev/v1alpha1","metadata":{}} Bearer x'), '{"apiVersion":"holdfast.dev/v1alpha1","metadata":{}} Bearer x');
+  });
+
+  it('forgets the values of a deleted owner at once, keeping those another owner still holds', () => {
+    const r = new Redactor();
+    r.register('only-in-db-1', 'Secret/shop/db/password');
+    r.register('shared-value', 'Secret/shop/db/user');
+    r.register('shared-value', 'Secret/shop/db-2/user');
+    r.register('kept-for-good');
+    r.forget('Secret/shop/db/');
+    assert.equal(r.redactText('only-in-db-1 shared-value kept-for-good'), `only-in-db-1 ${REDACTED} ${REDACTED}`);
+    r.forget('Secret/shop/db-2/');
+    assert.equal(r.redactText('only-in-db-1 shared-value kept-for-good'), `only-in-db-1 shared-value ${REDACTED}`);
+    assert.equal(r.size, 1);
+  });
+});

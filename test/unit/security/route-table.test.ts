@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HoldfastError } from '../../../core/errors.js';
-import { allows, API_BASE, matchRoute, requiredAccess, ROUTES, scopes, type RouteRule } from '../../../api/scopes.js';
+import { API_BASE, matchRoute, requiredAccess, ROUTES, scopes, type RouteRule } from '../../../api/scopes.js';
+import { allows } from '../../../security/scopes.js';
 
 const B = API_BASE;
 

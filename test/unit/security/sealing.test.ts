@@ -85,15 +85,15 @@ describe('loadSealer', () => {
   it('creates a 0600 key file on first start and loads previous keys after it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hf-seal-'));
     try {
-      const first = loadSealer(join(dir, 'data'), {});
+      const first = loadSealer(join(dir, 'data'));
       const file = join(dir, 'data', 'encryption.key');
       assert.equal(statSync(file).mode & 0o777, 0o600);
       const sealed = first.seal('kept', 'aad');
-      assert.equal(loadSealer(join(dir, 'data'), {}).activeKeyId, first.activeKeyId, 'the same key on the next start');
+      assert.equal(loadSealer(join(dir, 'data')).activeKeyId, first.activeKeyId, 'the same key on the next start');
       // A rotation: the new key in encryption.key, the old one in encryption.key.previous.
       writeFileSync(join(dir, 'data', 'encryption.key.previous'), readFileSync(file, 'utf8'));
       writeFileSync(file, k2.toString('base64') + '\n');
-      const rotated = loadSealer(join(dir, 'data'), {});
+      const rotated = loadSealer(join(dir, 'data'));
       assert.notEqual(rotated.activeKeyId, first.activeKeyId);
       assert.equal(rotated.open(sealed, 'aad'), 'kept');
       assert.equal(rotated.hash('kept'), first.hash('kept'));
@@ -105,10 +105,10 @@ describe('loadSealer', () => {
   it('takes ENCRYPTION_KEY in base64 or hex, and says what is wrong with a bad one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'hf-seal-'));
     try {
-      const a = loadSealer(dir, { ENCRYPTION_KEY: k1.toString('base64') });
-      const b = loadSealer(dir, { ENCRYPTION_KEY: k1.toString('hex') });
+      const a = loadSealer(dir, k1.toString('base64'));
+      const b = loadSealer(dir, k1.toString('hex'));
       assert.equal(a.activeKeyId, b.activeKeyId);
-      assert.throws(() => loadSealer(dir, { ENCRYPTION_KEY: 'too-short' }), /ENCRYPTION_KEY: an encryption key must be 32 bytes/);
+      assert.throws(() => loadSealer(dir, 'too-short'), /ENCRYPTION_KEY: an encryption key must be 32 bytes/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

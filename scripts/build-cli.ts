@@ -1,0 +1,73 @@
+// Bundles the CLI (run by `npm run build` after tsc) into dist/cli/holdfast.js, which
+// bin/holdfast.js runs: the commands it loads lazily stay lazy inside the bundle, and server-only
+// code cannot slip in. The CRD schemas' validators are compiled here, not on every run, into
+// dist/cli/validators.cjs, which the bundle reads only when it validates manifests (they are most
+// of the CLI's code, and `get` or `--version` need none of it). `holdfast serve` runs the server
+// from dist/ (tsc's output), outside the bundle.
+import { join, relative } from 'node:path';
+import { build, type BuildOptions, type Plugin } from 'esbuild';
+import { packageRoot } from '../core/package-root.js';
+import { precompiledValidatorsSource } from './precompile-validators.js';
+
+const ROOT = packageRoot();
+const OUT_DIR = join(ROOT, 'dist', 'cli');
+const VALIDATORS_FILE = 'validators.cjs';
+
+/**
+ * The project's folders the CLI may carry: its own, the pure core and the manifest reader (as
+ * ALLOWED in test/unit/architecture/dependency-direction.test.ts says).
+ */
+const CLI_FOLDERS = ['cli', 'core', 'manifests'];
+
+const common: BuildOptions = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // Less to parse on every start; names are kept so that HOLDFAST_DEBUG stacks stay readable.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+};
+
+const cliBoundary: Plugin = {
+  name: 'holdfast-cli-boundary',
+  setup(b) {
+    const from = (importer: string, file: string) => relative(ROOT, importer) === file;
+    // Resolved at run time beside the bundle, as from dist/cli/main.js: tsc's output of the server.
+    b.onResolve({ filter: /^\.\/commands\/serve\.js$/ }, (args) => (from(args.importer, 'cli/main.ts') ? { path: args.path, external: true } : undefined));
+    // require(), not import: an external import would be loaded when the bundle starts.
+    b.onResolve({ filter: /^\.\/compiled-validators\.js$/ }, (args) =>
+      from(args.importer, 'core/schema/validate.ts') ? { path: VALIDATORS_FILE, namespace: 'holdfast-validators' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'holdfast-validators' }, () => ({ contents: `module.exports = require("./${VALIDATORS_FILE}");`, loader: 'js' }));
+    b.onResolve({ filter: new RegExp(`^\\./${VALIDATORS_FILE.replace('.', '\\.')}$`) }, (args) =>
+      args.namespace === 'holdfast-validators' ? { path: args.path, external: true } : undefined,
+    );
+    b.onLoad({ filter: /\.ts$/ }, (args) => {
+      const file = relative(ROOT, args.path);
+      if (file.startsWith('..') || file.split('/').includes('node_modules')) return undefined;
+      if (CLI_FOLDERS.includes(file.split('/')[0])) return undefined;
+      return { errors: [{ text: `${file} is not CLI code (the CLI carries only ${CLI_FOLDERS.map((f) => `${f}/`).join(', ')}): load it lazily from dist/ as serve does, or move it` }] };
+    });
+  },
+};
+
+await build({
+  ...common,
+  stdin: { contents: precompiledValidatorsSource(), resolveDir: ROOT, sourcefile: 'precompiled-validators.cjs', loader: 'js' },
+  outfile: join(OUT_DIR, VALIDATORS_FILE),
+  format: 'cjs',
+});
+
+await build({
+  ...common,
+  entryPoints: [join(ROOT, 'cli', 'main.ts')],
+  outfile: join(OUT_DIR, 'holdfast.js'),
+  format: 'esm',
+  // CommonJS code calls require() (Node's modules, the validators), which an ES module lacks.
+  banner: { js: "import { createRequire as __holdfastCreateRequire } from 'node:module'; const require = __holdfastCreateRequire(import.meta.url);" },
+  // Loaded from node_modules when needed: ssh2 (native addons) by the SSH key verbs.
+  external: ['ssh2'],
+  plugins: [cliBoundary],
+});
