@@ -89,6 +89,10 @@ async function openPostgres(url: string): Promise<Database> {
   const pool = new pg.default.Pool({ connectionString: url, max: 10, connectionTimeoutMillis: 10_000, options: `-c idle_in_transaction_session_timeout=${STALLED_TRANSACTION_MS}` });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on('error', () => {});
+  // Nor one checked out between two statements of a transaction: the server ending that transaction
+  // (the timeout above, after this replica was paused) emits 'error' on a client the pool no longer
+  // listens to. The transaction's next statement fails instead, and the pool drops the client.
+  pool.on('connect', (client) => client.on('error', () => {}));
   const db = drizzle({ client: pool, schema });
   await migrate(db, { migrationsFolder: MIGRATIONS });
   return { db: db as unknown as Db, driver: 'postgres', close: () => pool.end() };

@@ -94,7 +94,9 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
       const { items } = (await api().call('GET', '/leases')).body as { items: Array<{ metadata: { name: string }; spec: { holderIdentity?: string } }> };
       const counts = ids.map((id) => items.filter((l) => l.metadata.name.startsWith('shard-') && l.spec.holderIdentity === id).length);
       return counts.every((n) => n <= Math.ceil(16 / ids.length)) && counts.reduce((a, b) => a + b, 0) === 16 ? true : undefined;
-    }, 60_000, 200);
+    }, 60_000, 200).catch((err: Error) => {
+      throw new Error(`${err.message}\n${outputs()}`);
+    });
 
   before(async () => {
     host = testHost(await loadTestHosts({ count: 1 }), 1);
@@ -178,7 +180,9 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
       paused.child.kill('SIGCONT');
       stopped.delete(paused);
       // Woken, the paused replica's rollout goes on from where it was: each of its writes is refused.
-      await until('the paused replica giving the deployment up', async () => (/"msg":"deployment handed over"/.test(paused.output()) ? true : undefined), 30_000, 100);
+      await until('the paused replica giving the deployment up', async () => (/"msg":"deployment handed over"/.test(paused.output()) ? true : undefined), 30_000, 100).catch((err: Error) => {
+        throw new Error(`${err.message}\n${outputs()}`);
+      });
       const after = (await deployments()).find((d) => d.id === inFlight.id)!;
       assert.equal(after.phase, 'completed');
       assert.equal(after.finishedAt, done.finishedAt, 'the record the new holder finished is not rewritten');
