@@ -67,7 +67,8 @@ describe('bench/run.ts --quick on the test hosts', () => {
 
   it('finishes and says what it ran on', () => {
     assert.equal(run.code, 0, `exit ${run.code} after ${(run.ms / 1000).toFixed(0)} s\n${run.stderr.slice(-3000)}`);
-    assert.deepEqual(report.notes, [], 'no phase failed');
+    // A cold converge of compose over SSH that compose gave up on is run again, with a note; nothing else is noted.
+    assert.deepEqual(report.notes.filter((n) => !/compose gave up on the first cold converge and it was run again/.test(n)), [], 'no phase failed');
     for (const key of ['date', 'cpus', 'memory', 'kernel', 'docker', 'docker-compose']) assert.ok(report.machine[key], `machine ${key}`);
     assert.match(report.machine['docker-compose']!, /^1\.29\./);
   });
