@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { printableConfig, resolveConfig } from '../../../api/serve.js';
+import { printableConfig, resolveConfig } from '../../../control-plane/config.js';
 
 describe('the resolved configuration', () => {
   it('reads every variable in one place: the sealing key and the log level included', () => {

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { it } from 'node:test';
 import { load, loadAll } from 'js-yaml';
-import { resolveConfig } from '../../../api/serve.js';
+import { resolveConfig } from '../../../control-plane/config.js';
 import { packageRoot } from '../../../core/package-root.js';
 
 const dir = join(packageRoot(), 'examples', 'deploy');
