@@ -24,10 +24,20 @@ export interface DatabaseCommands {
   /** The restore tool for a dump of `format`, for messages. */
   restoreTool: (format: BackupFormat) => string;
   /**
-   * Reads a dump into the database: objects in the dump are dropped and made again; objects made
-   * since stay. A plain SQL dump stops at its first error.
+   * Reads a dump into the database (a custom-format dump into `database`, by default the dumped
+   * one; a plain SQL dump selects its own): objects in the dump are dropped and made again; objects
+   * made since stay. A plain SQL dump stops at its first error.
    */
-  restore: (format: BackupFormat) => string[];
+  restore: (format: BackupFormat, database?: string) => string[];
+  /** The engine, for messages: `PostgreSQL`. */
+  engine: string;
+  /**
+   * Exits TARGET_NOT_THIS_ENGINE when the container has not the engine's tools, fails when the
+   * server does not let `user` in, and prints `exists` or `absent` for `database` when one is given.
+   */
+  checkTarget: (database?: string) => string[];
+  /** Makes an empty `database` for a restore; undefined when the dump makes its own (a mysqldump's CREATE DATABASE). */
+  createDatabase: (database: string) => string[] | undefined;
   /** The environment entry that hands a password to the engine's tools. */
   passwordEnv: (password: string) => string;
   /** A scratch server made from the Service's image for a restore test: its environment and the user that checks it. */
@@ -41,6 +51,15 @@ export interface DatabaseCommands {
   /** Reads a copy of the dump and fails unless it is whole, when the engine has a way to tell; `says` is the success. */
   checkDump: (format: BackupFormat) => { argv: string[]; tool: string; says: string } | undefined;
 }
+
+/** checkTarget's exit status when the container has not the engine's tools (EX_UNAVAILABLE: no tool exits with it). */
+export const TARGET_NOT_THIS_ENGINE = 69;
+
+/**
+ * A database a restore may be sent into by name: letters, digits, `_` and `-`, not starting with
+ * `-`, at most 63 characters (PostgreSQL's limit; MySQL's is 64).
+ */
+export const DATABASE_NAME = /^[A-Za-z0-9_][A-Za-z0-9_-]{0,62}$/;
 
 /** A table name a restore check may count: `orders`, or `public.orders` / `shop.orders`. */
 const TABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?$/;
@@ -61,6 +80,9 @@ function quotedTable(table: string, quote: string): string {
     .join('.');
 }
 
+/** checkTarget's last line: `$names` (one database a line) holds `$2` or not, when `$2` is given. */
+const LISTED = 'if [ -z "${2:-}" ]; then exit 0; elif printf \'%s\\n\' "$names" | grep -qxF -- "$2"; then echo exists; else echo absent; fi';
+
 const PG_PASSWORD = 'export PGPASSWORD="${PGPASSWORD:-${POSTGRES_PASSWORD:-}}"; ';
 
 /** pg_dump's custom format for one database (pg_restore reads it); pg_dumpall's plain SQL for all of them. */
@@ -75,10 +97,25 @@ function postgresCommands(target: DatabaseTarget): DatabaseCommands {
       ? psql('exec pg_dump --format=custom --username="$1" --dbname="$2"', 'holdfast-backup-dump', user, database)
       : psql('exec pg_dumpall --clean --if-exists --username="$1"', 'holdfast-backup-dump', user),
     restoreTool: (format) => (format === 'pgdump' ? 'pg_restore' : 'psql'),
-    restore: (format) =>
+    restore: (format, into = database) =>
       format === 'pgdump'
-        ? psql('exec pg_restore --clean --if-exists --exit-on-error --username="$1" --dbname="$2"', 'holdfast-backup-restore', user, database ?? user)
+        ? psql('exec pg_restore --clean --if-exists --exit-on-error --username="$1" --dbname="$2"', 'holdfast-backup-restore', user, into ?? user)
         : psql('exec psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="$1" --dbname=postgres --file=-', 'holdfast-backup-restore', user),
+    engine: 'PostgreSQL',
+    checkTarget: (into) =>
+      psql(
+        [
+          `command -v pg_restore >/dev/null 2>&1 && command -v psql >/dev/null 2>&1 || { echo "pg_restore and psql are not in this container" >&2; exit ${TARGET_NOT_THIS_ENGINE}; }`,
+          'names=$(psql --no-psqlrc --username="$1" --dbname=postgres --tuples-only --no-align --command="select datname from pg_database") || exit',
+          LISTED,
+        ].join('\n'),
+        'holdfast-backup-restore-target',
+        user,
+        ...(into === undefined ? [] : [into]),
+      ),
+    // psql quotes :"db" as an identifier; the name never enters the statement's text.
+    createDatabase: (into) =>
+      psql('printf \'%s\\n\' \'CREATE DATABASE :"db" TEMPLATE template0\' | exec psql --no-psqlrc --quiet --set=ON_ERROR_STOP=1 --username="$1" --dbname=postgres --set=db="$2"', 'holdfast-backup-create-database', user, into),
     passwordEnv: (password) => `PGPASSWORD=${password}`,
     scratch: (password) => ({ env: [`POSTGRES_USER=${user}`, `POSTGRES_PASSWORD=${password}`], user }),
     ready: (as) => psql('exec psql --no-psqlrc --username="$1" --dbname=postgres --tuples-only --command="select 1"', 'holdfast-backup-ready', as),
@@ -116,7 +153,22 @@ function mysqlCommands(target: DatabaseTarget): DatabaseCommands {
       ? sh(`exec "$dump" ${dumpOptions} --databases "$2"`, 'holdfast-backup-dump', user, database)
       : sh(`exec "$dump" ${dumpOptions} --all-databases`, 'holdfast-backup-dump', user),
     restoreTool: () => 'mysql',
+    // The dump's own USE selects the database (renamed on the way when restored under another name).
     restore: () => sh('exec "$client" --user="$1" --batch', 'holdfast-backup-restore', user),
+    engine: 'MySQL or MariaDB',
+    checkTarget: (into) =>
+      sh(
+        [
+          `command -v "$client" >/dev/null 2>&1 || { echo "neither mariadb nor mysql is in this container" >&2; exit ${TARGET_NOT_THIS_ENGINE}; }`,
+          'names=$("$client" --user="$1" --batch --skip-column-names --execute="show databases") || exit',
+          LISTED,
+        ].join('\n'),
+        'holdfast-backup-restore-target',
+        user,
+        ...(into === undefined ? [] : [into]),
+      ),
+    // A dump of one database carries CREATE DATABASE IF NOT EXISTS, with the database's character set.
+    createDatabase: () => undefined,
     passwordEnv: (password) => `MYSQL_PWD=${password}`,
     scratch: (password) => ({ env: [`MARIADB_ROOT_PASSWORD=${password}`, `MYSQL_ROOT_PASSWORD=${password}`], user: 'root' }),
     ready: (as) => sh(`exec "$client" ${TCP} --user="$1" --batch --execute="select 1"`, 'holdfast-backup-ready', as),

@@ -2,7 +2,7 @@
 // positional arguments, passwords only through the environment, and the shape of each tool's call.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { databaseCommands, type DatabaseTarget } from '../../../core/backup/database-commands.js';
+import { DATABASE_NAME, databaseCommands, TARGET_NOT_THIS_ENGINE, type DatabaseTarget } from '../../../core/backup/database-commands.js';
 
 /** The fixed script, and the arguments after $0. */
 const split = (argv: string[]) => ({ script: argv[2], args: argv.slice(4) });
@@ -88,4 +88,64 @@ describe('databaseCommands', () => {
     assert.equal(databaseCommands({ type: 'postgres' }).checkDump('sql'), undefined);
     assert.match(databaseCommands({ type: 'mysql' }).checkDump('sql')!.argv[2], /tail -n 1 \| grep -q "\^-- Dump completed"/);
   });
+
+  const intoOther: Array<[string, DatabaseTarget, string | undefined, string[]]> = [
+    ['pg_restore into the dumped database', { type: 'postgres', name: 'shop' }, undefined, ['postgres', 'shop']],
+    ['pg_restore into another database', { type: 'postgres', name: 'shop' }, 'shop_copy', ['postgres', 'shop_copy']],
+    ['pg_restore as another user', { type: 'postgres', name: 'shop', user: 'app' }, 'shop_copy', ['app', 'shop_copy']],
+  ];
+  for (const [what, target, into, args] of intoOther) {
+    it(`restores: ${what}`, () => {
+      const { script, args: got } = split(databaseCommands(target).restore('pgdump', into));
+      assert.match(script, /exec pg_restore --clean --if-exists --exit-on-error --username="\$1" --dbname="\$2"$/);
+      assert.deepEqual(got, args);
+    });
+  }
+
+  it('a plain SQL dump chooses its own databases: the restore names none', () => {
+    assert.deepEqual(split(databaseCommands({ type: 'postgres' }).restore('sql', 'ignored')).args, ['postgres']);
+    assert.deepEqual(split(databaseCommands({ type: 'mysql', name: 'shop' }).restore('sql', 'shop_copy')).args, ['root']);
+  });
+
+  const checks: Array<[DatabaseTarget, string | undefined, RegExp, string[]]> = [
+    [{ type: 'postgres', name: 'shop' }, 'shop_copy', /command -v pg_restore .*exit 69;[\s\S]*select datname from pg_database/, ['postgres', 'shop_copy']],
+    [{ type: 'postgres' }, undefined, /command -v pg_restore/, ['postgres']],
+    [{ type: 'mysql', name: 'shop' }, 'shop_copy', /command -v "\$client" .*exit 69;[\s\S]*--execute="show databases"/, ['root', 'shop_copy']],
+  ];
+  for (const [target, into, script, args] of checks) {
+    it(`checks the ${target.type} target ${into ?? '(every database)'} before a restore`, () => {
+      const argv = databaseCommands(target).checkTarget(into);
+      assert.match(argv[2], script);
+      // The name is matched as a whole line of the listing, as a fixed string: never a pattern, never SQL.
+      assert.match(argv[2], /grep -qxF -- "\$2"; then echo exists; else echo absent; fi$/);
+      assert.deepEqual(argv.slice(4), args);
+    });
+  }
+  it('says "not this engine" with its own exit status', () => assert.equal(TARGET_NOT_THIS_ENGINE, 69));
+
+  it('makes a missing PostgreSQL database with the name as a psql variable; MySQL\'s dump makes its own', () => {
+    const argv = databaseCommands({ type: 'postgres', name: 'shop' }).createDatabase('shop"; drop database shop; --')!;
+    assert.match(argv[2], /CREATE DATABASE :"db" TEMPLATE template0' \| exec psql .*--set=db="\$2"$/);
+    assert.doesNotMatch(argv[2], /drop database/);
+    assert.deepEqual(argv.slice(4), ['postgres', 'shop"; drop database shop; --']);
+    assert.equal(databaseCommands({ type: 'mysql', name: 'shop' }).createDatabase('shop_copy'), undefined);
+  });
+
+  const names: Array<[string, boolean]> = [
+    ['shop', true],
+    ['shop_copy', true],
+    ['shop-2026', true],
+    ['2026_shop', true],
+    ['_x', true],
+    ['a'.repeat(63), true],
+    ['a'.repeat(64), false],
+    ['', false],
+    ['-shop', false],
+    ['shop copy', false],
+    ['shop`', false],
+    ['shop"', false],
+    ['shop;drop', false],
+    ['sh\u00f6p', false],
+  ];
+  for (const [name, ok] of names) it(`${ok ? 'accepts' : 'refuses'} database name ${JSON.stringify(name)}`, () => assert.equal(DATABASE_NAME.test(name), ok));
 });
