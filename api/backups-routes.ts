@@ -2,10 +2,14 @@
 // in the route table (api/scopes.ts); each action writes one audit row. The kept backups themselves
 // are listed in the policy's status (GET the BackupPolicy).
 //   POST …/namespaces/{ns}/backuppolicies/{name}/run        take a backup now, whatever the schedule
-//   POST …/namespaces/{ns}/backuppolicies/{name}/restore    {"backup": "<name>", "destination": "<name>"}
-//                                                            (destination optional: the first that holds it)
+//   POST …/namespaces/{ns}/backuppolicies/{name}/restore    {"backup": "<name>", "destination": "<name>",
+//                                                             "service": "<name>", "database": "<name>"}
+//        destination optional: the first that holds it; service and database optional, for a database
+//        backup: another Service of the project and another database name to restore into
 import { Router } from 'express';
-import type { BackupActions } from '../controllers/backups/backup-controller.js';
+import { restoredInto, type BackupActions } from '../controllers/backups/backup-controller.js';
+import type { RestoreOptions } from '../controllers/backups/backup-runner.js';
+import { DATABASE_NAME } from '../core/backup/database-commands.js';
 import { HoldfastError } from '../core/errors.js';
 import { API_VERSION, DNS1123_LABEL } from '../core/resource.js';
 import type { ResourceStore, WriteContext } from '../store/resource-store.js';
@@ -46,10 +50,10 @@ export function backupRouter(deps: BackupRoutesDeps): Router {
     const namespace = String(req.params.namespace);
     const name = String(req.params.name);
     const result = await audited(store, ctx, { verb: 'restore', namespace, name }, async () => {
-      const { backup, destination } = restoreTarget(req.body);
+      const { backup, options } = restoreTarget(req.body);
       const policy = await store.mustGet('BackupPolicy', namespace, name);
-      const done = await requireActions(deps).restore(policy, backup, ctx.actor, destination);
-      return { value: done, message: `backup ${done.backup} restored into ${done.path} of container ${done.container} on server ${done.server}` };
+      const done = await requireActions(deps).restore(policy, backup, ctx.actor, options);
+      return { value: done, message: `backup ${done.backup} restored into ${restoredInto(done)}` };
     });
     res.json({ apiVersion: API_VERSION, kind: 'BackupRestore', ...result });
   });
@@ -61,11 +65,12 @@ function noFields(body: unknown, allowed: string[], verb: string, example: strin
   if (body === undefined || body === null) return;
   if (typeof body !== 'object' || Array.isArray(body)) throw new HoldfastError('BadRequest', `the ${verb} request body must be a JSON object such as ${example}`);
   const unknown = Object.keys(body).filter((k) => !allowed.includes(k));
-  if (unknown.length) throw new HoldfastError('BadRequest', `unknown field "${unknown[0]}" in the ${verb} request${allowed.length ? `: only ${allowed.join(' and ')} ${allowed.length === 1 ? 'is' : 'are'} accepted` : ': it takes no fields'}`);
+  const listed = allowed.length > 1 ? `${allowed.slice(0, -1).join(', ')} and ${allowed.at(-1)}` : allowed[0];
+  if (unknown.length) throw new HoldfastError('BadRequest', `unknown field "${unknown[0]}" in the ${verb} request${allowed.length ? `: only ${listed} ${allowed.length === 1 ? 'is' : 'are'} accepted` : ': it takes no fields'}`);
 }
 
-function restoreTarget(body: unknown): { backup: string; destination?: string } {
-  noFields(body, ['backup', 'destination'], 'restore', '{"backup": "web-data-20261126T130512Z.tar"}');
+function restoreTarget(body: unknown): { backup: string; options: RestoreOptions } {
+  noFields(body, ['backup', 'destination', 'service', 'database'], 'restore', '{"backup": "web-data-20261126T130512Z.tar"}');
   const backup = (body as { backup?: unknown } | undefined)?.backup;
   if (typeof backup !== 'string' || backup === '') {
     throw new HoldfastError('BadRequest', 'the restore request needs "backup": the name of a backup of this policy (see holdfast backup list)');
@@ -75,7 +80,18 @@ function restoreTarget(body: unknown): { backup: string; destination?: string } 
   if (destination !== undefined && (typeof destination !== 'string' || !DNS1123_LABEL.test(destination))) {
     throw new HoldfastError('BadRequest', '"destination" must be the name of one of the policy\'s spec.destinations');
   }
-  return { backup, destination };
+  const service = (body as { service?: unknown }).service;
+  if (service !== undefined && (typeof service !== 'string' || !DNS1123_LABEL.test(service))) {
+    throw new HoldfastError('BadRequest', '"service" must be the name of a Service of the policy\'s project');
+  }
+  const database = (body as { database?: unknown }).database;
+  if (database !== undefined && (typeof database !== 'string' || !DATABASE_NAME.test(database))) {
+    throw new HoldfastError('BadRequest', '"database" must be a database name of letters, digits, _ and - (not starting with -), at most 63 characters');
+  }
+  return {
+    backup,
+    options: { ...(destination !== undefined ? { from: destination as string } : {}), ...(service !== undefined ? { service } : {}), ...(database !== undefined ? { database } : {}) },
+  };
 }
 
 function requireActions(deps: BackupRoutesDeps): BackupActions {

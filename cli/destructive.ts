@@ -40,13 +40,15 @@ export async function confirmUndo(ctx: CommandContext, client: HoldfastClient, s
   return confirmDestructive(`roll ${service.label} back to revision ${to.revision}`, { yes });
 }
 
-/** Prints which backup goes where, written over the files there, and asks; true when it may go ahead. */
-export async function confirmRestore(ctx: CommandContext, policy: Resource, backup: string, yes: boolean | undefined): Promise<boolean> {
+/** Prints which backup goes where, written over what is there, and asks; true when it may go ahead. */
+export async function confirmRestore(ctx: CommandContext, policy: Resource, backup: string, yes: boolean | undefined, into: { service?: string; database?: string } = {}): Promise<boolean> {
   if (yes) return true;
   const spec = (policy.spec ?? {}) as { service?: string; target?: { volume?: string; database?: { name?: string } } };
   const found = ((policy.status ?? {}) as BackupPolicyStatus).backups?.find((b) => b.name === backup);
-  const into = spec.target?.volume ? `volume ${spec.target.volume}` : spec.target?.database ? `database ${spec.target.database.name ?? ''}`.trim() : 'its target';
+  const database = into.database ?? spec.target?.database?.name;
+  const target = spec.target?.volume ? `volume ${spec.target.volume}` : spec.target?.database ? (database ? `database ${database}` : 'every database') : 'its target';
+  const service = into.service ?? spec.service;
   const taken = found ? ` (${found.sizeBytes === undefined ? 'size unknown' : formatBytes(found.sizeBytes)}, taken ${age(found.time, ctx.now())} ago)` : '';
-  ctx.out(`backup ${backup}${taken} will be restored into ${into} of service ${spec.service} in project ${policy.metadata.namespace}: what is there now is written over\n`);
-  return confirmDestructive(`restore ${backup} into service ${spec.service}`, { yes });
+  ctx.out(`backup ${backup}${taken} will be restored into ${target} of service ${service} in project ${policy.metadata.namespace}: what is there now is written over\n`);
+  return confirmDestructive(`restore ${backup} into service ${service}`, { yes });
 }

@@ -225,12 +225,14 @@ backup
   .action(action(async (ctx, args: string[], opts: { output?: string }) => (await import('./commands/backup.js')).runBackupList(ctx, args, opts)));
 backup
   .command('restore')
-  .description('Stream a backup back into the volume it was taken from (files in it are written over)')
+  .description('Stream a backup back into the volume or database it was taken from (what is in it is written over), or a database backup into another database or Service')
   .argument('<policy...>', 'backuppolicy/NAME')
   .requiredOption('--backup <name>', 'the backup to restore (see backup list)')
   .option('--from <destination>', 'the destination to read it from (spec.destinations); the first that holds it by default')
+  .option('--database <name>', 'restore a dump of one database into this database instead (made when it does not exist)')
+  .option('--service <name>', "restore a database backup into this Service's database instead (same project, same engine)")
   .option('-y, --yes', 'do not ask for confirmation (needed when stdin is not a terminal)')
-  .action(action(async (ctx, args: string[], opts: { backup?: string; from?: string; yes?: boolean }) => (await import('./commands/backup.js')).runBackupRestore(ctx, args, opts)));
+  .action(action(async (ctx, args: string[], opts: { backup?: string; from?: string; database?: string; service?: string; yes?: boolean }) => (await import('./commands/backup.js')).runBackupRestore(ctx, args, opts)));
 
 program
   .command('reconcile')

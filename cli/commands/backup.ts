@@ -83,20 +83,51 @@ export async function runBackupRun(ctx: CommandContext, args: string[]): Promise
   return EXIT_OK;
 }
 
-export async function runBackupRestore(ctx: CommandContext, args: string[], flags: { backup?: string; from?: string; yes?: boolean }): Promise<number> {
+export interface RestoreFlags {
+  backup?: string;
+  from?: string;
+  /** Another Service of the project to restore a database backup into. */
+  service?: string;
+  /** Another database name to restore a database backup into. */
+  database?: string;
+  yes?: boolean;
+}
+
+/** The body of POST …/restore for the flags. */
+export function restoreBody(flags: RestoreFlags): Record<string, string> {
+  return {
+    backup: flags.backup!,
+    ...(flags.from ? { destination: flags.from } : {}),
+    ...(flags.service ? { service: flags.service } : {}),
+    ...(flags.database ? { database: flags.database } : {}),
+  };
+}
+
+export interface RestoreAnswer {
+  backup: string;
+  destination: string;
+  service: string;
+  server: string;
+  container: string;
+  path: string;
+  database?: string;
+  createdDatabase?: boolean;
+  sizeBytes: number;
+}
+
+/** `backuppolicy/shop-db: shop-db-….pgdump (1.2 MiB) restored into database shop_copy (made for it) of service db: container … on server …`. */
+export function restoredLine(policy: string, done: RestoreAnswer): string {
+  return `backuppolicy/${policy}: ${done.backup} (${formatBytes(done.sizeBytes)}) restored into ${done.path}${done.createdDatabase ? ' (made for it)' : ''} of service ${done.service}: container ${done.container} on server ${done.server}\n`;
+}
+
+export async function runBackupRestore(ctx: CommandContext, args: string[], flags: RestoreFlags): Promise<number> {
   const ref = parsePolicyArg(args, ctx.namespace, 'backup restore');
   if (!flags.backup) throw new HoldfastError('BadRequest', `backup restore needs --backup NAME (see holdfast backup list backuppolicy/${ref.name} -n ${ref.namespace})`);
   const client = await ctx.client();
-  if (!(await confirmRestore(ctx, (await client.request({ method: 'GET', path: policyPath(ref) })) as Resource, flags.backup, flags.yes))) return EXIT_ERROR;
-  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: { backup: flags.backup, ...(flags.from ? { destination: flags.from } : {}) }, timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as {
-    backup: string;
-    destination: string;
-    server: string;
-    container: string;
-    path: string;
-    sizeBytes: number;
-  };
-  ctx.out(`backuppolicy/${ref.name}: ${done.backup} (${formatBytes(done.sizeBytes)}) restored into ${done.path} of container ${done.container} on server ${done.server}\n`);
+  const policy = (await client.request({ method: 'GET', path: policyPath(ref) })) as Resource;
+  if (!(await confirmRestore(ctx, policy, flags.backup, flags.yes, { service: flags.service, database: flags.database }))) return EXIT_ERROR;
+  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: restoreBody(flags), timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as RestoreAnswer;
+  ctx.out(restoredLine(ref.name, done));
   return EXIT_OK;
 }
 

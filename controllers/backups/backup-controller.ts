@@ -16,7 +16,7 @@ import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { asBackupFailure, BackupFailure } from './backup-errors.js';
-import { BackupRunner, type BackupCopy, type BackupEntry, type BackupPolicy, type Restored } from './backup-runner.js';
+import { BackupRunner, type BackupCopy, type BackupEntry, type BackupPolicy, type Restored, type RestoreOptions } from './backup-runner.js';
 import { RunRecord, withRun, type BackupRun } from './run-record.js';
 
 export const BACKUP_ACTOR = 'system:controller:backup';
@@ -35,12 +35,20 @@ const BUSY_RETRY_MS = 5000;
  */
 const MAX_WAIT_MS = 24 * 60 * 60_000;
 
+/** `database shop_copy (made for it) of service db-staging: container … on server …`, for events and audit rows. */
+export function restoredInto(r: Restored): string {
+  return `${r.path}${r.createdDatabase ? ' (made for it)' : ''} of service ${r.service}: container ${r.container} on server ${r.server}`;
+}
+
 /** What the API asks of backups beyond reading policies. */
 export interface BackupActions {
   /** Takes a backup now, whatever the schedule; resolves when it is written, checked and retention applied. */
   run(policy: AnyResource, actor: string): Promise<BackupRunResult>;
-  /** Streams backup `backup` of the policy (from destination `from`, else the first that holds it) back into what it was taken from. */
-  restore(policy: AnyResource, backup: string, actor: string, from?: string): Promise<Restored>;
+  /**
+   * Streams backup `backup` of the policy (from destination `options.from`, else the first that
+   * holds it) back into what it was taken from, or a dump into the database or Service the options name.
+   */
+  restore(policy: AnyResource, backup: string, actor: string, options?: RestoreOptions): Promise<Restored>;
 }
 
 export interface BackupRunResult {
@@ -138,21 +146,17 @@ export class BackupController implements Reconciler, BackupActions {
     return this.execute(policy, actor, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]));
   }
 
-  async restore(resource: Resource, backup: string, actor: string, from?: string): Promise<Restored> {
+  async restore(resource: Resource, backup: string, actor: string, options: RestoreOptions = {}): Promise<Restored> {
     const policy = resource as unknown as BackupPolicy;
     const release = this.take(policy);
     try {
-      const restored = await this.runner.restore(policy, backup, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]), from);
-      await this.deps.events.record(
-        resource,
-        'Normal',
-        'Restored',
-        `backup ${restored.backup} (${restored.sizeBytes} bytes, from destination ${restored.destination}) restored into ${restored.path} of container ${restored.container} on server ${restored.server} by ${actor}`,
-      );
-      this.deps.log.info({ policy: `${policy.metadata.namespace}/${policy.metadata.name}`, backup, actor }, 'backup restored');
+      const restored = await this.runner.restore(policy, backup, AbortSignal.any([this.stopping.signal, AbortSignal.timeout(BACKUP_RECONCILE_TIMEOUT_MS)]), options);
+      await this.deps.events.record(resource, 'Normal', 'Restored', `backup ${restored.backup} (${restored.sizeBytes} bytes, from destination ${restored.destination}) restored into ${restoredInto(restored)} by ${actor}`);
+      this.deps.log.info({ policy: `${policy.metadata.namespace}/${policy.metadata.name}`, backup, actor, service: restored.service, container: restored.container, database: restored.database }, 'backup restored');
       return restored;
     } catch (err) {
-      if (err instanceof HoldfastError && !(err instanceof BackupFailure) && err.reason === 'BadRequest') throw err;
+      // A request that cannot be done is the caller's to fix: answered, not recorded as a failed restore.
+      if (err instanceof HoldfastError && !(err instanceof BackupFailure) && (err.reason === 'BadRequest' || err.reason === 'Invalid')) throw err;
       const failure = asBackupFailure(err, 'RestoreFailed');
       await this.deps.events.record(resource, 'Warning', 'RestoreFailed', `restoring backup ${backup} failed (${failure.condition}): ${failure.message}`);
       throw failure;

@@ -8,7 +8,8 @@
 // itself while the others are kept.
 import { createHash, randomBytes, type Hash } from 'node:crypto';
 import { PassThrough, Transform, type Readable } from 'node:stream';
-import { databaseCommands } from '../../core/backup/database-commands.js';
+import { databaseCommands, TARGET_NOT_THIS_ENGINE, type DatabaseCommands } from '../../core/backup/database-commands.js';
+import { renameDumpDatabase } from '../../core/backup/mysql-dump-rename.js';
 import { heldFor } from '../../core/backup/consistency.js';
 import { policyDestinations, type BackupDestination } from '../../core/backup/destinations.js';
 import { backupFormat, backupName, backupStamp, backupTime, isEncryptedBackup, type BackupFormat } from '../../core/backup/naming.js';
@@ -108,11 +109,31 @@ export interface Restored {
   backup: string;
   /** The destination the backup was read from. */
   destination: string;
+  /** The Service restored into: the policy's own, or the one the restore named. */
+  service: string;
   server: string;
   container: string;
+  /** `/data` (a volume's mount), `database shop`, `every database`. */
   path: string;
+  /** The database restored into, for a dump of one database. */
+  database?: string;
+  /** The database did not exist there and was made for the restore. */
+  createdDatabase?: boolean;
   sizeBytes: number;
 }
+
+/** Where a restore reads from and, for a database backup, what it restores into instead of the policy's own database. */
+export interface RestoreOptions {
+  /** The destination to read from (spec.destinations); else the first that holds the backup. */
+  from?: string;
+  /** Another Service of the project, serving the same kind of database. */
+  service?: string;
+  /** Another database name (of a dump of one database). */
+  database?: string;
+}
+
+/** Refuses a restore request that cannot be done, naming the request's field. */
+const invalid = (field: string, message: string) => new HoldfastError('Invalid', message, { causes: [{ field, message, reason: 'FieldValueInvalid' }] });
 
 const policyLabel = (p: BackupPolicy) => `backuppolicy ${p.metadata.namespace}/${p.metadata.name}`;
 
@@ -560,9 +581,11 @@ export class BackupRunner {
 
   /**
    * Streams a backup file back into the volume (files in it are written over; files made since stay),
-   * or into the database, read from `from` or the first destination that holds it.
+   * or into the database, read from `options.from` or the first destination that holds it. A
+   * database dump may go into another database (made when it does not exist) or into the database
+   * of another Service of the project.
    */
-  async restore(policy: BackupPolicy, name: string, signal: AbortSignal, from?: string): Promise<Restored> {
+  async restore(policy: BackupPolicy, name: string, signal: AbortSignal, options: RestoreOptions = {}): Promise<Restored> {
     if (!backupTime(policy.metadata.name, name)) {
       throw new HoldfastError('BadRequest', `"${name}" is not a backup of ${policyLabel(policy)}: backups are named ${policy.metadata.name}-YYYYMMDDTHHMMSSZ.tar or .tar.age (see holdfast backup list)`);
     }
@@ -571,20 +594,75 @@ export class BackupRunner {
     if ((format === 'tar') !== !database) {
       throw new HoldfastError('BadRequest', `"${name}" is ${format === 'tar' ? 'a volume archive' : 'a database dump'}: it cannot be restored into the ${database ? 'database' : 'volume'} of ${policyLabel(policy)}`);
     }
-    const destination = this.restoreSource(policy, name, from);
-    if (database) {
-      const source = await this.databaseSource(policy, signal);
-      const store = await this.mustOpen(policy, destination, source.server);
-      const onHost = await this.checkedChecksum(policy, store, name, signal);
-      const commands = databaseCommands(database);
-      const size = await this.streamInto(policy, store, name, onHost, this.intoTool(source, commands.restore(format), await this.databaseEnv(policy), commands.restoreTool(format), signal), signal);
-      return { backup: name, destination: destination.name, server: source.server, container: source.container, path: database.name ? `database ${database.name}` : 'every database', sizeBytes: size };
+    const destination = this.restoreSource(policy, name, options.from);
+    if (database) return this.restoreDump(policy, name, format, destination, options, signal);
+    for (const field of ['database', 'service'] as const) {
+      if (options[field] !== undefined) throw invalid(field, `${policyLabel(policy)} backs up volume "${policy.spec.target.volume}": only a database backup can be restored into another ${field}`);
     }
     const source = await this.source(policy, signal);
     const store = await this.mustOpen(policy, destination, source.server);
     const onHost = await this.checkedChecksum(policy, store, name, signal);
     const size = await this.streamInto(policy, store, name, onHost, this.intoMount(source.connection, source.server, source.container, source.mountPath, signal), signal);
-    return { backup: name, destination: destination.name, server: source.server, container: source.container, path: source.mountPath, sizeBytes: size };
+    return { backup: name, destination: destination.name, service: policy.spec.service, server: source.server, container: source.container, path: source.mountPath, sizeBytes: size };
+  }
+
+  /**
+   * A dump into the policy's database, another database of the same server, or the database of
+   * another Service. The target container is asked first whether it serves the same engine and
+   * whether the database exists; a missing one is made only once the backup's checksum is known good.
+   */
+  private async restoreDump(policy: BackupPolicy, name: string, format: BackupFormat, destination: BackupDestination, options: RestoreOptions, signal: AbortSignal): Promise<Restored> {
+    const database = policy.spec.target.database!;
+    const commands = databaseCommands(database);
+    if (options.database !== undefined && (!database.name || format !== commands.format)) {
+      throw invalid('database', `"${name}" is a dump of every database (${policyLabel(policy)} names no spec.target.database.name): it can only be restored into every database, not into database "${options.database}"`);
+    }
+    const service = options.service ?? policy.spec.service;
+    const other = service !== policy.spec.service;
+    const at = other ? await this.otherDatabaseSource(policy, service, signal) : await this.databaseSource(policy, signal);
+    // Another Service's database is entered with its own container's password (its env, Secrets included).
+    const env = other ? [] : await this.databaseEnv(policy);
+    const into = options.database ?? database.name;
+    const state = await this.targetState(policy, service, at, commands, into, env, signal);
+    const store = await this.mustOpen(policy, destination, at.server);
+    const onHost = await this.checkedChecksum(policy, store, name, signal);
+    const created = state === 'absent';
+    const create = created && into ? commands.createDatabase(into) : undefined;
+    if (create) {
+      const made = await this.captureInContainer(at, create, env, signal);
+      if (made.exitCode !== 0) throw new BackupFailure('RestoreFailed', `creating database "${into}" in container ${at.container} on server ${at.server} failed (exit status ${made.exitCode ?? 'unknown'}): ${tail(made.stderr) || 'it printed nothing'}`);
+    }
+    const tool = this.intoTool(at, commands.restore(format, into), env, commands.restoreTool(format), signal);
+    const renamed = database.type === 'mysql' && into !== undefined && into !== database.name ? { ...tool, write: (dump: Readable) => tool.write(piped(dump, renameDumpDatabase(database.name!, into))) } : tool;
+    const size = await this.streamInto(policy, store, name, onHost, renamed, signal);
+    return {
+      backup: name,
+      destination: destination.name,
+      service,
+      server: at.server,
+      container: at.container,
+      path: into ? `database ${into}` : 'every database',
+      ...(into ? { database: into, ...(created ? { createdDatabase: true } : {}) } : {}),
+      sizeBytes: size,
+    };
+  }
+
+  /**
+   * Whether the container at `at` serves the policy's kind of database and lets its user in, and
+   * whether `database` exists there (`exists`, `absent`; undefined when no database is named).
+   */
+  private async targetState(policy: BackupPolicy, service: string, at: ContainerAt, commands: DatabaseCommands, database: string | undefined, env: string[], signal: AbortSignal): Promise<'exists' | 'absent' | undefined> {
+    const { exitCode, stdout, stderr } = await this.captureInContainer(at, commands.checkTarget(database), env, signal);
+    if (exitCode === TARGET_NOT_THIS_ENGINE) {
+      throw invalid('service', `service "${service}" does not serve a ${commands.engine} database, which backups of ${policyLabel(policy)} are: ${tail(stderr)} (container ${at.container} on server ${at.server})`);
+    }
+    if (exitCode !== 0) {
+      throw new BackupFailure('RestoreFailed', `the database of service "${service}" in container ${at.container} on server ${at.server} cannot be used (exit status ${exitCode ?? 'unknown'}): ${tail(stderr) || 'it printed nothing'}`);
+    }
+    if (database === undefined) return undefined;
+    const said = stdout.trim();
+    if (said !== 'exists' && said !== 'absent') throw new BackupFailure('RestoreFailed', `could not tell whether database "${database}" exists in container ${at.container} on server ${at.server}`);
+    return said;
   }
 
   /** The destination a restore reads from: the one asked for, else the first that holds the backup by the policy's status. */
@@ -848,11 +926,13 @@ export class BackupRunner {
 
   /** The containers of the component that serves the policy's database, from the Service's last completed deployment. */
   private async databaseContainers(policy: BackupPolicy): Promise<{ server: string; containers: ContainerSpec[] }> {
-    const database = policy.spec.target.database!;
-    const frozen = await this.frozenInput(policy);
-    const serviceName = policy.spec.service;
+    return this.componentContainers(policy.spec.service, await this.frozenInput(policy), policy.spec.target.database!.component);
+  }
+
+  /** The containers of `component` of a deployed Service (its only component when none is named). */
+  private componentContainers(serviceName: string, frozen: FrozenInput, wanted: string | undefined): { server: string; containers: ContainerSpec[] } {
     const components = [...new Set(frozen.containers.map((c) => c.component))];
-    const component = database.component ?? (components.length === 1 ? components[0] : undefined);
+    const component = wanted ?? (components.length === 1 ? components[0] : undefined);
     if (!component) {
       throw new BackupFailure('ComponentRequired', `service "${serviceName}" runs ${components.join(', ')}: spec.target.database.component must name the one that serves the database`);
     }
@@ -863,7 +943,30 @@ export class BackupRunner {
 
   /** A running container of the database's component. */
   private async databaseSource(policy: BackupPolicy, signal: AbortSignal): Promise<ContainerAt> {
-    const { server, containers } = await this.databaseContainers(policy);
+    return this.runningContainer(policy.spec.service, await this.databaseContainers(policy), signal);
+  }
+
+  /**
+   * A running container of another Service of the policy's project that a dump is restored into:
+   * the component the policy names when that Service has one of that name, else its only one.
+   */
+  private async otherDatabaseSource(policy: BackupPolicy, serviceName: string, signal: AbortSignal): Promise<ContainerAt> {
+    const { namespace } = policy.metadata;
+    const service = await this.deps.store.get('Service', namespace, serviceName);
+    if (!service) throw invalid('service', `service "${serviceName}" not found in project ${namespace}: a restore can go into the database of a Service of the policy's own project`);
+    const completed = await this.deps.deployments.lastCompleted(service.metadata.uid!);
+    if (!completed) throw new BackupFailure('ServiceNotDeployed', `service "${serviceName}" has no completed deployment yet: there is no database to restore into`);
+    const frozen = completed.frozen as FrozenInput;
+    const named = policy.spec.target.database!.component;
+    const component = named && frozen.containers.some((c) => c.component === named) ? named : undefined;
+    const components = [...new Set(frozen.containers.map((c) => c.component))];
+    if (!component && components.length > 1) {
+      throw invalid('service', `service "${serviceName}" runs ${components.join(', ')}${named ? `, none of them "${named}" (spec.target.database.component)` : ''}: the restore cannot tell which of them serves the database`);
+    }
+    return this.runningContainer(serviceName, this.componentContainers(serviceName, frozen, component), signal);
+  }
+
+  private async runningContainer(serviceName: string, { server, containers }: { server: string; containers: ContainerSpec[] }, signal: AbortSignal): Promise<ContainerAt> {
     const connection = await this.connect(server);
     for (const container of containers) {
       const inspect = await connection.docker.inspectContainer(container.name, { signal }).catch((err) => {
@@ -872,7 +975,7 @@ export class BackupRunner {
       });
       if (inspect?.State?.Running) return { server, connection, container: container.name };
     }
-    throw new BackupFailure('ContainerNotRunning', `no container of the database of service "${policy.spec.service}" is running on server ${server} (${containers.map((c) => c.name).join(', ')})`);
+    throw new BackupFailure('ContainerNotRunning', `no container of the database of service "${serviceName}" is running on server ${server} (${containers.map((c) => c.name).join(', ')})`);
   }
 
   private async source(policy: BackupPolicy, signal: AbortSignal): Promise<VolumeSource> {
@@ -941,6 +1044,12 @@ export class BackupRunner {
       throw new BackupFailure('ServerUnavailable', `server "${serverName}" cannot be used: ${(err as Error).message}`);
     }
   }
+}
+
+/** `input` through `transform`, an error of either ending the result. */
+function piped(input: Readable, transform: Transform): Readable {
+  input.once('error', (err) => transform.destroy(err));
+  return input.pipe(transform);
 }
 
 /** Passes a stream through, feeding a hash (and a byte count) as it goes. */

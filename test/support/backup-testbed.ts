@@ -1,7 +1,7 @@
 // What the backup tests on a real host share: a control plane on PGlite, a Server for test host 2,
-// one deployed Service in its own Project, a destination directory of its own, and the calls the
-// tests make on BackupPolicies; `stop` removes the Service's container, its volumes and the
-// destination directory. Scratch objects of restore tests an interrupted earlier run of the same
+// one deployed Service in its own Project (more when a test deploys them), a destination directory of
+// its own, and the calls the tests make on BackupPolicies; `stop` removes the Services' containers,
+// their volumes and the destination directory. Scratch objects of restore tests an interrupted earlier run of the same
 // Project left are removed first (only the Project's: other files may be testing on the host).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -45,6 +45,8 @@ export interface BackupTestbed {
   dest: string;
   /** docker against the test host's daemon; its stdout, trimmed. */
   docker: (...args: string[]) => Promise<string>;
+  /** Deploys another Service in the Project (environment and server set as for the first); returns its (only) container. */
+  deployService: (name: string, spec: Record<string, unknown>) => Promise<string>;
   /** A shell script in the Service's container; its stdout, trimmed. */
   inContainer: (script: string, env?: Record<string, string>) => Promise<string>;
   policyPath: (name: string) => string;
@@ -83,8 +85,9 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
       return label?.startsWith(`${project}.`) ? [id] : [];
     });
   };
+  const containers = [container];
   const removeLeftovers = async () => {
-    await docker('rm', '-f', container).catch(() => undefined);
+    for (const c of containers) await docker('rm', '-f', c).catch(() => undefined);
     for (const id of await ownScratch('ps')) await docker('rm', '-fv', id).catch(() => undefined);
     for (const v of await ownScratch('volume')) await docker('volume', 'rm', '-f', v).catch(() => undefined);
   };
@@ -103,20 +106,29 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
     for (const v of lines(await docker('volume', 'ls', '-q', '--filter', `name=hf_${project}_`).catch(() => ''))) await docker('volume', 'rm', '-f', v).catch(() => undefined);
     rmSync(dest, { recursive: true, force: true });
   };
-  try {
-    await createFleet(cp, host, { project, server });
-    for (const [name, stringData] of Object.entries(opts.secrets ?? {})) await createSecret(name, stringData);
+  const deployService = async (name: string, spec: Record<string, unknown>) => {
+    const own = `hf_${project}_production_${name}_1`;
+    if (!containers.includes(own)) {
+      containers.push(own);
+      await docker('rm', '-f', own).catch(() => undefined);
+    }
     await post(`${G}/namespaces/${project}/services`, {
       apiVersion: 'holdfast.dev/v1alpha1',
       kind: 'Service',
-      metadata: { name: service, namespace: project },
-      spec: { environment: 'production', server, ...(await opts.serviceSpec(host)) },
+      metadata: { name, namespace: project },
+      spec: { environment: 'production', server, ...spec },
     });
-    const deployed = await until(`${service} to deploy`, async () => {
-      const items = (await cp.call('GET', `${G}/namespaces/${project}/services/${service}/deployments`)).body.items as Array<{ phase: string; message?: string }>;
+    const deployed = await until(`${name} to deploy`, async () => {
+      const items = (await cp.call('GET', `${G}/namespaces/${project}/services/${name}/deployments`)).body.items as Array<{ phase: string; message?: string }>;
       return items.find((d) => ['completed', 'failed', 'canceled'].includes(d.phase));
     });
     assert.equal(deployed.phase, 'completed', deployed.message);
+    return own;
+  };
+  try {
+    await createFleet(cp, host, { project, server });
+    for (const [name, stringData] of Object.entries(opts.secrets ?? {})) await createSecret(name, stringData);
+    await deployService(service, await opts.serviceSpec(host));
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
@@ -139,6 +151,7 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
     container,
     dest,
     docker,
+    deployService,
     inContainer: (script, env = {}) => docker('exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), container, 'sh', '-c', script),
     policyPath,
     policy,

@@ -4,7 +4,8 @@
 // restored into a scratch container whose rows are counted, and restored over changed rows; every
 // database with the container's own root password, encrypted with age; the image's own user with
 // its own password; a restore test that finds too few rows, and a wrong password, each fail with
-// the reason and leave no file.
+// the reason and leave no file; a dump restored into another database name (its CREATE DATABASE and
+// USE renamed on the way), the original untouched.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ describe('MariaDB backups on a real Docker host', { timeout: 300_000 }, () => {
   let bed: BackupTestbed;
   const sql = (statement: string) => bed.docker('exec', '-e', `MYSQL_PWD=${ROOT_PASSWORD}`, bed.container, 'mariadb', '--user=root', '--batch', '--skip-column-names', 'shop', `--execute=${statement}`);
   const rows = () => sql('select group_concat(item order by id) from orders');
+  const sqlIn = (database: string, statement: string) => bed.docker('exec', '-e', `MYSQL_PWD=${ROOT_PASSWORD}`, bed.container, 'mariadb', '--user=root', '--batch', '--skip-column-names', database, `--execute=${statement}`);
 
   before(async () => {
     bed = await startBackupTestbed({
@@ -127,5 +129,28 @@ describe('MariaDB backups on a real Docker host', { timeout: 300_000 }, () => {
     assert.doesNotMatch(failed.body.message, /not-the-password/);
     assert.equal((await bed.condition('wrong-password', 'LastBackupSucceeded'))?.reason, 'BackupFailed');
     assert.deepEqual(readdirSync(bed.dest), before, 'no file, partial or whole, is left');
+  });
+
+  it('restores a dump into another database name, made by the dump, and leaves the original as it is', async () => {
+    await sql("delete from orders; insert into orders values (1, 'tea'), (2, 'cake'), (3, 'jam')");
+    await bed.createPolicy('copy-db', { target: { database: { type: 'mysql', name: 'shop', passwordSecretRef: { name: 'db-root', key: 'password' } } } });
+    const ran = await bed.runPolicy('copy-db');
+    assert.equal(ran.status, 201, JSON.stringify(ran.body));
+    await sql("insert into orders values (4, 'scones')");
+
+    const done = await bed.cp.call('POST', `${bed.policyPath('copy-db')}/restore`, { backup: ran.body.backup.name, database: 'shop_copy' });
+    assert.equal(done.status, 200, JSON.stringify(done.body));
+    assert.deepEqual([done.body.service, done.body.database, done.body.createdDatabase, done.body.path], ['db', 'shop_copy', true, 'database shop_copy']);
+    assert.equal(await sqlIn('shop_copy', 'select group_concat(item order by id) from orders'), 'tea,cake,jam');
+    assert.equal(await sql('select count(*) from orders'), '4', 'the original database is untouched');
+
+    await sqlIn('shop_copy', 'delete from orders where id = 2');
+    const again = await bed.cp.call('POST', `${bed.policyPath('copy-db')}/restore`, { backup: ran.body.backup.name, database: 'shop_copy' });
+    assert.equal(again.status, 200, JSON.stringify(again.body));
+    assert.equal(again.body.createdDatabase, undefined);
+    assert.equal(await sqlIn('shop_copy', 'select count(*) from orders'), '3');
+    assert.equal(await sql('select count(*) from orders'), '4');
+    const audit = (await bed.cp.call('GET', '/apis/holdfast.dev/v1alpha1/auditlog?kind=BackupPolicy&name=copy-db&verb=restore')).body.items;
+    assert.doesNotMatch(JSON.stringify({ audit, events: await bed.events() }), new RegExp(ROOT_PASSWORD));
   });
 });

@@ -1,7 +1,7 @@
 // `holdfast backup`: which policy an argument names, and how backups print.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backupTable, formatBytes, parsePolicyArg } from '../../../cli/commands/backup.js';
+import { backupTable, formatBytes, parsePolicyArg, restoreBody, restoredLine } from '../../../cli/commands/backup.js';
 import { HoldfastError } from '../../../core/errors.js';
 
 describe('parsePolicyArg', () => {
@@ -40,5 +40,24 @@ describe('backup printing', () => {
     assert.deepEqual(lines[0], ['NAME', 'SIZE', 'SHA256', 'VERIFIED', 'AGE']);
     assert.deepEqual(lines[1], ['p-20261126T120000Z.tar', '2.0', 'KiB', 'abababababab', 'yes', '60m']);
     assert.deepEqual(lines[2].slice(0, 4), ['p-20261125T120000Z.tar', '<unknown>', '<unknown>', 'NO']);
+  });
+});
+
+describe('backup restore', () => {
+  const bodies: Array<[Parameters<typeof restoreBody>[0], Record<string, string>]> = [
+    [{ backup: 'db-20261126T030000Z.pgdump' }, { backup: 'db-20261126T030000Z.pgdump' }],
+    [{ backup: 'b', from: 'offsite' }, { backup: 'b', destination: 'offsite' }],
+    [{ backup: 'b', database: 'shop_copy' }, { backup: 'b', database: 'shop_copy' }],
+    [{ backup: 'b', service: 'db-staging', database: 'shop', yes: true }, { backup: 'b', service: 'db-staging', database: 'shop' }],
+  ];
+  for (const [flags, body] of bodies) it(`sends ${JSON.stringify(body)}`, () => assert.deepEqual(restoreBody(flags), body));
+
+  it('says where the backup went, and that the database was made for it', () => {
+    const done = { backup: 'db-20261126T030000Z.pgdump', destination: 'default', service: 'db-staging', server: 'edge', container: 'hf_shop_production_db-staging_1', sizeBytes: 2048 };
+    assert.equal(
+      restoredLine('db', { ...done, path: 'database shop_copy', database: 'shop_copy', createdDatabase: true }),
+      'backuppolicy/db: db-20261126T030000Z.pgdump (2.0 KiB) restored into database shop_copy (made for it) of service db-staging: container hf_shop_production_db-staging_1 on server edge\n',
+    );
+    assert.match(restoredLine('db', { ...done, path: 'database shop', database: 'shop' }), /restored into database shop of service db-staging: container/);
   });
 });
