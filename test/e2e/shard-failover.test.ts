@@ -76,6 +76,11 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
   });
   /** What each replica logged, for a failure's message. */
   const outputs = () => [...replicas].map(([id, r]) => `--- ${id}:\n${r.output().slice(-4000)}`).join('\n');
+  /** until, with every replica's log in the message when it times out. */
+  const untilLogged = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs: number, intervalMs?: number) =>
+    until(what, check, timeoutMs, intervalMs).catch((err: Error) => {
+      throw new Error(`${err.message}\n${outputs()}`);
+    });
   const inHealthStep = (revision: number) =>
     until(`revision ${revision} in its health step`, async () => {
       const d = (await deployments()).find((x) => x.revision === revision);
@@ -90,13 +95,11 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
     }, 90_000);
   /** Every shard held, by these replicas, none beyond its share. */
   const balanced = (ids: string[]) =>
-    until(`shards balanced over ${ids.join(', ')}`, async () => {
+    untilLogged(`shards balanced over ${ids.join(', ')}`, async () => {
       const { items } = (await api().call('GET', '/leases')).body as { items: Array<{ metadata: { name: string }; spec: { holderIdentity?: string } }> };
       const counts = ids.map((id) => items.filter((l) => l.metadata.name.startsWith('shard-') && l.spec.holderIdentity === id).length);
       return counts.every((n) => n <= Math.ceil(16 / ids.length)) && counts.reduce((a, b) => a + b, 0) === 16 ? true : undefined;
-    }, 60_000, 200).catch((err: Error) => {
-      throw new Error(`${err.message}\n${outputs()}`);
-    });
+    }, 60_000, 200);
 
   before(async () => {
     host = testHost(await loadTestHosts({ count: 1 }), 1);
@@ -141,7 +144,7 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
     await new Promise((ok) => holder.child.once('exit', ok));
     stopped.add(holder);
     const killed = performance.now();
-    await until(`${survivorId} holding ${shard}`, async () => ((await holderOf(shard)) === survivorId ? true : undefined), 30_000, 100);
+    await untilLogged(`${survivorId} holding ${shard}`, async () => ((await holderOf(shard)) === survivorId ? true : undefined), 30_000, 100);
     const takeover = performance.now() - killed;
     t.diagnostic(`takeover of ${shard} after kill -9: ${takeover.toFixed(0)} ms (lease ${DURATION_S} s, renew ${RENEW_S} s)`);
     // Lease duration + one renew interval, and the time the survivor's round of leases takes on a loaded machine.
@@ -173,16 +176,14 @@ describe('sharded replicas: failover, fencing and a rolling restart', () => {
     paused.child.kill('SIGSTOP');
     stopped.add(paused);
     try {
-      await until(`${takerId} holding ${shard}`, async () => ((await holderOf(shard)) === takerId ? true : undefined), 30_000, 100);
+      await untilLogged(`${takerId} holding ${shard}`, async () => ((await holderOf(shard)) === takerId ? true : undefined), 30_000, 100);
       const done = await ended(inFlight.id);
       assert.equal(done.phase, 'completed', `${done.reason}: ${done.message}\n${await deploymentLog(inFlight.id)}`);
       const logBefore = await deploymentLog(inFlight.id);
       paused.child.kill('SIGCONT');
       stopped.delete(paused);
       // Woken, the paused replica's rollout goes on from where it was: each of its writes is refused.
-      await until('the paused replica giving the deployment up', async () => (/"msg":"deployment handed over"/.test(paused.output()) ? true : undefined), 30_000, 100).catch((err: Error) => {
-        throw new Error(`${err.message}\n${outputs()}`);
-      });
+      await untilLogged('the paused replica giving the deployment up', async () => (/"msg":"deployment handed over"/.test(paused.output()) ? true : undefined), 30_000, 100);
       const after = (await deployments()).find((d) => d.id === inFlight.id)!;
       assert.equal(after.phase, 'completed');
       assert.equal(after.finishedAt, done.finishedAt, 'the record the new holder finished is not rewritten');
