@@ -615,7 +615,8 @@ export class BackupRunner {
     const database = policy.spec.target.database!;
     const commands = databaseCommands(database);
     if (options.database !== undefined && (!database.name || format !== commands.format)) {
-      throw invalid('database', `"${name}" is a dump of every database (${policyLabel(policy)} names no spec.target.database.name): it can only be restored into every database, not into database "${options.database}"`);
+      const why = database.name ? '' : ` (${policyLabel(policy)} names no spec.target.database.name)`;
+      throw invalid('database', `"${name}" is a dump of every database${why}: it can only be restored into every database, not into database "${options.database}"`);
     }
     const service = options.service ?? policy.spec.service;
     const other = service !== policy.spec.service;
@@ -633,7 +634,7 @@ export class BackupRunner {
       if (made.exitCode !== 0) throw new BackupFailure('RestoreFailed', `creating database "${into}" in container ${at.container} on server ${at.server} failed (exit status ${made.exitCode ?? 'unknown'}): ${tail(made.stderr) || 'it printed nothing'}`);
     }
     const tool = this.intoTool(at, commands.restore(format, into), env, commands.restoreTool(format), signal);
-    const renamed = database.type === 'mysql' && into !== undefined && into !== database.name ? { ...tool, write: (dump: Readable) => tool.write(piped(dump, renameDumpDatabase(database.name!, into))) } : tool;
+    const renamed = database.type === 'mysql' && into !== undefined && into !== database.name ? renaming(tool, database.name!, into) : tool;
     const size = await this.streamInto(policy, store, name, onHost, renamed, signal);
     return {
       backup: name,
@@ -1046,10 +1047,28 @@ export class BackupRunner {
   }
 }
 
-/** `input` through `transform`, an error of either ending the result. */
-function piped(input: Readable, transform: Transform): Readable {
-  input.once('error', (err) => transform.destroy(err));
-  return input.pipe(transform);
+/**
+ * A mysqldump renamed on its way into `tool`. A dump the renaming stops (it holds another database)
+ * ends the tool's input where it stopped, so the tool ends, and then fails the write with why.
+ */
+function renaming(tool: StreamTarget, from: string, to: string): StreamTarget {
+  return {
+    describe: tool.describe,
+    write: async (dump) => {
+      const rename = renameDumpDatabase(from, to);
+      const input = new PassThrough();
+      let stopped: Error | undefined;
+      const stop = (err: Error) => {
+        stopped ??= err;
+        input.end();
+      };
+      dump.on('error', (err) => rename.destroy(err));
+      rename.on('error', stop);
+      dump.pipe(rename).pipe(input);
+      await tool.write(input);
+      if (stopped) throw stopped;
+    },
+  };
 }
 
 /** Passes a stream through, feeding a hash (and a byte count) as it goes. */

@@ -5,7 +5,8 @@
 // database with the container's own root password, encrypted with age; the image's own user with
 // its own password; a restore test that finds too few rows, and a wrong password, each fail with
 // the reason and leave no file; a dump restored into another database name (its CREATE DATABASE and
-// USE renamed on the way), the original untouched.
+// USE renamed on the way), the original untouched; a dump of every database, restored into one
+// database after the policy came to name one, stopped before anything of it is written.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -152,5 +153,21 @@ describe('MariaDB backups on a real Docker host', { timeout: 300_000 }, () => {
     assert.equal(await sql('select count(*) from orders'), '4');
     const audit = (await bed.cp.call('GET', '/apis/holdfast.dev/v1alpha1/auditlog?kind=BackupPolicy&name=copy-db&verb=restore')).body.items;
     assert.doesNotMatch(JSON.stringify({ audit, events: await bed.events() }), new RegExp(ROOT_PASSWORD));
+  });
+
+  it('stops a dump of every database restored into one database before anything of it is written', async () => {
+    const credentials = { name: 'db-root', key: 'password' };
+    await bed.createPolicy('all-then-one', { target: { database: { type: 'mysql', passwordSecretRef: credentials } } });
+    const ran = await bed.runPolicy('all-then-one');
+    assert.equal(ran.status, 201, JSON.stringify(ran.body));
+    // The policy names one database only later: its older backups still hold every database.
+    const put = await bed.cp.call('PUT', bed.policyPath('all-then-one'), { ...bed.policy('all-then-one', { target: { database: { type: 'mysql', name: 'shop', passwordSecretRef: credentials } } }), metadata: { name: 'all-then-one', namespace: bed.project } });
+    assert.equal(put.status, 200, JSON.stringify(put.body));
+
+    const res = await bed.cp.call('POST', `${bed.policyPath('all-then-one')}/restore`, { backup: ran.body.backup.name, database: 'never_copy' });
+    assert.equal(res.status, 503, JSON.stringify(res.body));
+    assert.match(res.body.message, /the dump holds database "\w+" besides "shop": a dump of several databases cannot be restored into database "never_copy"/);
+    assert.equal(await sql("show databases like 'never\\_copy'"), '', 'nothing of the dump was written');
+    assert.equal(await sql('select count(*) from orders'), '4', 'the original database is untouched');
   });
 });

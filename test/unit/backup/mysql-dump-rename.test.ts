@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { renameDumpDatabase, renameDumpLine } from '../../../core/backup/mysql-dump-rename.js';
+import { dumpLineDatabase, renameDumpDatabase, renameDumpLine } from '../../../core/backup/mysql-dump-rename.js';
 
 const collect = async (chunks: Buffer[], from: string, to: string) => {
   const out: Buffer[] = [];
@@ -52,4 +52,30 @@ describe('renameDumpDatabase', () => {
     const long = `USE \`shop\`;${' '.repeat(2000)}`;
     assert.equal(await collect([Buffer.from(`${long}\n`)], 'shop', 'x'), `${long}\n`);
   });
+
+  it('stops a dump that holds another database at its first statement, after what came before', async () => {
+    const several = 'USE `shop`;\nINSERT INTO `a` VALUES (1);\nCREATE DATABASE /*!32312 IF NOT EXISTS*/ `mysql`;\nUSE `mysql`;\nINSERT INTO `user` VALUES (1);\n';
+    const out: Buffer[] = [];
+    await assert.rejects(
+      async () => {
+        for await (const chunk of Readable.from([Buffer.from(several)]).pipe(renameDumpDatabase('shop', 'shop_copy'))) out.push(chunk as Buffer);
+      },
+      /the dump holds database "mysql" besides "shop": a dump of several databases cannot be restored into database "shop_copy"/,
+    );
+    assert.doesNotMatch(Buffer.concat(out).toString(), /mysql|`user`/);
+  });
+});
+
+describe('dumpLineDatabase', () => {
+  const cases: Array<[string, string | undefined]> = [
+    ['USE `shop`;', 'shop'],
+    ['USE `od``d`;', 'od`d'],
+    ['CREATE DATABASE /*!32312 IF NOT EXISTS*/ `mysql` /*!40100 DEFAULT CHARACTER SET utf8mb4 */;', 'mysql'],
+    ['ALTER DATABASE `shop` CHARACTER SET latin1 COLLATE latin1_swedish_ci ;', 'shop'],
+    ['CREATE TABLE `shop` (', undefined],
+    ['USE shop;', undefined],
+    ['-- USE `shop`;', undefined],
+    ["INSERT INTO `t` VALUES ('USE `x`;');", undefined],
+  ];
+  for (const [line, db] of cases) it(JSON.stringify(line), () => assert.equal(dumpLineDatabase(line), db));
 });
