@@ -3,10 +3,12 @@
 // again now (the cache re-reads a container on every Docker event, so this is event-driven, not
 // polled). Changes that cannot move drift — the healthcheck's log growing — are passed over. A
 // container with our managed-by label and a Service's name but not a replica's other labels claims
-// every Service of that name (in its project, when it names one): those are looked at too.
+// every Service of that name (in its project, when it names one): those are looked at too. A Swarm
+// node whose labels, role or name changed makes the Services of the tasks on it looked at again: a
+// task may now stand on a node its constraints exclude.
 import { LABELS, MANAGED_BY, ownerOf } from '../../core/deploy/container-spec.js';
 import type { DockerContainerInspect } from '../../core/deploy/docker-types.js';
-import type { HostConnection, LiveChange, LiveStateCache, SwarmService, SwarmTask } from '../../hosts/index.js';
+import type { HostConnection, LiveChange, LiveStateCache, SwarmNode, SwarmService, SwarmTask } from '../../hosts/index.js';
 
 interface Subscription {
   cache: LiveStateCache;
@@ -40,6 +42,13 @@ function swarmTaskLabels(task: SwarmTask | undefined): Record<string, string> | 
   return spec?.ContainerSpec?.Labels ?? undefined;
 }
 
+/** What of a node placement constraints can name (node.role, node.hostname, node.labels, node.platform, engine.labels). */
+function placementFacts(node: SwarmNode | undefined): string {
+  if (!node) return '';
+  const description = node.Description as { Hostname?: string; Platform?: unknown; Engine?: { Labels?: unknown } } | undefined;
+  return JSON.stringify([node.Spec?.Role, node.Spec?.Labels ?? {}, description?.Hostname, description?.Platform, description?.Engine?.Labels ?? {}]);
+}
+
 export class HostFeed {
   private readonly subscriptions = new Map<string, Subscription>();
 
@@ -55,11 +64,21 @@ export class HostFeed {
     const current = this.subscriptions.get(connection.name);
     if (current?.cache === cache) return;
     current?.unsubscribe();
-    const unsubscribe = cache.subscribe((change) => this.onChange(change));
+    const unsubscribe = cache.subscribe((change) => this.onChange(change, cache));
     this.subscriptions.set(connection.name, { cache, unsubscribe });
   }
 
-  private onChange(change: LiveChange): void {
+  private onChange(change: LiveChange, cache: Pick<LiveStateCache, 'snapshot'>): void {
+    if (change.kind === 'node') {
+      if (change.type === 'updated' && placementFacts(change.previous) === placementFacts(change.object)) return;
+      const keys = new Set<string>();
+      for (const task of cache.snapshot().tasks.values()) {
+        const key = task.NodeID === change.id ? serviceKeyOf({ Config: { Labels: swarmTaskLabels(task) ?? null } }) : undefined;
+        if (key) keys.add(key);
+      }
+      for (const key of keys) this.enqueue(key);
+      return;
+    }
     if (change.kind === 'service' || change.kind === 'task') {
       // A Swarm service and its tasks carry the Service's labels (tasks on their container spec);
       // tasks on other nodes make no container event here, so these are how their changes arrive.

@@ -218,7 +218,7 @@ class Mapper {
     const { networks, networkMode } = this.serviceNetworks(name, svc, at);
     t.networks = networks;
     if (networkMode) t.networkMode = networkMode;
-    t.restartPolicy = readRestartPolicy(svc, at, this.report);
+    t.restartPolicy = readRestartPolicy(svc, at, this.report, !!this.ctx.swarm);
     const healthcheck = readHealthcheck(svc, at, this.report);
     if (healthcheck) t.healthcheck = healthcheck;
     t.resources = readResources(svc, at, this.report);

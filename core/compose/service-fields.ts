@@ -12,8 +12,13 @@ export interface Report {
   warn(message: string): void;
 }
 
-export function readRestartPolicy(svc: ComposeService, at: string, report: Report): RestartPolicy {
-  let policy: RestartPolicy = { name: 'no' };
+/**
+ * compose's `restart` (default no), overridden by `deploy.restart_policy`. On a Swarm manager the
+ * default is Swarm's own, condition any, as `docker stack deploy` gives: with none, a task Swarm
+ * rejects (its node drained, or no longer meeting the constraints) would not be replaced.
+ */
+export function readRestartPolicy(svc: ComposeService, at: string, report: Report, swarm = false): RestartPolicy {
+  let policy: RestartPolicy = { name: swarm ? 'always' : 'no' };
   if (svc.restart !== undefined) {
     const [name, count] = svc.restart.split(':');
     policy = { name: name as RestartPolicy['name'] };

@@ -21,7 +21,7 @@ const WEB = `${STACK}_web`;
 const CLIENT = `${STACK}_client`;
 const NETWORK = `${STACK}_default`;
 const SECRET = 'stack-s3cret-value';
-/** A node label the client's constraints exclude: set on its node by hand, it leaves the task misplaced. */
+/** A node label the client's constraints exclude: set on its node by hand, Swarm moves the task off it. */
 const NODE_LABEL = 'hfstacktest';
 
 describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_000 }, () => {
@@ -184,19 +184,28 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
     await until('drift to clear', async () => ((await condition('Drifted'))?.status === 'False' ? true : undefined), 30_000);
   });
 
-  it('reports a task left on a node its constraints now exclude', async () => {
+  it('follows Swarm moving a task off a node its constraints now exclude', async () => {
+    // Swarm's constraint enforcer rejects such a task within a second or two and runs it on a node
+    // that qualifies, so the misplaced state itself is too short to wait for here (diffTaskPlacement's
+    // table covers it); what must follow is the live view: the task on the other worker, no drift left.
     const { node } = await runningTask(CLIENT);
-    const path = `services[${CLIENT}].tasks[1].node`;
-    const driftPaths = async () => ((await cp.call('GET', `${svcPath}/views`)).body as { drift: Array<{ path: string; actual?: unknown }> }).drift;
-    assert.ok(!(await driftPaths()).some((e) => e.path === path));
+    const view = async () => (await cp.call('GET', `${svcPath}/views`)).body as { live: { services: Array<{ name: string; tasks: Array<{ node?: string; state: string; desiredState: string; current: boolean }> }> }; drift: Array<{ path: string }> };
+    const runningOn = async () => (await view()).live.services.find((s) => s.name === CLIENT)?.tasks.filter((t) => t.desiredState === 'running' && t.state === 'running' && t.current).map((t) => t.node) ?? [];
+    assert.deepEqual(await runningOn(), [node.name]);
     await hostDocker(host, 'node', 'update', '--label-add', `${NODE_LABEL}=off`, node.name);
     try {
-      const entry = await until('drift of the misplaced task', async () => (await driftPaths()).find((e) => e.path === path), 20_000);
-      assert.equal(entry.actual, node.name);
+      const moved = await until('the task running on the other worker', async () => {
+        const nodes = await runningOn();
+        return nodes.length === 1 && nodes[0] !== node.name ? nodes[0] : undefined;
+      }, 30_000).catch(async (err: Error) => {
+        throw new Error(`${err.message}; the view: ${JSON.stringify((await view()).live.services.find((s) => s.name === CLIENT))}; docker service ps: ${await hostDocker(host, 'service', 'ps', CLIENT, '--format', '{{.Node}} {{.DesiredState}} {{.CurrentState}}')}`);
+      });
+      assert.equal((await runningTask(CLIENT)).node.name, moved, 'the view says where Swarm runs it');
+      await until('no drift left', async () => ((await view()).drift.length === 0 ? true : undefined), 30_000);
+      await until('Drifted=False', async () => ((await condition('Drifted'))?.status === 'False' ? true : undefined), 30_000);
     } finally {
       await hostDocker(host, 'node', 'update', '--label-rm', NODE_LABEL, node.name);
     }
-    await until('the placement drift to clear', async () => (!(await driftPaths()).some((e) => e.path === path) ? true : undefined), 20_000);
   });
 
   it('removes a compose service dropped from the file, and rotates a changed config', async () => {

@@ -4,12 +4,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { HostFeed, serviceKeyOf } from '../../../controllers/drift/host-feed.js';
 import type { DockerContainerInspect } from '../../../core/deploy/docker-types.js';
-import type { HostConnection, LiveChange } from '../../../hosts/index.js';
+import type { HostConnection, LiveChange, LiveSnapshot, SwarmNode, SwarmTask } from '../../../hosts/index.js';
 import { inspectFixture } from '../drift/fixtures.js';
 
 /** A cache's change feed, as LiveStateCache offers it. */
 class Feed {
   listeners = new Set<(c: LiveChange) => void>();
+  /** The Swarm tasks the cache holds. */
+  tasks = new Map<string, SwarmTask>();
+  snapshot() {
+    return { tasks: this.tasks } as unknown as LiveSnapshot;
+  }
   subscribe(listener: (c: LiveChange) => void) {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -93,6 +98,31 @@ describe('HostFeed', () => {
     cache.emit({ type: 'added', kind: 'task', id: 't2', object: { ID: 't2', Spec: { ContainerSpec: { Labels: { other: 'x' } } } } });
     cache.emit({ type: 'added', kind: 'node', id: 'n1', object: { ID: 'n1' } });
     assert.deepEqual(keys, ['shop/web', 'shop/web']);
+  });
+
+  it('enqueues the Services of the tasks on a node whose labels, role or name changed (placement drift), and only those', () => {
+    const keys: string[] = [];
+    const cache = new Feed();
+    new HostFeed((k) => keys.push(k)).follow(connection('manager', cache));
+    const labels = (service: string) => ({ 'holdfast.dev/managed-by': 'holdfast', 'holdfast.dev/project': 'shop', 'holdfast.dev/environment': 'production', 'holdfast.dev/service': service });
+    const task = (id: string, node: string, service: string): SwarmTask => ({ ID: id, NodeID: node, Spec: { ContainerSpec: { Labels: labels(service) } } });
+    for (const t of [task('t1', 'n1', 'web'), task('t2', 'n1', 'web'), task('t3', 'n1', 'api'), task('t4', 'n2', 'db')]) cache.tasks.set(t.ID, t);
+    const node = (patch: Partial<SwarmNode> = {}): SwarmNode => ({ ID: 'n1', Spec: { Role: 'worker', Availability: 'active', Labels: {} }, Description: { Hostname: 'w1' }, Status: { State: 'ready' }, ...patch });
+    const cases: Array<[string, SwarmNode, string[]]> = [
+      ['a label added', node({ Spec: { Role: 'worker', Availability: 'active', Labels: { zone: 'b' } } }), ['shop/api', 'shop/web']],
+      ['promoted to manager', node({ Spec: { Role: 'manager', Availability: 'active', Labels: {} } }), ['shop/api', 'shop/web']],
+      ['renamed', node({ Description: { Hostname: 'w1-new' } }), ['shop/api', 'shop/web']],
+      ['its status only (a heartbeat)', node({ Status: { State: 'ready', Addr: '10.0.0.9' } }), []],
+      ['drained (Swarm moves the tasks itself)', node({ Spec: { Role: 'worker', Availability: 'drain', Labels: {} } }), []],
+    ];
+    for (const [what, now, expected] of cases) {
+      keys.length = 0;
+      cache.emit({ type: 'updated', kind: 'node', id: 'n1', object: now, previous: node() });
+      assert.deepEqual(keys.sort(), expected, what);
+    }
+    keys.length = 0;
+    cache.emit({ type: 'added', kind: 'node', id: 'n2', object: { ID: 'n2' } });
+    assert.deepEqual(keys, ['shop/db'], 'a node joining with tasks already on it');
   });
 
   it('moves to a server’s new cache and lets go of the old one', () => {

@@ -82,6 +82,10 @@ describe('a compose Service on a Swarm manager is a stack', () => {
     assert.deepEqual(api.EndpointSpec, { Mode: 'vip', Ports: [] });
     const db = specOf(f, 'db');
     assert.deepEqual(db.Mode, { Global: {} });
+    // No restart policy declared: Swarm's default (any), as docker stack deploy gives, so a task Swarm rejects is replaced.
+    assert.deepEqual(db.TaskTemplate.RestartPolicy, { Condition: 'any' });
+    assert.deepEqual(specOf(stack({ services: { web: { image: IMAGE, restart: 'no' } } }), 'web').TaskTemplate.RestartPolicy, { Condition: 'none' }, 'one declared is kept');
+    assert.equal(stack(twoServices, { swarm: false }).containers.find((c) => c.component === 'db')?.restartPolicy.name, 'no', 'compose\'s default on Docker Engine');
     assert.deepEqual(db.UpdateConfig, { Parallelism: 1, Order: 'start-first', FailureAction: 'pause' });
   });
 
