@@ -17,6 +17,11 @@ export interface ProbeTarget {
   /** The container's address on its Docker network; none while it is not running. */
   address?: string;
   probe: ReadinessProbe;
+  /**
+   * Probes somewhere else than the Service's host (a Swarm task on its own node): one attempt, and
+   * the server whose probes it counts among. Never throws.
+   */
+  probeWith?: { server: string; run(signal: AbortSignal): Promise<ProbeResult> };
 }
 
 interface Tracked {
@@ -121,11 +126,13 @@ export class ReadinessProber {
     tracked.running = true;
     const { target } = tracked;
     try {
-      const limit = this.limitFor(service.host.server);
+      const limit = this.limitFor(target.probeWith?.server ?? service.host.server);
       const release = await limit.acquire(this.stopping.signal);
       let result: ProbeResult;
       try {
-        result = target.address
+        result = target.probeWith
+          ? await target.probeWith.run(this.stopping.signal)
+          : target.address
           ? await probeOnce(target.probe, target.address, (a, p, s) => service.host.connectFromHost(a, p, s), this.stopping.signal)
           : { ok: false, detail: 'the container has no address on a Docker network' };
       } finally {

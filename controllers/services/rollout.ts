@@ -22,6 +22,7 @@ import { contextTarAt } from './git-source.js';
 import { CreatedOnHost, portInUseMessage } from './half-done.js';
 import { DeploymentJournal } from './deployment-journal.js';
 import { containerAddress, probeOnce, type ProbeResult } from './readiness-probe.js';
+import { TaskReadiness, type SwarmTaskProbeDeps } from './swarm-task-probes.js';
 
 export interface RolloutDeps {
   deployments: DeploymentStore;
@@ -39,7 +40,11 @@ export interface RolloutDeps {
    * their ports published in this mode (host when the manager has no IPVS). Compose Services stay
    * containers on the manager's own engine.
    */
-  swarm?: { publishMode: PublishMode };
+  swarm?: {
+    publishMode: PublishMode;
+    /** Where the readiness probes of tasks run from; without it an http/tcp probe is not run against tasks. */
+    taskProbes?: SwarmTaskProbeDeps;
+  };
   /** Each readiness probe result, so the continuous prober starts from what the rollout saw. */
   onProbe?(container: string, startedAt: string | undefined, probe: ReadinessProbe, result: ProbeResult): void;
   /** What deadlines and stability waits measure time by (the service controller's clock). */
@@ -457,9 +462,12 @@ export class Rollout {
 
   /**
    * Waits until the Swarm service runs its declared number of tasks of this spec (a task with a
-   * healthcheck reaches running only once Docker finds it healthy) and none of the previous one.
-   * A task of this spec that fails, or an update Swarm paused, fails the rollout with the tasks'
-   * states and errors.
+   * healthcheck reaches running only once Docker finds it healthy) and none of the previous one,
+   * and, with an http/tcp readiness probe, until each running task of this spec passed it, probed
+   * from the node that runs it (see swarm-task-probes.ts; a task that cannot be probed there counts
+   * as ready once running, and the log says why). A task of this spec that fails, or an update Swarm
+   * paused, fails the rollout with the tasks' states and errors; tasks still unready at the deadline
+   * fail it naming each task, its node and its last probe.
    */
   private async waitService(plan: SwarmServicePlan, deadlineSeconds: number, signal: AbortSignal) {
     const docker = this.deps.host.docker;
@@ -467,6 +475,8 @@ export class Rollout {
     const nodes = await docker.listNodes(undefined, { signal }).catch(() => []);
     const nodeNames = new Map(nodes.map((n) => [n.ID, n.Description?.Hostname ?? n.ID.slice(0, 12)]));
     const desired = desiredTasks(plan, nodes);
+    const readiness = this.frozen.components.find((c) => c.name === plan.component)?.readiness;
+    const taskProbes = readiness && this.deps.swarm?.taskProbes ? new TaskReadiness(this.deps.swarm.taskProbes, plan, readiness, nodes, this.clock, (line) => this.log('health', `${plan.name}: ${line}`), this.deps.onProbe) : undefined;
     let last = '';
     for (;;) {
       await this.checkCanceled();
@@ -477,11 +487,14 @@ export class Rollout {
       const before = this.tasksBefore.get(plan.name) ?? new Set(tasks.filter((t) => t.state !== 'running').map((t) => t.id));
       this.tasksBefore.set(plan.name, before);
       const progress = taskProgress(tasks.filter((t) => !before.has(t.id) || t.state === 'running'), service.id, plan.taskHash, desired, nodeNames);
-      if (progress.summary !== last) await this.log('health', `${plan.name}: ${progress.summary}`);
-      last = progress.summary;
+      const running = tasks.filter((t) => t.serviceId === service.id && t.taskHash === plan.taskHash && t.desiredState === 'running' && t.state === 'running');
+      const unready = taskProbes ? await taskProbes.round(running, signal) : [];
+      const summary = taskProbes && running.length > 0 ? `${progress.summary}; ${running.length - unready.length}/${running.length} running task(s) ready` : progress.summary;
+      if (summary !== last) await this.log('health', `${plan.name}: ${summary}`);
+      last = summary;
       const updating = service.updateState === 'updating' || service.updateState === 'rollback_started';
-      if (progress.running >= desired && progress.old === 0 && !updating) {
-        await this.log('health', `${plan.name}: ${desired} task(s) of the new spec running${plan.healthcheck ? ' and healthy' : ''}`);
+      if (progress.running >= desired && progress.old === 0 && !updating && unready.length === 0) {
+        await this.log('health', `${plan.name}: ${desired} task(s) of the new spec running${plan.healthcheck ? ' and healthy' : ''}${taskProbes ? ' and ready' : ''}`);
         return;
       }
       if (progress.failed.length > 0) {
@@ -492,6 +505,9 @@ export class Rollout {
         throw new RolloutFailure('UpdatePaused', `Swarm paused the update of ${plan.name}: ${service.updateMessage ?? 'no message'} (${progress.summary})`);
       }
       if (this.now() >= until) {
+        if (progress.running >= desired && unready.length > 0 && taskProbes) {
+          throw new RolloutFailure('HealthCheckFailed', `Swarm service ${plan.name}: ${unready.length} task(s) of the new spec not ready within ${deadlineSeconds}s: ${unready.map((t) => taskProbes.describe(t)).join('; ')}`);
+        }
         throw new RolloutFailure('HealthCheckFailed', `Swarm service ${plan.name} did not run ${desired} task(s) of the new spec within ${deadlineSeconds}s: ${progress.summary}`);
       }
       await this.sleep(Math.min(TASK_POLL_MS, Math.max(50, until - this.now())), signal);

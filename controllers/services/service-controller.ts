@@ -12,12 +12,12 @@ import { rolledBack } from '../../core/deploy/rolled-back.js';
 import { publishModeOf, swarmServicePlans, type PublishMode } from '../../core/deploy/swarm-spec.js';
 import { liveSwarmFile, liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL, type LiveSwarmFile } from '../../core/plan/swarm.js';
 import { containerState } from '../../core/deploy/normalise-live.js';
-import { computeServiceStatus, frozenInputHealth, swarmTasksHealth, type ProbeRecord, type ServiceHealth, type ServiceStatusFacts } from '../../core/health/index.js';
+import { computeServiceStatus, frozenInputHealth, swarmTasksHealth, type ProbeRecord, type ServiceHealth, type ServiceStatusFacts, type SwarmServiceTasks } from '../../core/health/index.js';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { Resource } from '../../core/resource.js';
-import type { Service, ServiceStatus } from '../../core/schema/types.generated.js';
+import type { Server, Service, ServiceStatus } from '../../core/schema/types.generated.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Sealer } from '../../security/sealing.js';
@@ -32,6 +32,7 @@ import type { ServerConnector } from '../servers/server-connector.js';
 import { HostFeed } from '../drift/host-feed.js';
 import { connectedHost } from './connected-host.js';
 import { observeSwarmServices } from './swarm-live.js';
+import { probeTask, routeTaskProbes, type SwarmTaskProbeDeps } from './swarm-task-probes.js';
 import { containerAddress } from './readiness-probe.js';
 import { ReadinessProber, type ProbeTarget } from './readiness-prober.js';
 import type { HostAccess } from './host-access.js';
@@ -270,7 +271,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
         const opened = await this.deps.buildContexts?.open(namespace, digest);
         return opened && { size: opened.info.size, stream: opened.stream };
       },
-      ...(publishMode ? { swarm: { publishMode } } : {}),
+      ...(publishMode ? { swarm: { publishMode, taskProbes: this.swarmTaskProbes(frozenServer(record)) } } : {}),
       onProbe: (container, startedAt, probe, result) => this.prober.observe(container, startedAt, probe, result),
       clock: this.clock,
     }, previous).run(signal);
@@ -376,10 +377,33 @@ export class ServiceController implements Reconciler, DeploymentActions {
     const host = connectedHost(connection);
     const publishMode = await this.swarmPublishMode(server);
     if (publishMode) {
-      this.prober.untrack(serviceKey);
       await connection.liveState.waitForSync();
-      const observed = observeSwarmServices(connection.liveState.snapshot(), swarmServicePlans(frozen, { publishMode }));
-      return swarmTasksHealth(observed.map((o) => ({ name: o.plan.name, tasks: o.tasks, desired: o.desired })), server);
+      const snapshot = connection.liveState.snapshot();
+      const observed = observeSwarmServices(snapshot, swarmServicePlans(frozen, { publishMode }));
+      const nodes = [...snapshot.nodes.values()];
+      const probing = this.swarmTaskProbes(server);
+      const targets: ProbeTarget[] = [];
+      const services: SwarmServiceTasks[] = [];
+      for (const o of observed) {
+        const probe = frozen.components.find((c) => c.name === o.plan.component)?.readiness;
+        const entry: SwarmServiceTasks = { name: o.plan.name, tasks: o.tasks, desired: o.desired };
+        services.push(entry);
+        if (!probe) continue;
+        // Each running task of the deployed spec, probed from where it runs (a task ID keys its record).
+        const running = o.liveTasks.filter((t) => t.taskHash === o.plan.taskHash && t.desiredState === 'running' && t.state === 'running');
+        const unprobed = new Map<string, string>();
+        for (const target of await routeTaskProbes(probing, o.plan, probe, running, nodes)) {
+          const { task, route } = target;
+          if (route.via === 'none') {
+            unprobed.set(task.id, route.why);
+            continue;
+          }
+          targets.push({ container: task.id, startedAt: task.timestamp, probe, probeWith: { server: route.server, run: (signal) => probeTask(probing, o.plan, probe, target, signal) } });
+        }
+        entry.probe = { spec: probe, records: this.prober.recordsFor(running.map((t) => t.id)), unprobed };
+      }
+      this.prober.track(serviceKey, host, targets);
+      return swarmTasksHealth(services, server);
     }
     const snapshot = await host.snapshot(undefined, { full: false });
     const inspects = new Map(snapshot.containers.map((c) => [(c.Name ?? '').replace(/^\//, ''), c]));
@@ -400,6 +424,38 @@ export class ServiceController implements Reconciler, DeploymentActions {
       if (code !== undefined) lastExitCodes.set(name, code);
     }
     return frozenInputHealth(frozen, { live, now, server, probes, lastExitCodes });
+  }
+
+  /**
+   * Where the readiness probes of a manager's tasks run from: the Server declared for each node
+   * (status.docker.swarm.nodeID; the manager's own first), over its kept connection.
+   */
+  private swarmTaskProbes(manager: string): SwarmTaskProbeDeps {
+    return {
+      manager,
+      serversByNode: async () => {
+        const servers = (await this.deps.store.list('Server')).items as unknown as Server[];
+        const byNode = new Map<string, string>();
+        const ordered = [...servers].sort((a, b) => Number(b.metadata.name === manager) - Number(a.metadata.name === manager) || a.metadata.name.localeCompare(b.metadata.name));
+        for (const s of ordered) {
+          const nodeId = s.status?.docker?.swarm?.nodeID;
+          if (nodeId && !s.metadata.deletionTimestamp && !byNode.has(nodeId)) byNode.set(nodeId, s.metadata.name);
+        }
+        return byNode;
+      },
+      host: async (name) => {
+        const connection = await this.deps.connector.connectionFor(await this.deps.connector.server(name));
+        const access = connectedHost(connection);
+        return {
+          server: name,
+          async containers(signal) {
+            await connection.liveState.waitForSync(signal);
+            return connection.liveState.snapshot().containers.values();
+          },
+          connectFromHost: (address, port, signal) => access.connectFromHost(address, port, signal),
+        };
+      },
+    };
   }
 
   /** An Event for a Service whose replicas crash-loop: why, with each one's last 20 log lines (the store redacts secret values). */

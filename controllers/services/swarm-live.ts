@@ -24,6 +24,8 @@ export interface ObservedSwarmService {
   service?: SwarmService;
   /** Its tasks, each saying whether it runs the plan's spec. */
   tasks: SwarmTaskView[];
+  /** The same tasks as planning reads them (node IDs, task hashes). */
+  liveTasks: LiveSwarmTask[];
   /** Tasks that should run: the replicas, or the suitable nodes of a global service. */
   desired: number;
 }
@@ -34,7 +36,7 @@ export function observeSwarmServices(live: LiveSnapshot, plans: readonly SwarmSe
   const nodes = [...live.nodes.values()] as PlacementNode[];
   return plans.map((plan) => {
     const { service, tasks } = swarmServiceTasks(live, plan.name);
-    const observed: ObservedSwarmService = { plan, tasks: swarmTaskViews(tasks, nodeNames, plan.taskHash), desired: desiredTasks(plan, nodes) };
+    const observed: ObservedSwarmService = { plan, tasks: swarmTaskViews(tasks, nodeNames, plan.taskHash), liveTasks: tasks, desired: desiredTasks(plan, nodes) };
     if (service) observed.service = service;
     return observed;
   });

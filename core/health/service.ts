@@ -1,6 +1,6 @@
 // A Service's readiness from its replicas' health: the ready/desired counts and the Ready condition
 // that the API status, the CLI and the dashboard all show. Pure.
-import type { FrozenInput } from '../deploy/container-spec.js';
+import type { FrozenInput, ReadinessProbe } from '../deploy/container-spec.js';
 import type { LiveContainer } from '../deploy/normalise-live.js';
 import { describeTask, type SwarmTaskView } from '../swarm/tasks.js';
 import { DEFAULT_CRASH_LOOP, replicaHealth, type CrashLoopPolicy, type ProbeRecord, type ReplicaHealth, type ReplicaState } from './replica.js';
@@ -25,10 +25,13 @@ const REASON: Partial<Record<ReplicaState, string>> = {
   Starting: 'ReplicasStarting',
 };
 
-/** The Service's health from its replicas' verdicts; `desired` counts the replicas the input declares. */
-export function serviceHealth(replicas: readonly ReplicaHealth[], desired: number, where?: string): ServiceHealth {
+/**
+ * The Service's health from its replicas' verdicts; `desired` counts the replicas the input declares.
+ * `notes` follow the counts in the message whatever the verdict (probes not run, and why).
+ */
+export function serviceHealth(replicas: readonly ReplicaHealth[], desired: number, where?: string, notes: readonly string[] = []): ServiceHealth {
   const readyReplicas = replicas.filter((r) => r.ready).length;
-  const counts = `${readyReplicas}/${desired} replicas ready${where ? ` on ${where}` : ''}`;
+  const counts = [`${readyReplicas}/${desired} replicas ready${where ? ` on ${where}` : ''}`, ...notes].join('; ');
   const notReady = replicas.filter((r) => !r.ready);
   let ready: ServiceHealth['ready'];
   if (notReady.length === 0 && readyReplicas >= desired) ready = { status: 'True', reason: 'Available', message: counts };
@@ -80,24 +83,49 @@ export interface SwarmServiceTasks {
   name: string;
   tasks: readonly SwarmTaskView[];
   desired: number;
+  /** The component's http/tcp readiness probe, and what it observed of each task (by task ID). */
+  probe?: {
+    spec: ReadinessProbe;
+    records: ReadonlyMap<string, ProbeRecord>;
+    /** Tasks whose probe is not run (by task ID), and why: they count as ready once running. */
+    unprobed?: ReadonlyMap<string, string>;
+  };
 }
 
 /**
  * The health of a Service's Swarm services (one, or a stack's) from their tasks that should run
  * (Swarm starts a task only once its healthcheck passes): a running task of the deployed spec is
- * ready; one of an older spec is not. The counts add up over the services.
+ * ready once its readiness probe passes (when one is declared and run there); one of an older spec
+ * is not. The counts add up over the services; the message names the tasks whose probe is not run.
  */
 export function swarmTasksHealth(services: readonly SwarmServiceTasks[], where?: string): ServiceHealth {
   const replicas = services.flatMap((s) => swarmServiceReplicas(s));
-  return serviceHealth(replicas, services.reduce((sum, s) => sum + s.desired, 0), where);
+  const notes = services.flatMap((s) => unprobedNotes(s));
+  return serviceHealth(replicas, services.reduce((sum, s) => sum + s.desired, 0), where, notes);
 }
 
-function swarmServiceReplicas({ name: serviceName, tasks, desired }: SwarmServiceTasks): ReplicaHealth[] {
+/** `probes not run for hf_shop_production_web.3 (node hf-h3 has no Server …)`, one per reason. */
+function unprobedNotes({ name, tasks, probe }: SwarmServiceTasks): string[] {
+  if (!probe?.unprobed?.size) return [];
+  const byWhy = new Map<string, string[]>();
+  for (const t of tasks) {
+    const why = probe.unprobed.get(t.id);
+    if (why === undefined || t.desiredState !== 'running' || t.state !== 'running' || !t.current) continue;
+    byWhy.set(why, [...(byWhy.get(why) ?? []), `${name}.${t.slot ?? t.node ?? t.id.slice(0, 12)}`]);
+  }
+  return [...byWhy].map(([why, names]) => `readiness probe not run for ${names.join(', ')}: ${why}`);
+}
+
+function swarmServiceReplicas({ name: serviceName, tasks, desired, probe }: SwarmServiceTasks): ReplicaHealth[] {
   const replicas: ReplicaHealth[] = tasks
     .filter((t) => t.desiredState === 'running')
     .map((t, i) => {
       const name = `${serviceName}.${t.slot ?? t.node ?? i + 1}`;
       const running = t.state === 'running';
+      if (running && t.current && probe && !probe.unprobed?.has(t.id)) {
+        const judged = probedTask(name, t, probe.spec, probe.records.get(t.id));
+        if (judged) return judged;
+      }
       const ready = running && t.current;
       return {
         name,
@@ -112,4 +140,28 @@ function swarmServiceReplicas({ name: serviceName, tasks, desired }: SwarmServic
     replicas.push({ name: `${serviceName}.?`, state: 'Missing', ready: false, reason: 'ContainerMissing', message: `${serviceName}: a task is not scheduled` });
   }
   return replicas;
+}
+
+/** A running task of the deployed spec judged by its probe's record; undefined when the probe passes. */
+function probedTask(name: string, t: SwarmTaskView, spec: ReadinessProbe, record: ProbeRecord | undefined): ReplicaHealth | undefined {
+  const where = t.node ? ` on ${t.node}` : '';
+  if (record && record.consecutiveFailures >= spec.failureThreshold) {
+    return {
+      name,
+      state: 'ProbeFailing',
+      ready: false,
+      reason: 'ProbeFailing',
+      message: `${name}: task running${where}; ${record.consecutiveFailures} consecutive probe failures (failureThreshold ${spec.failureThreshold})${record.lastDetail ? `: ${record.lastDetail}` : ''}`,
+    };
+  }
+  if (!record?.passing) {
+    return {
+      name,
+      state: 'Starting',
+      ready: false,
+      reason: 'ProbeNotPassed',
+      message: `${name}: task running${where}; its readiness probe has not passed yet${record?.lastDetail ? `; last probe: ${record.lastDetail}` : ''}`,
+    };
+  }
+  return undefined;
 }

@@ -213,9 +213,9 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
       continue;
     }
     const readiness = frozen.components.find((c) => c.name === plan.component)?.readiness;
-    const unprobed = readiness ? ' (the http/tcp readiness probe is not run against Swarm tasks: a running task counts as ready; declare healthcheck.exec for Docker to check them)' : '';
+    const probed = readiness ? ', each passing its http/tcp readiness probe from the node that runs it' : '';
     const tasksWanted = plan.global ? 'one task of the new spec runs on every suitable node' : `${plan.replicas} task(s) of the new spec run`;
-    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${tasksWanted}${plan.healthcheck ? ' and Docker reports them healthy' : ''}${unprobed}` };
+    const wait: Action = { type: 'wait-service', target: plan.name, service: plan, deadlineSeconds, reason: `wait until ${tasksWanted}${plan.healthcheck ? ' and Docker reports them healthy' : ''}${probed}` };
     const note = plan.adjustedNote ? ` (${plan.adjustedNote})` : '';
     if (!existing) {
       images.push(...imageActions(frozen, plan, live.images));

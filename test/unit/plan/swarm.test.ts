@@ -209,11 +209,11 @@ describe('Swarm rollout planning', () => {
       reason: /hostIP 127\.0\.0\.1 \(port 18090\) cannot be honoured/,
     },
     {
-      name: 'says an http readiness probe is not run against tasks',
+      name: 'waits for each task to pass its http readiness probe',
       frozen: frozen({ healthcheck: { http: { path: '/', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, startPeriodSeconds: 0 } }),
       live: empty,
       expect: ['create-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
-      reason: /readiness probe is not run against Swarm tasks/,
+      reason: /2 task\(s\) of the new spec run, each passing its http\/tcp readiness probe from the node that runs it/,
     },
     {
       name: 'scales a running service to zero from the task template',

@@ -2,7 +2,7 @@
 // give: tables over the task shapes GET /tasks returns.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { swarmTasksHealth } from '../../../core/health/index.js';
+import { swarmTasksHealth, type ProbeRecord } from '../../../core/health/index.js';
 import { liveSwarmTask, type LiveSwarmTask, type RawTask } from '../../../core/plan/swarm.js';
 import { describeTask, diffSwarmTasks, diffTaskPlacement, swarmTaskViews, type SwarmTaskView } from '../../../core/swarm/tasks.js';
 
@@ -98,6 +98,46 @@ describe('readiness of a Swarm service', () => {
     ], 'manager');
     assert.deepEqual([health.readyReplicas, health.desiredReplicas, health.ready.status], [2, 3, 'False']);
     assert.match(health.ready.message, /^2\/3 replicas ready on manager; hf_shop_db\.1: task starting/);
+  });
+});
+
+describe('Swarm readiness with an http/tcp probe per task', () => {
+  const spec = { http: { path: '/ready', port: 8080 }, intervalSeconds: 1, timeoutSeconds: 1, failureThreshold: 3, startPeriodSeconds: 0 };
+  const record = (passing: boolean, failures = 0, lastDetail?: string): ProbeRecord => ({ passing, consecutiveFailures: failures, consecutiveSuccesses: passing ? 1 : 0, ...(lastDetail ? { lastDetail } : {}) });
+  const two = () => swarmTaskViews(tasks(raw('t1'), raw('t2', { Slot: 2, NodeID: 'n2' })), nodes, CURRENT);
+  const cases: Array<{ name: string; records: Array<[string, ProbeRecord]>; unprobed?: Array<[string, string]>; ready: number; status: string; reason: string; message?: RegExp }> = [
+    { name: 'every running task passed its probe', records: [['t1', record(true)], ['t2', record(true)]], ready: 2, status: 'True', reason: 'Available', message: /^2\/2 replicas ready$/ },
+    { name: 'a running task not probed yet is not ready', records: [['t1', record(true)]], ready: 1, status: 'False', reason: 'ReplicasStarting', message: /hf_web\.2: task running on hf-h2; its readiness probe has not passed yet$/ },
+    {
+      name: 'a task failing its probe failureThreshold times',
+      records: [['t1', record(true)], ['t2', record(false, 3, 'GET http://172.17.0.3:8080/ready answered 404')]],
+      ready: 1,
+      status: 'False',
+      reason: 'ProbeFailing',
+      message: /hf_web\.2: task running on hf-h2; 3 consecutive probe failures \(failureThreshold 3\): GET http:\/\/172\.17\.0\.3:8080\/ready answered 404/,
+    },
+    { name: 'fewer failures than the threshold: still starting, with the last probe', records: [['t1', record(true)], ['t2', record(false, 1, 'tcp 172.17.0.3:8080: connection refused')]], ready: 1, status: 'False', reason: 'ReplicasStarting', message: /last probe: tcp 172\.17\.0\.3:8080: connection refused/ },
+    {
+      name: 'a task whose probe is not run counts as ready, and the condition says why',
+      records: [['t1', record(true)]],
+      unprobed: [['t2', 'node hf-h2 has no Server']],
+      ready: 2,
+      status: 'True',
+      reason: 'Available',
+      message: /^2\/2 replicas ready; readiness probe not run for hf_web\.2: node hf-h2 has no Server$/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      const health = swarmTasksHealth([{ name: 'hf_web', tasks: two(), desired: 2, probe: { spec, records: new Map(c.records), unprobed: new Map(c.unprobed ?? []) } }]);
+      assert.deepEqual([health.readyReplicas, health.ready.status, health.ready.reason], [c.ready, c.status, c.reason], health.ready.message);
+      if (c.message) assert.match(health.ready.message, c.message);
+    });
+  }
+  it('a task of an older spec is not ready whatever its probe says', () => {
+    const views = swarmTaskViews(tasks(raw('t1', { hash: OLD })), nodes, CURRENT);
+    const health = swarmTasksHealth([{ name: 'hf_web', tasks: views, desired: 1, probe: { spec, records: new Map([['t1', record(true)]]) } }]);
+    assert.equal(health.readyReplicas, 0);
   });
 });
 
