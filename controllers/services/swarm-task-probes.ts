@@ -17,6 +17,11 @@ export interface ProbeHost {
   /** The server's containers as its live cache holds them (after the first sync). */
   containers(signal?: AbortSignal): Promise<Iterable<DockerContainerInspect>>;
   connectFromHost(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
+  /**
+   * A container's address on the node's docker_gwbridge, where Swarm gives a task on overlay
+   * networks its way out (the host reaches it there); undefined when it has none.
+   */
+  gatewayAddress(containerId: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 export interface SwarmTaskProbeDeps {
@@ -48,14 +53,20 @@ export async function probeTask(deps: SwarmTaskProbeDeps, plan: SwarmServicePlan
     const host = await deps.host(route.server);
     const connect = (a: string, p: number, s?: AbortSignal) => host.connectFromHost(a, p, s);
     if (route.via === 'published') return await probeOnce(withPort(probe, route.port), route.address, connect, signal);
+    // A node whose cache has not synced (its session down) must not hold the round up.
+    const timeout = AbortSignal.timeout(probe.timeoutSeconds * 1000);
+    const listed = await host.containers(signal ? AbortSignal.any([signal, timeout]) : timeout).catch((err) => {
+      if (timeout.aborted) throw new Error(`server ${route.server} has not listed its containers within ${probe.timeoutSeconds}s (is its session up?)`);
+      throw err;
+    });
     let container: DockerContainerInspect | undefined;
-    for (const c of await host.containers(signal)) {
+    for (const c of listed) {
       if (c.Config?.Labels?.[SWARM_TASK_LABEL] === task.id) container = c;
     }
     if (!container) return { ok: false, detail: `server ${route.server} shows no container of task ${task.id.slice(0, 12)} yet` };
     const overlays = plan.container.networks.map((n) => n.name);
     const networks = container.NetworkSettings?.Networks ?? undefined;
-    const address = hostReachableAddress(networks, overlays);
+    const address = hostReachableAddress(networks, overlays) ?? (await host.gatewayAddress(container.Id, signal));
     if (address) return await probeOnce(probe, address, connect, signal);
     // Only on overlay networks: a port the task publishes in mode host still answers on the node itself.
     const port = probe.http?.port ?? probe.tcp?.port;
