@@ -122,7 +122,8 @@ describe('readiness probes against Swarm tasks, from the node that runs each', {
       env: [{ name: 'VERSION', value: '1' }],
       placement: { constraints: [`node.hostname==${worker.name}`] },
       healthcheck: probe,
-      update: { order: 'stop-first', healthDeadlineSeconds: 12, autoRollback: true },
+      // start-first: the old task's httpd, as PID 1, ignores SIGTERM and holds a stop-first update 10 s.
+      update: { order: 'start-first', healthDeadlineSeconds: 15, autoRollback: true },
     });
     assert.equal((await cp.call('POST', `${G}/namespaces/${PROJECT}/services`, never)).status, 201);
     const first = await ended('never', 1);
@@ -136,9 +137,11 @@ describe('readiness probes against Swarm tasks, from the node that runs each', {
     const d = await ended('never', 2);
     assert.equal(d.phase, 'failed');
     assert.equal(d.reason, 'HealthCheckFailed', d.message);
+    const logs = await logsOf(d);
     assert.match(
       d.message ?? '',
-      new RegExp(`Swarm service ${NAMES[1]}: 1 task\\(s\\) of the new spec not ready within 12s: slot 1 on ${worker.name} \\(task [0-9a-z]{12}\\): \\d+ consecutive probe failure\\(s\\) \\(failureThreshold 3\\); last probe: GET http://[\\d.]+:8080/never answered 404`),
+      new RegExp(`Swarm service ${NAMES[1]}: 1 task\\(s\\) of the new spec not ready within 15s: slot 1 on ${worker.name} \\(task [0-9a-z]{12}\\): \\d+ consecutive probe failure\\(s\\) \\(failureThreshold 3\\); last probe: GET http://[\\d.]+:8080/never answered 404`),
+      logs,
     );
     assert.match(d.message ?? '', /rolled back to revision 1/);
     const env = JSON.parse(await hostDocker(manager, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Env}}', NAMES[1]!)) as string[];
