@@ -272,6 +272,12 @@ class Mapper {
       }
     }
     const swarm = readSwarmDeploy(svc, at, !!this.ctx.swarm, this.report);
+    if (this.ctx.swarm && svc.deploy?.labels !== undefined) {
+      // The Swarm service's own labels (a proxy's routing rules, say), beside its tasks' `labels`.
+      const serviceLabels = this.userLabels(svc.deploy.labels, `${at}.deploy.labels`);
+      if (STACK_NAMESPACE_LABEL in serviceLabels) this.problem(`${at}.deploy.labels.${STACK_NAMESPACE_LABEL}`, 'the stack namespace is set by Holdfast, as docker stack deploy sets it');
+      if (Object.keys(serviceLabels).length) swarm.serviceLabels = serviceLabels;
+    }
     if (this.ctx.swarm) checkSwarmService(name, stackServiceName(swarmStackName(this.ctx), name), svc, t, at, this.report);
     if (this.problems.length > problemsBefore) return undefined;
     const spec: ComponentSpec = {

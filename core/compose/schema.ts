@@ -138,6 +138,7 @@ const deploy: Schema = {
     restart_policy: closed({ condition: { type: 'string', enum: ['none', 'no', 'on-failure', 'any', 'always', 'unless-stopped'] }, delay: str, max_attempts: intOrString, window: str }),
     mode: { type: 'string', enum: ['replicated', 'global'] },
     endpoint_mode: { type: 'string', enum: ['vip', 'dnsrr'] },
+    labels: listOrDict,
     placement: closed({
       constraints: listOfStrings,
       preferences: { type: 'array', items: closed({ spread: str }, { required: ['spread'] }) },

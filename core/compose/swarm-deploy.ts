@@ -1,5 +1,6 @@
 // The compose keys that only a Swarm manager honours — deploy.mode, deploy.placement,
-// deploy.update_config, deploy.endpoint_mode — read into the component on a manager, and warned
+// deploy.update_config, deploy.endpoint_mode, deploy.labels (the latter read by the mapper, which
+// checks label keys) — read into the component on a manager, and warned
 // about on Docker Engine, where they have no effect (as docker compose ignores them). And the keys
 // a Swarm service cannot honour, refused on a manager with their path.
 
@@ -9,7 +10,7 @@ import { placementProblems, type Placement } from '../swarm/placement.js';
 import type { Report } from './service-fields.js';
 import type { ComposeService } from './types.js';
 
-type SwarmFields = Pick<ComponentSpec, 'placement' | 'global' | 'swarmUpdate' | 'endpointMode'>;
+type SwarmFields = Pick<ComponentSpec, 'placement' | 'global' | 'swarmUpdate' | 'endpointMode' | 'serviceLabels'>;
 
 /** A Swarm service's name is a DNS label of letters, digits, `-` and `_`, at most 63 characters. */
 const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/;
@@ -19,7 +20,7 @@ export function readSwarmDeploy(svc: ComposeService, at: string, swarm: boolean,
   const deploy = svc.deploy ?? {};
   const fields: SwarmFields = {};
   if (!swarm) {
-    for (const key of ['mode', 'placement', 'update_config', 'endpoint_mode'] as const) {
+    for (const key of ['mode', 'placement', 'update_config', 'endpoint_mode', 'labels'] as const) {
       if (deploy[key] !== undefined) report.warn(`${at}.deploy.${key} has no effect on Docker Engine (a Swarm manager honours it)`);
     }
     return fields;

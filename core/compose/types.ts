@@ -115,6 +115,7 @@ export interface ComposeService {
     restart_policy?: { condition?: string; delay?: string; max_attempts?: number | string; window?: string };
     mode?: 'replicated' | 'global';
     endpoint_mode?: 'vip' | 'dnsrr';
+    labels?: ListOrDict;
     placement?: { constraints?: string[]; preferences?: Array<{ spread: string }>; max_replicas_per_node?: number | string };
     update_config?: {
       parallelism?: number | string;

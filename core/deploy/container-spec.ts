@@ -287,6 +287,8 @@ export interface ComponentSpec {
   swarmUpdate?: SwarmUpdateSpec;
   /** Swarm only (compose deploy.endpoint_mode dnsrr): the service name resolves to its tasks' addresses, not a virtual IP. */
   endpointMode?: 'dnsrr';
+  /** Swarm only (compose deploy.labels): labels of the Swarm service itself, beside its tasks' container labels. */
+  serviceLabels?: Record<string, string>;
 }
 
 export interface SwarmUpdateSpec {

@@ -168,6 +168,8 @@ export interface SwarmServicePlan {
   spread: string[];
   /** The configs and secrets its tasks mount. */
   files: SwarmFile[];
+  /** compose deploy.labels: on the service, over its tasks' container labels. */
+  serviceLabels?: Record<string, string>;
 }
 
 /** `hf_<project>_<env>_<service>`: the Swarm service of an image or build Service. */
@@ -251,6 +253,7 @@ export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptio
     if (component.global) plan.global = true;
     if (component.swarmUpdate?.delayMs !== undefined) plan.delayMs = component.swarmUpdate.delayMs;
     if (component.swarmUpdate?.monitorMs !== undefined) plan.monitorMs = component.swarmUpdate.monitorMs;
+    if (component.serviceLabels && Object.keys(component.serviceLabels).length) plan.serviceLabels = { ...component.serviceLabels };
     if (component.endpointMode) plan.endpointMode = component.endpointMode;
     else if (options.publishMode === 'host' && container.networks.length > 0) {
       // Without IPVS a service's virtual IP does not route: its name resolves to its tasks instead.
@@ -308,12 +311,13 @@ export function swarmSpecHash(plan: Omit<SwarmServicePlan, 'specHash' | 'contain
     ...(plan.maxReplicasPerNode !== undefined ? { maxReplicasPerNode: plan.maxReplicasPerNode } : {}),
     ...(plan.constraints.length ? { constraints: plan.constraints } : {}),
     ...(plan.spread.length ? { spread: plan.spread } : {}),
+    ...(plan.serviceLabels ? { serviceLabels: plan.serviceLabels } : {}),
   }));
 }
 
-/** The labels of a Swarm service (and of its tasks' containers) without the spec hash: what drift compares. */
-export function swarmServiceLabels(plan: Pick<SwarmServicePlan, 'container'>): Record<string, string> {
-  return taskLabels(plan.container);
+/** The labels of a Swarm service (its tasks' container labels, and deploy.labels over them) without the spec hash: what drift compares. */
+export function swarmServiceLabels(plan: Pick<SwarmServicePlan, 'container' | 'serviceLabels'>): Record<string, string> {
+  return { ...taskLabels(plan.container), ...plan.serviceLabels };
 }
 
 function restartPolicy(policy: RestartPolicy): SwarmServiceSpec['TaskTemplate']['RestartPolicy'] {
@@ -436,7 +440,7 @@ export function swarmServiceSpec(plan: SwarmServicePlan, secretValue: (ref: Secr
   if (plan.maxReplicasPerNode !== undefined) task.Placement = { ...task.Placement, MaxReplicas: plan.maxReplicasPerNode };
   return {
     Name: plan.name,
-    Labels: { ...labels, [LABELS.specHash]: plan.specHash },
+    Labels: { ...swarmServiceLabels(plan), [LABELS.specHash]: plan.specHash },
     TaskTemplate: task,
     Mode: plan.global ? { Global: {} } : { Replicated: { Replicas: plan.replicas } },
     UpdateConfig: {

@@ -37,7 +37,7 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
         environment: { GREETING: 'hello' },
         configs: [{ source: 'greeting', target: '/etc/greeting' }],
         secrets: ['dbpass'],
-        deploy: { replicas: 2, update_config: { parallelism: 2 } },
+        deploy: { replicas: 2, update_config: { parallelism: 2 }, labels: { 'traefik.enable': 'true' } },
       },
       ...(withClient
         ? { client: { image: 'holdfast-test/busybox:1', command: ['sleep', '3600'], deploy: { placement: { constraints: ['node.role==worker', `node.labels.${NODE_LABEL}!=off`] } } } }
@@ -128,6 +128,9 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
     const labels = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.Labels}}', WEB)) as Record<string, string>;
     assert.equal(labels['com.docker.stack.namespace'], STACK);
     assert.equal(labels['holdfast.dev/component'], 'web');
+    assert.equal(labels['traefik.enable'], 'true', 'deploy.labels on the service');
+    const taskLabels = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Labels}}', WEB)) as Record<string, string>;
+    assert.equal(taskLabels['traefik.enable'], undefined, 'and not on its tasks');
 
     // The client, on a worker, reaches web by its compose name over the overlay network.
     const { node, container } = await runningTask(CLIENT);

@@ -89,6 +89,36 @@ describe('a compose Service on a Swarm manager is a stack', () => {
     assert.deepEqual(db.UpdateConfig, { Parallelism: 1, Order: 'start-first', FailureAction: 'pause' });
   });
 
+  it('puts deploy.labels on the Swarm service (its tasks keep labels), in its spec hash and its drift', () => {
+    const labelled = (labels: Record<string, string> | string[]) => stack({ services: { web: { image: IMAGE, labels: { tier: 'front' }, deploy: { labels } } } });
+    const f1 = labelled({ 'traefik.enable': 'true', 'traefik.http.routers.web.rule': 'Host(`shop.example`)' });
+    const spec = specOf(f1, 'web');
+    assert.equal(spec.Labels['traefik.enable'], 'true');
+    assert.equal(spec.Labels['traefik.http.routers.web.rule'], 'Host(`shop.example`)');
+    assert.equal(spec.Labels.tier, 'front', 'the container labels are the service\'s too, as before');
+    assert.equal(spec.TaskTemplate.ContainerSpec.Labels['traefik.enable'], undefined, 'not on the tasks\' containers, as docker stack deploy');
+    assert.equal(spec.Labels[STACK_NAMESPACE_LABEL], STACK);
+    assert.deepEqual(specOf(labelled(['traefik.enable=true']), 'web').Labels['traefik.enable'], 'true', 'the list form');
+    const [p1] = swarmServicePlans(f1, { publishMode: 'ingress' });
+    const [p2] = swarmServicePlans(labelled({ 'traefik.enable': 'false' }), { publishMode: 'ingress' });
+    const [p0] = swarmServicePlans(stack({ services: { web: { image: IMAGE, labels: { tier: 'front' } } } }), { publishMode: 'ingress' });
+    assert.notEqual(p1!.specHash, p2!.specHash, 'a changed label updates the service');
+    assert.equal(p1!.taskHash, p2!.taskHash, 'but not its tasks');
+    assert.equal(p0!.serviceLabels, undefined);
+    // Drift: a service label changed by hand.
+    const live = [{ Spec: swarmServiceSpec(p1!, () => 'unused') as unknown as RawSwarmServiceSpec }];
+    assert.deepEqual(diffSwarmAgainstFrozen(f1, live, { publishMode: 'ingress', hashSecret: (v) => v }), []);
+    live[0]!.Spec.Labels = { ...live[0]!.Spec.Labels, 'traefik.enable': 'false' };
+    assert.deepEqual(diffSwarmAgainstFrozen(f1, live, { publishMode: 'ingress', hashSecret: (v) => v }).map((e) => [e.path, e.expected, e.actual]), [[`services[${STACK}_web].labels.traefik.enable`, 'true', 'false']]);
+  });
+
+  it('refuses deploy.labels that are Holdfast\'s or the stack\'s, and warns about them on Docker Engine', () => {
+    refusal({ services: { web: { image: IMAGE, deploy: { labels: { 'holdfast.dev/service': 'x' } } } } }, /services\.web\.deploy\.labels\.holdfast\.dev\/service/, /Holdfast's own/);
+    refusal({ services: { web: { image: IMAGE, deploy: { labels: { [STACK_NAMESPACE_LABEL]: 'x' } } } } }, /services\.web\.deploy\.labels\.com\.docker\.stack\.namespace/, /set by Holdfast/);
+    const engine = stack({ services: { web: { image: IMAGE, deploy: { labels: { a: 'b' } } } } }, { swarm: false });
+    assert.ok(engine.warnings.some((w) => /services\.web\.deploy\.labels has no effect on Docker Engine/.test(w)), engine.warnings.join('\n'));
+  });
+
   it('counts the tasks a global service should run by the suitable nodes', () => {
     const node = (id: string, role: string, availability = 'active'): PlacementNode => ({ ID: id, Spec: { Role: role, Availability: availability }, Status: { State: 'ready' } });
     const nodes = [node('m', 'manager'), node('w1', 'worker'), node('w2', 'worker', 'drain')];
