@@ -109,6 +109,8 @@ export interface Restored {
   backup: string;
   /** The destination the backup was read from. */
   destination: string;
+  /** Where on it: `/b/x.pgdump on server edge`, `s3://bucket/x.pgdump`. */
+  location: string;
   /** The Service restored into: the policy's own, or the one the restore named. */
   service: string;
   server: string;
@@ -603,7 +605,7 @@ export class BackupRunner {
     const store = await this.mustOpen(policy, destination, source.server);
     const onHost = await this.checkedChecksum(policy, store, name, signal);
     const size = await this.streamInto(policy, store, name, onHost, this.intoMount(source.connection, source.server, source.container, source.mountPath, signal), signal);
-    return { backup: name, destination: destination.name, service: policy.spec.service, server: source.server, container: source.container, path: source.mountPath, sizeBytes: size };
+    return { backup: name, destination: destination.name, location: store.location(name), service: policy.spec.service, server: source.server, container: source.container, path: source.mountPath, sizeBytes: size };
   }
 
   /**
@@ -625,7 +627,8 @@ export class BackupRunner {
     const env = other ? [] : await this.databaseEnv(policy);
     const into = options.database ?? database.name;
     const state = await this.targetState(policy, service, at, commands, into, env, signal);
-    const store = await this.mustOpen(policy, destination, at.server);
+    // A destination directory that names no server is on the policy's own Service's server, wherever the restore goes.
+    const store = await this.mustOpen(policy, destination, other ? await this.serviceServer(policy) : at.server);
     const onHost = await this.checkedChecksum(policy, store, name, signal);
     const created = state === 'absent';
     const create = created && into ? commands.createDatabase(into) : undefined;
@@ -639,6 +642,7 @@ export class BackupRunner {
     return {
       backup: name,
       destination: destination.name,
+      location: store.location(name),
       service,
       server: at.server,
       container: at.container,

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { startTestControlPlane, type TestControlPlane } from './control-plane.js';
 import { createFleet } from './fleet.js';
-import { loadTestHosts, testHost, type TestHost } from './testhosts.js';
+import { loadTestHosts, readPrivateKey, testHost, type TestHost } from './testhosts.js';
 import { until } from './until.js';
 
 const run = promisify(execFile);
@@ -45,8 +45,13 @@ export interface BackupTestbed {
   dest: string;
   /** docker against the test host's daemon; its stdout, trimmed. */
   docker: (...args: string[]) => Promise<string>;
-  /** Deploys another Service in the Project (environment and server set as for the first); returns its (only) container. */
-  deployService: (name: string, spec: Record<string, unknown>) => Promise<string>;
+  /**
+   * Deploys another Service in the Project (on the first Service's server unless `on` names one
+   * addServer made); returns its (only) container.
+   */
+  deployService: (name: string, spec: Record<string, unknown>, on?: ExtraServer) => Promise<string>;
+  /** A Server for test host 3, named `<project>-edge3`; made once. */
+  addServer: () => Promise<ExtraServer>;
   /** A shell script in the Service's container; its stdout, trimmed. */
   inContainer: (script: string, env?: Record<string, string>) => Promise<string>;
   policyPath: (name: string) => string;
@@ -70,13 +75,20 @@ export interface BackupTestbed {
   stop: () => Promise<void>;
 }
 
+export interface ExtraServer {
+  server: string;
+  host: TestHost;
+  docker: (...args: string[]) => Promise<string>;
+}
+
 export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<BackupTestbed> {
   const { project, service } = opts;
   const host = testHost(await loadTestHosts({ count: 2 }), 2);
   const server = `${project}-edge`;
   const container = `hf_${project}_production_${service}_1`;
   const dest = `/tmp/holdfast-${project}-backups-${randomBytes(4).toString('hex')}`;
-  const docker = async (...args: string[]) => (await run('docker', ['-H', `unix://${host.dockerSocket}`, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })).stdout.trim();
+  const dockerOn = (on: TestHost) => async (...args: string[]) => (await run('docker', ['-H', `unix://${on.dockerSocket}`, ...args], { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 })).stdout.trim();
+  const docker = dockerOn(host);
   const lines = (out: string) => out.split('\n').filter(Boolean);
   const ownScratch = async (kind: 'ps' | 'volume') => {
     const listed = kind === 'ps' ? await docker('ps', '-a', '--filter', `label=${RESTORE_TEST_LABEL}`, '--format', `{{.ID}} {{.Label "${RESTORE_TEST_LABEL}"}}`) : await docker('volume', 'ls', '--filter', `label=${RESTORE_TEST_LABEL}`, '--format', `{{.Name}} {{.Label "${RESTORE_TEST_LABEL}"}}`);
@@ -85,9 +97,9 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
       return label?.startsWith(`${project}.`) ? [id] : [];
     });
   };
-  const containers = [container];
+  const containers: Array<{ name: string; docker: typeof docker }> = [{ name: container, docker }];
   const removeLeftovers = async () => {
-    for (const c of containers) await docker('rm', '-f', c).catch(() => undefined);
+    for (const c of containers) await c.docker('rm', '-f', c.name).catch(() => undefined);
     for (const id of await ownScratch('ps')) await docker('rm', '-fv', id).catch(() => undefined);
     for (const v of await ownScratch('volume')) await docker('volume', 'rm', '-f', v).catch(() => undefined);
   };
@@ -103,20 +115,23 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
   const stop = async () => {
     await cp.stop();
     await removeLeftovers();
-    for (const v of lines(await docker('volume', 'ls', '-q', '--filter', `name=hf_${project}_`).catch(() => ''))) await docker('volume', 'rm', '-f', v).catch(() => undefined);
+    for (const d of new Set(containers.map((c) => c.docker))) {
+      for (const v of lines(await d('volume', 'ls', '-q', '--filter', `name=hf_${project}_`).catch(() => ''))) await d('volume', 'rm', '-f', v).catch(() => undefined);
+    }
     rmSync(dest, { recursive: true, force: true });
   };
-  const deployService = async (name: string, spec: Record<string, unknown>) => {
+  const deployService = async (name: string, spec: Record<string, unknown>, on?: ExtraServer) => {
     const own = `hf_${project}_production_${name}_1`;
-    if (!containers.includes(own)) {
-      containers.push(own);
-      await docker('rm', '-f', own).catch(() => undefined);
+    const at = on?.docker ?? docker;
+    if (!containers.some((c) => c.name === own && c.docker === at)) {
+      containers.push({ name: own, docker: at });
+      await at('rm', '-f', own).catch(() => undefined);
     }
     await post(`${G}/namespaces/${project}/services`, {
       apiVersion: 'holdfast.dev/v1alpha1',
       kind: 'Service',
       metadata: { name, namespace: project },
-      spec: { environment: 'production', server, ...spec },
+      spec: { environment: 'production', server: on?.server ?? server, ...spec },
     });
     const deployed = await until(`${name} to deploy`, async () => {
       const items = (await cp.call('GET', `${G}/namespaces/${project}/services/${name}/deployments`)).body.items as Array<{ phase: string; message?: string }>;
@@ -125,6 +140,20 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
     assert.equal(deployed.phase, 'completed', deployed.message);
     return own;
   };
+  let extra: Promise<ExtraServer> | undefined;
+  const addServer = () =>
+    (extra ??= (async () => {
+      const third = testHost(await loadTestHosts({ count: 3 }), 3);
+      const name = `${project}-edge3`;
+      await post(`${G}/sshkeys`, { apiVersion: 'holdfast.dev/v1alpha1', kind: 'SSHKey', metadata: { name: `${name}-key` }, spec: { privateKey: readPrivateKey(third) } });
+      await post(`${G}/servers`, {
+        apiVersion: 'holdfast.dev/v1alpha1',
+        kind: 'Server',
+        metadata: { name },
+        spec: { host: third.address, port: third.port, user: third.user, sshKeyRef: { name: `${name}-key` }, hostKeyFingerprint: third.hostKeyFingerprint },
+      });
+      return { server: name, host: third, docker: dockerOn(third) };
+    })());
   try {
     await createFleet(cp, host, { project, server });
     for (const [name, stringData] of Object.entries(opts.secrets ?? {})) await createSecret(name, stringData);
@@ -152,6 +181,7 @@ export async function startBackupTestbed(opts: BackupTestbedOptions): Promise<Ba
     dest,
     docker,
     deployService,
+    addServer,
     inContainer: (script, env = {}) => docker('exec', ...Object.entries(env).flatMap(([k, v]) => ['-e', `${k}=${v}`]), container, 'sh', '-c', script),
     policyPath,
     policy,

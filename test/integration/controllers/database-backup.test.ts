@@ -3,15 +3,15 @@
 // to the destination, listed back with pg_restore, restored into a scratch container whose rows are
 // counted, and restored over changed rows; pg_dumpall with the container's own password; a restore
 // test that finds too few rows, and a wrong password, each fail with the reason and leave no file;
-// a dump restored into another database (made for it) and into another Service's database (entered
-// with that Service's own password), the original untouched; restores that cannot be done refused
+// a dump restored into another database (made for it) and into the database of another Service on
+// another server (entered with that Service's own password), the original untouched; restores that cannot be done refused
 // with the reason.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { generateIdentity, identityToRecipient } from 'age-encryption';
-import { startBackupTestbed, type BackupTestbed } from '../../support/backup-testbed.js';
+import { startBackupTestbed, type BackupTestbed, type ExtraServer } from '../../support/backup-testbed.js';
 import { ensurePostgresImage } from '../../support/database-images.js';
 import { until } from '../../support/until.js';
 
@@ -119,9 +119,10 @@ describe('database backups on a real Docker host', { timeout: 300_000 }, () => {
   describe('restoring into another database or Service', () => {
     let backup: string;
     let db2: string;
+    let edge3: ExtraServer;
     const restore = (body: Record<string, unknown>, policy = 'copy-db') => bed.cp.call('POST', `${bed.policyPath(policy)}/restore`, body);
     const sqlIn = (container: string, password: string, database: string, statement: string) =>
-      bed.docker('exec', '-e', `PGPASSWORD=${password}`, container, 'psql', '-U', 'postgres', '-d', database, '-tAc', statement);
+      (container === db2 ? edge3.docker : bed.docker)('exec', '-e', `PGPASSWORD=${password}`, container, 'psql', '-U', 'postgres', '-d', database, '-tAc', statement);
 
     before(async () => {
       await sql('delete from orders; insert into orders values (1, \'tea\'), (2, \'cake\'), (3, \'jam\')');
@@ -132,15 +133,16 @@ describe('database backups on a real Docker host', { timeout: 300_000 }, () => {
       // The original moves on after the backup: a restore elsewhere must leave it as it is.
       await sql('insert into orders values (4, \'scones\')');
       await bed.createSecret('db2-credentials', { password: OTHER_PASSWORD });
+      edge3 = await bed.addServer();
       db2 = await bed.deployService('db2', {
-        source: { image: await ensurePostgresImage(bed.host) },
+        source: { image: await ensurePostgresImage(edge3.host) },
         env: [
           { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: 'db2-credentials', key: 'password' } } },
           { name: 'POSTGRES_DB', value: 'other' },
         ],
         volumes: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
         update: { order: 'stop-first', healthDeadlineSeconds: 30 },
-      });
+      }, edge3);
       await until('the second PostgreSQL to accept connections', () => sqlIn(db2, OTHER_PASSWORD, 'other', 'select 1').then((out) => (out === '1' ? true : undefined), () => undefined), 60_000);
     });
 
@@ -168,10 +170,12 @@ describe('database backups on a real Docker host', { timeout: 300_000 }, () => {
       assert.ok(restoredEvents.some((m) => /restored into database shop_copy \(made for it\) of service db: container/.test(m)), JSON.stringify(restoredEvents));
     });
 
-    it('restores a dump into the database of another Service with that Service\'s own password', async () => {
+    it('restores a dump into the database of another Service on another server with that Service\'s own password', async () => {
       const done = await restore({ backup, service: 'db2' });
       assert.equal(done.status, 200, JSON.stringify(done.body));
-      assert.deepEqual([done.body.service, done.body.database, done.body.createdDatabase, done.body.container], ['db2', 'shop', true, db2]);
+      assert.deepEqual([done.body.service, done.body.database, done.body.createdDatabase, done.body.container, done.body.server], ['db2', 'shop', true, db2, 'dbbk-edge3']);
+      // Read from where the policy's backups are kept: its own Service's server.
+      assert.equal(done.body.location, `${bed.dest}/${backup} on server dbbk-edge`);
       assert.equal(await sqlIn(db2, OTHER_PASSWORD, 'shop', 'select count(*) from orders'), '3');
       assert.equal(await sql('select count(*) from orders'), '4', 'the original database is untouched');
 
@@ -208,12 +212,12 @@ describe('database backups on a real Docker host', { timeout: 300_000 }, () => {
       }
 
       // A stopped database container: nothing is read or made.
-      await bed.docker('stop', db2);
+      await edge3.docker('stop', db2);
       const stopped = await restore({ backup, service: 'db2', database: 'never_made' });
       assert.equal(stopped.status, 409, JSON.stringify(stopped.body));
       assert.equal(stopped.body.reason, 'Conflict');
-      assert.match(stopped.body.message, /no container of the database of service "db2" is running on server dbbk-edge \(hf_dbbk_production_db2_1\)/);
-      await bed.docker('start', db2);
+      assert.match(stopped.body.message, /no container of the database of service "db2" is running on server dbbk-edge3 \(hf_dbbk_production_db2_1\)/);
+      await edge3.docker('start', db2);
       await until('the second PostgreSQL to accept connections again', () => sqlIn(db2, OTHER_PASSWORD, 'other', 'select 1').then((out) => (out === '1' ? true : undefined), () => undefined), 60_000);
       assert.equal(await sqlIn(db2, OTHER_PASSWORD, 'other', "select count(*) from pg_database where datname = 'never_made'"), '0');
 
