@@ -41,8 +41,6 @@ import { DeploymentRunner } from './deployment-runner.js';
 import { Rollout, ShardHandedOver, type RolloutOutcome } from './rollout.js';
 
 export const SERVICE_FINALIZER = 'holdfast.dev/cleanup';
-/** The bridge through which Swarm's tasks on overlay networks reach out of their node. */
-const SWARM_GATEWAY_NETWORK = 'docker_gwbridge';
 const CONTROLLER_ACTOR = 'system:controller:service';
 export interface ServiceControllerDeps {
   store: ResourceStore;
@@ -455,11 +453,6 @@ export class ServiceController implements Reconciler, DeploymentActions {
             return connection.liveState.snapshot().containers.values();
           },
           connectFromHost: (address, port, signal) => access.connectFromHost(address, port, signal),
-          async gatewayAddress(containerId, signal) {
-            const gateway = await connection.docker.inspectNetwork(SWARM_GATEWAY_NETWORK, { signal }).catch(() => undefined);
-            const entry = (gateway as { Containers?: Record<string, { IPv4Address?: string }> | null } | undefined)?.Containers?.[containerId];
-            return entry?.IPv4Address?.replace(/\/\d+$/, '') || undefined;
-          },
         };
       },
     };

@@ -17,11 +17,6 @@ export interface ProbeHost {
   /** The server's containers as its live cache holds them (after the first sync). */
   containers(signal?: AbortSignal): Promise<Iterable<DockerContainerInspect>>;
   connectFromHost(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
-  /**
-   * A container's address on the node's docker_gwbridge, where Swarm gives a task on overlay
-   * networks its way out (the host reaches it there); undefined when it has none.
-   */
-  gatewayAddress(containerId: string, signal?: AbortSignal): Promise<string | undefined>;
 }
 
 export interface SwarmTaskProbeDeps {
@@ -66,7 +61,7 @@ export async function probeTask(deps: SwarmTaskProbeDeps, plan: SwarmServicePlan
     if (!container) return { ok: false, detail: `server ${route.server} shows no container of task ${task.id.slice(0, 12)} yet` };
     const overlays = plan.container.networks.map((n) => n.name);
     const networks = container.NetworkSettings?.Networks ?? undefined;
-    const address = hostReachableAddress(networks, overlays) ?? (await host.gatewayAddress(container.Id, signal));
+    const address = hostReachableAddress(networks, overlays);
     if (address) return await probeOnce(probe, address, connect, signal);
     // Only on overlay networks: a port the task publishes in mode host still answers on the node itself.
     const port = probe.http?.port ?? probe.tcp?.port;
