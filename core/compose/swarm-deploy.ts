@@ -1,16 +1,16 @@
 // The compose keys that only a Swarm manager honours — deploy.mode, deploy.placement,
-// deploy.update_config, deploy.endpoint_mode, deploy.labels (the latter read by the mapper, which
+// deploy.update_config, deploy.rollback_config, deploy.endpoint_mode, deploy.labels (the latter read by the mapper, which
 // checks label keys) — read into the component on a manager, and warned
 // about on Docker Engine, where they have no effect (as docker compose ignores them). And the keys
 // a Swarm service cannot honour, refused on a manager with their path.
 
-import type { ComponentSpec, ContainerTemplate, SwarmUpdateSpec } from '../deploy/container-spec.js';
+import type { ComponentSpec, ContainerTemplate, SwarmRollbackSpec, SwarmUpdateSpec } from '../deploy/container-spec.js';
 import { parseDurationMs, parseInteger } from '../deploy/units.js';
 import { placementProblems, type Placement } from '../swarm/placement.js';
 import type { Report } from './service-fields.js';
 import type { ComposeService } from './types.js';
 
-type SwarmFields = Pick<ComponentSpec, 'placement' | 'global' | 'swarmUpdate' | 'endpointMode' | 'serviceLabels'>;
+type SwarmFields = Pick<ComponentSpec, 'placement' | 'global' | 'swarmUpdate' | 'swarmRollback' | 'endpointMode' | 'serviceLabels'>;
 
 /** A Swarm service's name is a DNS label of letters, digits, `-` and `_`, at most 63 characters. */
 const SWARM_SERVICE_NAME = /^[a-zA-Z0-9](?:[a-zA-Z0-9_-]*[a-zA-Z0-9])?$/;
@@ -20,7 +20,7 @@ export function readSwarmDeploy(svc: ComposeService, at: string, swarm: boolean,
   const deploy = svc.deploy ?? {};
   const fields: SwarmFields = {};
   if (!swarm) {
-    for (const key of ['mode', 'placement', 'update_config', 'endpoint_mode', 'labels'] as const) {
+    for (const key of ['mode', 'placement', 'update_config', 'rollback_config', 'endpoint_mode', 'labels'] as const) {
       if (deploy[key] !== undefined) report.warn(`${at}.deploy.${key} has no effect on Docker Engine (a Swarm manager honours it)`);
     }
     return fields;
@@ -43,20 +43,7 @@ export function readSwarmDeploy(svc: ComposeService, at: string, swarm: boolean,
   }
   const update = deploy.update_config;
   if (update) {
-    const spec: SwarmUpdateSpec = {};
-    if (update.order !== undefined) spec.order = update.order;
-    if (update.parallelism !== undefined) {
-      const n = parseInteger(update.parallelism);
-      if (n === undefined || n < 0) report.problem(`${at}.deploy.update_config.parallelism`, 'must be a non-negative integer');
-      else spec.parallelism = n;
-    }
-    for (const [key, field] of [['delay', 'delayMs'], ['monitor', 'monitorMs']] as const) {
-      const raw = update[key];
-      if (raw === undefined) continue;
-      const ms = parseDurationMs(raw);
-      if (ms === undefined) report.problem(`${at}.deploy.update_config.${key}`, `${JSON.stringify(raw)} is not a duration such as 10s or 1m30s`);
-      else spec[field] = ms;
-    }
+    const spec = readReplacement(update, `${at}.deploy.update_config`, report);
     // Holdfast watches the tasks itself and rolls a failed update back (update.autoRollback).
     if (update.failure_action !== undefined && update.failure_action !== 'pause') {
       report.warn(`${at}.deploy.update_config.failure_action ${update.failure_action} is not used: Swarm pauses a failing update and Holdfast rolls it back when update.autoRollback is set`);
@@ -64,7 +51,37 @@ export function readSwarmDeploy(svc: ComposeService, at: string, swarm: boolean,
     if (update.max_failure_ratio !== undefined) report.warn(`${at}.deploy.update_config.max_failure_ratio is not used: a failed task of the new spec fails the rollout`);
     fields.swarmUpdate = spec;
   }
+  const rollback = deploy.rollback_config;
+  if (rollback) {
+    const spec: SwarmRollbackSpec = readReplacement(rollback, `${at}.deploy.rollback_config`, report);
+    if (rollback.failure_action !== undefined) spec.failureAction = rollback.failure_action;
+    if (rollback.max_failure_ratio !== undefined) {
+      const ratio = Number(rollback.max_failure_ratio);
+      if (!Number.isFinite(ratio) || ratio < 0 || ratio > 1) report.problem(`${at}.deploy.rollback_config.max_failure_ratio`, 'must be a number from 0 to 1');
+      else spec.maxFailureRatio = ratio;
+    }
+    fields.swarmRollback = spec;
+  }
   return fields;
+}
+
+/** What update_config and rollback_config share: the order, parallelism, delay and monitor of a replacement. */
+function readReplacement(raw: { order?: SwarmUpdateSpec['order']; parallelism?: number | string; delay?: string; monitor?: string }, at: string, report: Report): SwarmUpdateSpec {
+  const spec: SwarmUpdateSpec = {};
+  if (raw.order !== undefined) spec.order = raw.order;
+  if (raw.parallelism !== undefined) {
+    const n = parseInteger(raw.parallelism);
+    if (n === undefined || n < 0) report.problem(`${at}.parallelism`, 'must be a non-negative integer');
+    else spec.parallelism = n;
+  }
+  for (const [key, field] of [['delay', 'delayMs'], ['monitor', 'monitorMs']] as const) {
+    const value = raw[key];
+    if (value === undefined) continue;
+    const ms = parseDurationMs(value);
+    if (ms === undefined) report.problem(`${at}.${key}`, `${JSON.stringify(value)} is not a duration such as 10s or 1m30s`);
+    else spec[field] = ms;
+  }
+  return spec;
 }
 
 /**

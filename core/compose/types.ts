@@ -125,6 +125,14 @@ export interface ComposeService {
       monitor?: string;
       max_failure_ratio?: number | string;
     };
+    rollback_config?: {
+      parallelism?: number | string;
+      order?: 'start-first' | 'stop-first';
+      delay?: string;
+      failure_action?: 'pause' | 'continue';
+      monitor?: string;
+      max_failure_ratio?: number | string;
+    };
   };
   secrets?: Array<string | ComposeFileRef>;
   configs?: Array<string | ComposeFileRef>;

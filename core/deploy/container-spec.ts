@@ -285,6 +285,8 @@ export interface ComponentSpec {
   global?: boolean;
   /** Swarm only (compose deploy.update_config): how the tasks are replaced; the Service's update.order otherwise. */
   swarmUpdate?: SwarmUpdateSpec;
+  /** Swarm only (compose deploy.rollback_config): how Swarm's rollback replaces them; Swarm's defaults otherwise. */
+  swarmRollback?: SwarmRollbackSpec;
   /** Swarm only (compose deploy.endpoint_mode dnsrr): the service name resolves to its tasks' addresses, not a virtual IP. */
   endpointMode?: 'dnsrr';
   /** Swarm only (compose deploy.labels): labels of the Swarm service itself, beside its tasks' container labels. */
@@ -297,6 +299,14 @@ export interface SwarmUpdateSpec {
   parallelism?: number;
   delayMs?: number;
   monitorMs?: number;
+}
+
+/** compose deploy.rollback_config: how Swarm puts the previous spec back when a rollout is rolled back. */
+export interface SwarmRollbackSpec extends SwarmUpdateSpec {
+  /** What Swarm does when a task of the rollback fails (pause by default). */
+  failureAction?: 'pause' | 'continue';
+  /** The share of tasks that may fail during the rollback, 0 to 1. */
+  maxFailureRatio?: number;
 }
 
 export interface NetworkSpec {

@@ -24,6 +24,7 @@ import {
   type MountSpec,
   type RestartPolicy,
   type SecretKeyRef,
+  type SwarmRollbackSpec,
 } from './container-spec.js';
 import { imageReference } from './docker-request.js';
 import { resolveEnvValue } from './env-secrets.js';
@@ -110,6 +111,7 @@ export interface SwarmServiceSpec {
   };
   Mode: { Replicated: { Replicas: number } } | { Global: Record<string, never> };
   UpdateConfig: { Parallelism: number; Order: 'start-first' | 'stop-first'; FailureAction: 'pause'; Delay?: number; Monitor?: number };
+  RollbackConfig?: { Parallelism: number; Order: 'start-first' | 'stop-first'; FailureAction: 'pause' | 'continue'; Delay?: number; Monitor?: number; MaxFailureRatio?: number };
   EndpointSpec: { Mode: 'vip' | 'dnsrr'; Ports: SwarmPortConfig[] };
 }
 
@@ -170,6 +172,8 @@ export interface SwarmServicePlan {
   files: SwarmFile[];
   /** compose deploy.labels: on the service, over its tasks' container labels. */
   serviceLabels?: Record<string, string>;
+  /** compose deploy.rollback_config: how Swarm's rollback replaces the tasks; Swarm's defaults when absent. */
+  rollback?: SwarmRollbackSpec;
 }
 
 /** `hf_<project>_<env>_<service>`: the Swarm service of an image or build Service. */
@@ -254,6 +258,16 @@ export function swarmServicePlans(frozen: FrozenInput, options: SwarmRenderOptio
     if (component.swarmUpdate?.delayMs !== undefined) plan.delayMs = component.swarmUpdate.delayMs;
     if (component.swarmUpdate?.monitorMs !== undefined) plan.monitorMs = component.swarmUpdate.monitorMs;
     if (component.serviceLabels && Object.keys(component.serviceLabels).length) plan.serviceLabels = { ...component.serviceLabels };
+    if (component.swarmRollback) {
+      const rollback: SwarmRollbackSpec = { ...component.swarmRollback };
+      // As for the update: one node cannot hold a host-mode port for the old and the new task at once.
+      if (rollback.order === 'start-first' && options.publishMode === 'host' && published) {
+        rollback.order = 'stop-first';
+        const note = 'ports are published in mode host: rolled back stop-first';
+        plan.adjustedNote = plan.adjustedNote ? `${plan.adjustedNote}; ${note}` : note;
+      }
+      plan.rollback = rollback;
+    }
     if (component.endpointMode) plan.endpointMode = component.endpointMode;
     else if (options.publishMode === 'host' && container.networks.length > 0) {
       // Without IPVS a service's virtual IP does not route: its name resolves to its tasks instead.
@@ -312,6 +326,7 @@ export function swarmSpecHash(plan: Omit<SwarmServicePlan, 'specHash' | 'contain
     ...(plan.constraints.length ? { constraints: plan.constraints } : {}),
     ...(plan.spread.length ? { spread: plan.spread } : {}),
     ...(plan.serviceLabels ? { serviceLabels: plan.serviceLabels } : {}),
+    ...(plan.rollback ? { rollback: plan.rollback } : {}),
   }));
 }
 
@@ -359,6 +374,14 @@ function mount(m: MountSpec): SwarmMount {
 }
 
 const ns = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1e6));
+
+function rollbackConfig(r: SwarmRollbackSpec): NonNullable<SwarmServiceSpec['RollbackConfig']> {
+  const config: NonNullable<SwarmServiceSpec['RollbackConfig']> = { Parallelism: r.parallelism ?? 1, Order: r.order ?? 'stop-first', FailureAction: r.failureAction ?? 'pause' };
+  if (r.delayMs !== undefined) config.Delay = ns(r.delayMs);
+  if (r.monitorMs !== undefined) config.Monitor = ns(r.monitorMs);
+  if (r.maxFailureRatio !== undefined) config.MaxFailureRatio = r.maxFailureRatio;
+  return config;
+}
 
 /**
  * The ServiceSpec of a plan. `secretValue` gives the real value of a Secret key the env refers to:
@@ -450,6 +473,7 @@ export function swarmServiceSpec(plan: SwarmServicePlan, secretValue: (ref: Secr
       ...(plan.delayMs !== undefined ? { Delay: ns(plan.delayMs) } : {}),
       ...(plan.monitorMs !== undefined ? { Monitor: ns(plan.monitorMs) } : {}),
     },
+    ...(plan.rollback ? { RollbackConfig: rollbackConfig(plan.rollback) } : {}),
     EndpointSpec: {
       Mode: plan.endpointMode ?? 'vip',
       Ports: c.ports.map((p) => {

@@ -37,7 +37,7 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
         environment: { GREETING: 'hello' },
         configs: [{ source: 'greeting', target: '/etc/greeting' }],
         secrets: ['dbpass'],
-        deploy: { replicas: 2, update_config: { parallelism: 2 }, labels: { 'traefik.enable': 'true' } },
+        deploy: { replicas: 2, update_config: { parallelism: 2 }, rollback_config: { parallelism: 2, monitor: '5s' }, labels: { 'traefik.enable': 'true' } },
       },
       ...(withClient
         ? { client: { image: 'holdfast-test/busybox:1', command: ['sleep', '3600'], deploy: { placement: { constraints: ['node.role==worker', `node.labels.${NODE_LABEL}!=off`] } } } }
@@ -129,6 +129,8 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
     assert.equal(labels['com.docker.stack.namespace'], STACK);
     assert.equal(labels['holdfast.dev/component'], 'web');
     assert.equal(labels['traefik.enable'], 'true', 'deploy.labels on the service');
+    const rollback = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.RollbackConfig}}', WEB)) as Record<string, unknown>;
+    assert.deepEqual([rollback.Parallelism, rollback.Monitor, rollback.FailureAction], [2, 5e9, 'pause'], 'deploy.rollback_config as Swarm holds it');
     const taskLabels = JSON.parse(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.TaskTemplate.ContainerSpec.Labels}}', WEB)) as Record<string, string>;
     assert.equal(taskLabels['traefik.enable'], undefined, 'and not on its tasks');
 

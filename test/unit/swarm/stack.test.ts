@@ -119,6 +119,23 @@ describe('a compose Service on a Swarm manager is a stack', () => {
     assert.ok(engine.warnings.some((w) => /services\.web\.deploy\.labels has no effect on Docker Engine/.test(w)), engine.warnings.join('\n'));
   });
 
+  it('honours deploy.rollback_config for Swarm\'s rollback, which has Swarm\'s defaults without it', () => {
+    const rolled = (rollback_config: Record<string, unknown>, ports?: string[]) => stack({ services: { web: { image: IMAGE, ...(ports ? { ports } : {}), deploy: { replicas: 2, rollback_config } } } });
+    const f1 = rolled({ parallelism: 2, order: 'start-first', delay: '2s', monitor: '10s', failure_action: 'continue', max_failure_ratio: 0.5 });
+    assert.deepEqual(specOf(f1, 'web').RollbackConfig, { Parallelism: 2, Order: 'start-first', FailureAction: 'continue', Delay: 2e9, Monitor: 10e9, MaxFailureRatio: 0.5 });
+    assert.deepEqual(specOf(rolled({ parallelism: 0 }), 'web').RollbackConfig, { Parallelism: 0, Order: 'stop-first', FailureAction: 'pause' });
+    assert.equal(specOf(stack({ services: { web: { image: IMAGE } } }), 'web').RollbackConfig, undefined);
+    const [a] = swarmServicePlans(f1, { publishMode: 'ingress' });
+    const [b] = swarmServicePlans(rolled({ parallelism: 3 }), { publishMode: 'ingress' });
+    assert.notEqual(a!.specHash, b!.specHash, 'a changed rollback_config updates the service');
+    // Host-mode ports: the old and the new task cannot hold the port on one node at once.
+    const published = rolled({ order: 'start-first' }, ['18080:8080']);
+    assert.equal(specOf(published, 'web', 'host').RollbackConfig?.Order, 'stop-first');
+    assert.match(swarmServicePlans(published, { publishMode: 'host' })[0]!.adjustedNote ?? '', /rolled back stop-first/);
+    refusal({ services: { web: { image: IMAGE, deploy: { rollback_config: { max_failure_ratio: 2 } } } } }, /services\.web\.deploy\.rollback_config\.max_failure_ratio/, /from 0 to 1/);
+    refusal({ services: { web: { image: IMAGE, deploy: { rollback_config: { delay: 'soon' } } } } }, /services\.web\.deploy\.rollback_config\.delay/, /not a duration/);
+  });
+
   it('counts the tasks a global service should run by the suitable nodes', () => {
     const node = (id: string, role: string, availability = 'active'): PlacementNode => ({ ID: id, Spec: { Role: role, Availability: availability }, Status: { State: 'ready' } });
     const nodes = [node('m', 'manager'), node('w1', 'worker'), node('w2', 'worker', 'drain')];
