@@ -1,5 +1,6 @@
 // `holdfast backup run|list|restore backuppolicy/NAME -n PROJECT`: take a backup now, list the kept
 // backups (from the policy's status), and stream one back into the volume it was taken from.
+import type { Restored } from '../../core/backup/restored.js';
 import { HoldfastError } from '../../core/errors.js';
 import { formatBytes as formatSize } from '../../core/format-bytes.js';
 import { API_VERSION, type Resource } from '../../core/resource.js';
@@ -103,20 +104,8 @@ export function restoreBody(flags: RestoreFlags): Record<string, string> {
   };
 }
 
-export interface RestoreAnswer {
-  backup: string;
-  destination: string;
-  service: string;
-  server: string;
-  container: string;
-  path: string;
-  database?: string;
-  createdDatabase?: boolean;
-  sizeBytes: number;
-}
-
 /** `backuppolicy/shop-db: shop-db-….pgdump (1.2 MiB) restored into database shop_copy (made for it) of service db: container … on server …`. */
-export function restoredLine(policy: string, done: RestoreAnswer): string {
+export function restoredLine(policy: string, done: Restored): string {
   return `backuppolicy/${policy}: ${done.backup} (${formatBytes(done.sizeBytes)}) restored into ${done.path}${done.createdDatabase ? ' (made for it)' : ''} of service ${done.service}: container ${done.container} on server ${done.server}\n`;
 }
 
@@ -126,7 +115,7 @@ export async function runBackupRestore(ctx: CommandContext, args: string[], flag
   const client = await ctx.client();
   const policy = (await client.request({ method: 'GET', path: policyPath(ref) })) as Resource;
   if (!(await confirmRestore(ctx, policy, flags.backup, flags.yes, { service: flags.service, database: flags.database }))) return EXIT_ERROR;
-  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: restoreBody(flags), timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as RestoreAnswer;
+  const done = (await client.request({ method: 'POST', path: `${policyPath(ref)}/restore`, body: restoreBody(flags), timeoutMs: BACKUP_REQUEST_TIMEOUT_MS })) as Restored;
   ctx.out(restoredLine(ref.name, done));
   return EXIT_OK;
 }

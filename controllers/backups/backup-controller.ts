@@ -16,7 +16,8 @@ import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { asBackupFailure, BackupFailure } from './backup-errors.js';
-import { BackupRunner, type BackupCopy, type BackupEntry, type BackupPolicy, type Restored, type RestoreOptions } from './backup-runner.js';
+import type { Restored } from '../../core/backup/restored.js';
+import { BackupRunner, type BackupCopy, type BackupEntry, type BackupPolicy, type RestoreOptions } from './backup-runner.js';
 import { RunRecord, withRun, type BackupRun } from './run-record.js';
 
 export const BACKUP_ACTOR = 'system:controller:backup';

@@ -13,6 +13,7 @@ import { renameDumpDatabase } from '../../core/backup/mysql-dump-rename.js';
 import { heldFor } from '../../core/backup/consistency.js';
 import { policyDestinations, type BackupDestination } from '../../core/backup/destinations.js';
 import { backupFormat, backupName, backupStamp, backupTime, isEncryptedBackup, type BackupFormat } from '../../core/backup/naming.js';
+import type { Restored } from '../../core/backup/restored.js';
 import { selectRetained } from '../../core/backup/retention.js';
 import type { ContainerSpec, FrozenInput } from '../../core/deploy/container-spec.js';
 import { HoldfastError } from '../../core/errors.js';
@@ -105,24 +106,6 @@ export interface Pruned {
   failures: Array<{ destination: string; message: string }>;
 }
 
-export interface Restored {
-  backup: string;
-  /** The destination the backup was read from. */
-  destination: string;
-  /** Where on it: `/b/x.pgdump on server edge`, `s3://bucket/x.pgdump`. */
-  location: string;
-  /** The Service restored into: the policy's own, or the one the restore named. */
-  service: string;
-  server: string;
-  container: string;
-  /** `/data` (a volume's mount), `database shop`, `every database`. */
-  path: string;
-  /** The database restored into, for a dump of one database. */
-  database?: string;
-  /** The database did not exist there and was made for the restore. */
-  createdDatabase?: boolean;
-  sizeBytes: number;
-}
 
 /** Where a restore reads from and, for a database backup, what it restores into instead of the policy's own database. */
 export interface RestoreOptions {

@@ -53,7 +53,7 @@ describe('backup restore', () => {
   for (const [flags, body] of bodies) it(`sends ${JSON.stringify(body)}`, () => assert.deepEqual(restoreBody(flags), body));
 
   it('says where the backup went, and that the database was made for it', () => {
-    const done = { backup: 'db-20261126T030000Z.pgdump', destination: 'default', service: 'db-staging', server: 'edge', container: 'hf_shop_production_db-staging_1', sizeBytes: 2048 };
+    const done = { backup: 'db-20261126T030000Z.pgdump', destination: 'default', location: '/backups/db-20261126T030000Z.pgdump on server edge', service: 'db-staging', server: 'edge', container: 'hf_shop_production_db-staging_1', sizeBytes: 2048 };
     assert.equal(
       restoredLine('db', { ...done, path: 'database shop_copy', database: 'shop_copy', createdDatabase: true }),
       'backuppolicy/db: db-20261126T030000Z.pgdump (2.0 KiB) restored into database shop_copy (made for it) of service db-staging: container hf_shop_production_db-staging_1 on server edge\n',
