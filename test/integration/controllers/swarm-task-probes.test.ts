@@ -21,7 +21,7 @@ const NAMES = ['slow', 'never', 'unprobed'].map((s) => `hf_${PROJECT}_production
 
 type Deployment = { id: string; revision: number; phase: string; reason?: string; message?: string; startedAt?: string; finishedAt?: string };
 
-describe('readiness probes against Swarm tasks, from the node that runs each', { timeout: 240_000 }, () => {
+describe('readiness probes against Swarm tasks, from the node that runs each', { timeout: 600_000 }, () => {
   let cp: TestControlPlane;
   let manager: TestHost;
   let worker: TestHost;
