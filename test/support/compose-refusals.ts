@@ -16,7 +16,7 @@ export const UNSUPPORTED_COMPOSE_KEYS: Array<[what: string, yaml: string, messag
   ['gpus', web('    gpus: all\n'), 'not supported: services.web.gpus'],
   ['oom_score_adj', web('    oom_score_adj: 500\n'), 'not supported: services.web.oom_score_adj'],
   ['a misspelt key', web('    enviroment: {A: b}\n'), 'not supported: services.web.enviroment (not a Compose service key)'],
-  ['deploy.rollback_config', web('    deploy:\n      rollback_config:\n        order: start-first\n'), 'not supported: services.web.deploy.rollback_config'],
+  ['deploy.resources.reservations.devices', web('    deploy:\n      resources:\n        reservations:\n          devices: [{capabilities: [gpu]}]\n'), 'not supported: services.web.deploy.resources.reservations.devices'],
   ['deploy.placement key', web('    deploy:\n      placement:\n        platforms: [{os: linux}]\n'), 'not supported: services.web.deploy.placement.platforms'],
   ['build.cache_from', 'services:\n  web:\n    build:\n      context: .\n      cache_from: [x]\n', 'not supported: services.web.build.cache_from'],
   ['networks.*.mac_address', web('    networks:\n      front:\n        mac_address: 02:42:ac:11:65:43\nnetworks:\n  front: {}\n'), 'not supported: services.web.networks.front.mac_address'],
