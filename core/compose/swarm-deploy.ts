@@ -1,8 +1,8 @@
 // The compose keys that only a Swarm manager honours — deploy.mode, deploy.placement,
-// deploy.update_config, deploy.rollback_config, deploy.endpoint_mode, deploy.labels (the latter read by the mapper, which
-// checks label keys) — read into the component on a manager, and warned
-// about on Docker Engine, where they have no effect (as docker compose ignores them). And the keys
-// a Swarm service cannot honour, refused on a manager with their path.
+// deploy.update_config, deploy.rollback_config, deploy.endpoint_mode and deploy.labels (the mapper
+// reads the labels, as it checks every label key) — read into the component on a manager, and
+// warned about on Docker Engine, where they have no effect (as docker compose ignores them). And the
+// keys a Swarm service cannot honour, refused on a manager with their path.
 
 import type { ComponentSpec, ContainerTemplate, SwarmRollbackSpec, SwarmUpdateSpec } from '../deploy/container-spec.js';
 import { parseDurationMs, parseInteger } from '../deploy/units.js';
