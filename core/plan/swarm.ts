@@ -23,6 +23,8 @@ export interface LiveSwarmService {
   version: number;
   labels: Record<string, string>;
   replicas?: number;
+  /** Mode global (one task on every suitable node) rather than replicated. */
+  global?: boolean;
   /** UpdateStatus.State: updating, paused, completed, rollback_started, ... */
   updateState?: string;
   updateMessage?: string;
@@ -87,7 +89,7 @@ export const SWARM_TASK_LABEL = 'com.docker.swarm.task.id';
 interface RawService {
   ID: string;
   Version?: { Index?: number };
-  Spec?: { Name?: string; Labels?: Record<string, string> | null; Mode?: { Replicated?: { Replicas?: number } } };
+  Spec?: { Name?: string; Labels?: Record<string, string> | null; Mode?: { Replicated?: { Replicas?: number }; Global?: object } };
   UpdateStatus?: { State?: string; Message?: string } | null;
 }
 
@@ -108,6 +110,7 @@ export function liveSwarmService(raw: RawService): LiveSwarmService {
   const out: LiveSwarmService = { id: raw.ID, name: raw.Spec?.Name ?? '', version: raw.Version?.Index ?? 0, labels: { ...(raw.Spec?.Labels ?? {}) } };
   const replicas = raw.Spec?.Mode?.Replicated?.Replicas;
   if (replicas !== undefined) out.replicas = replicas;
+  if (raw.Spec?.Mode?.Global) out.global = true;
   if (raw.UpdateStatus?.State) out.updateState = raw.UpdateStatus.State;
   if (raw.UpdateStatus?.Message) out.updateMessage = raw.UpdateStatus.Message;
   return out;
@@ -225,6 +228,17 @@ export function planSwarmRollout(frozen: FrozenInput, live: SwarmLiveState, opti
     const update = (reason: string) =>
       services.push({ type: 'update-service', target: plan.name, service: plan, serviceId: existing.id, version: existing.version, reason }, wait);
     const liveHash = existing.labels[LABELS.specHash];
+    if (!!existing.global !== !!plan.global) {
+      // Swarm refuses to change a service's mode in place (Unimplemented): it is made again.
+      images.push(...imageActions(frozen, plan, live.images));
+      const from = existing.global ? 'global' : 'replicated';
+      services.push(
+        { type: 'remove-service', target: plan.name, serviceId: existing.id, reason: `its mode changes from ${from} to ${plan.global ? 'global' : 'replicated'}, which Swarm cannot do in place: the service is removed and created again (its tasks stop meanwhile)` },
+        { type: 'create-service', target: plan.name, service: plan, reason: `Swarm service ${plan.name} made again in mode ${plan.global ? 'global' : `replicated, ${plan.replicas} replica(s)`}, ports published in mode ${plan.publishMode}${note}` },
+        wait,
+      );
+      continue;
+    }
     if (liveHash !== plan.specHash) {
       images.push(...imageActions(frozen, plan, live.images));
       update(`${liveHash ? 'the spec changed' : 'the service has no spec-hash label'}: rolling update ${plan.order}${note}`);

@@ -232,6 +232,30 @@ describe('a compose Service on a Swarm manager runs as a stack', { timeout: 240_
     assert.equal(await webFile('/etc/greeting'), 'bonjour');
   });
 
+  it('runs a service in mode global as one task on every node, counted by Ready', async () => {
+    const previous = Math.max(...(await deploymentsOf()).map((x) => x.revision));
+    const current = (await cp.call('GET', svcPath)).body as Resource;
+    const { resourceVersion: _rv, ...metadata } = current.metadata;
+    const global = service(false, 'bonjour');
+    const web = (global.spec.source.compose.inline.services as Record<string, { deploy: Record<string, unknown> }>).web;
+    web.deploy = { mode: 'global' };
+    const res = await cp.call('PUT', svcPath, { ...global, metadata });
+    assert.equal(res.status, 200, JSON.stringify(res.body));
+    const d = await waitDeployment(previous + 1);
+    assert.equal(d.phase, 'completed', `${d.reason}: ${d.message}`);
+    assert.equal(await hostDocker(host, 'service', 'inspect', '--format', '{{json .Spec.Mode}}', WEB), '{"Global":{}}');
+    const nodes = await until('a running task on each of the three nodes', async () => {
+      const running = (await hostDocker(host, 'service', 'ps', WEB, '--filter', 'desired-state=running', '--format', '{{.Node}} {{.CurrentState}}')).split('\n').filter((l) => / Running/.test(l)).map((l) => l.split(' ')[0]!).sort();
+      return running.length === 3 ? running : undefined;
+    }, 60_000);
+    assert.deepEqual(nodes, hosts.hosts.slice(0, 3).map((h) => h.name).sort());
+    const ready = await until('Ready=True with the three tasks', async () => {
+      const s = (await cp.call('GET', svcPath)).body as Resource;
+      return s.status?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' && (s.status as Record<string, unknown>).readyReplicas === 3 ? s : undefined;
+    }, 60_000);
+    assert.equal((ready.status as Record<string, unknown>).readyReplicas, 3);
+  });
+
   it('removes the stack\'s services, configs, secrets and network when the Service is deleted', async () => {
     assert.equal((await cp.call('DELETE', svcPath)).status, 202);
     await until('the Service to be gone', async () => ((await cp.call('GET', svcPath)).status === 404 ? true : undefined), 90_000);

@@ -182,6 +182,13 @@ describe('Swarm rollout planning', () => {
       reason: /1\/2 running on 1 node; slot 2 starting/,
     },
     {
+      name: 'makes a service again whose mode changes, which Swarm cannot update in place',
+      frozen: frozen(),
+      live: { ...empty, services: [liveService(frozen(), { global: true })] },
+      expect: ['remove-service hf_shop_production_web', 'create-service hf_shop_production_web', 'wait-service hf_shop_production_web'],
+      reason: /mode changes from global to replicated, which Swarm cannot do in place/,
+    },
+    {
       name: 'takes a paused update up again',
       frozen: frozen(),
       live: { ...empty, services: [liveService(frozen(), { updateState: 'paused', updateMessage: 'update paused due to failure' })] },
