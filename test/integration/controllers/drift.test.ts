@@ -298,8 +298,12 @@ describe('drift on a real Docker host', { timeout: 720_000 }, () => {
     for (const [k, v] of Object.entries(labels)) argv.push('--label', `${k}=${v}`);
     const id = await docker(...argv, 'holdfast-test/busybox:1', 'sleep', '100000');
     await driftBecomes('api', [live('containers[drift-intruder]', 'unexpected', undefined, { image: 'holdfast-test/busybox:1', id: id.slice(0, 12), state: 'running' })]);
-    const list = (await cp.call('GET', `${G}/drift`)).body.items as Array<{ namespace: string; name: string; count: number; liveVsFrozen: number; policy: string; drift: Entry[] }>;
-    const api = list.find((s) => s.name === 'api')!;
+    // The list reads the drift records, which follow the on-request views with the next reconcile.
+    type Listed = { namespace: string; name: string; count: number; liveVsFrozen: number; policy: string; drift: Entry[] };
+    const api = await until('api in the drift list', async () => {
+      const list = (await cp.call('GET', `${G}/drift`)).body.items as Listed[];
+      return list.find((s) => s.name === 'api' && s.count > 0);
+    }, 10_000);
     assert.deepEqual([api.namespace, api.count, api.liveVsFrozen, api.policy, api.drift.map((e) => e.path)], [NS, 1, 1, 'report', ['containers[drift-intruder]']]);
     await docker('rm', '-f', 'drift-intruder');
     await driftBecomes('api', []);
