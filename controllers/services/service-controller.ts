@@ -2,22 +2,16 @@
 // compares it with the newest deployment and decides: start a deployment when they differ, supersede
 // a running one with a newer generation, or leave it (the DeploymentRunner runs deployments, the
 // Rollout executes each). It writes status as core/health computes it from what the host runs and
-// the probes observe. Deleting a Service removes exactly what Holdfast made for it (a finalizer). It
-// also implements the deployment actions the API offers (sync, rollback, cancel).
-import { setTimeout as sleep } from 'node:timers/promises';
+// the probes observe (service-health.ts). Deleting a Service removes exactly what Holdfast made for
+// it (a finalizer; host-cleanup.ts). It also implements the deployment actions the API offers (sync,
+// rollback, cancel).
 import { HoldfastError } from '../../core/errors.js';
 import type { FrozenInput, SecretKeyRef } from '../../core/deploy/container-spec.js';
 import { renderDeclaredService } from '../../core/deploy/render.js';
 import { rolledBack } from '../../core/deploy/rolled-back.js';
-import { publishModeOf, swarmServicePlans, type PublishMode } from '../../core/deploy/swarm-spec.js';
-import { liveSwarmFile, liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL, type LiveSwarmFile } from '../../core/plan/swarm.js';
-import { containerState } from '../../core/deploy/normalise-live.js';
-import { computeServiceStatus, frozenInputHealth, swarmTasksHealth, type ProbeRecord, type ServiceHealth, type ServiceStatusFacts, type SwarmServiceTasks } from '../../core/health/index.js';
-import { buildLiveState } from '../../core/plan/live-state.js';
-import { planDeletion } from '../../core/plan/index.js';
-import { isDockerNotFound } from '../../hosts/errors.js';
+import { computeServiceStatus, type ProbeRecord, type ServiceHealth, type ServiceStatusFacts } from '../../core/health/index.js';
 import type { Resource } from '../../core/resource.js';
-import type { Server, Service, ServiceStatus } from '../../core/schema/types.generated.js';
+import type { Service, ServiceStatus } from '../../core/schema/types.generated.js';
 import type { Logger } from '../../observability/logger.js';
 import type { Metrics } from '../../observability/metrics.js';
 import type { Sealer } from '../../security/sealing.js';
@@ -31,10 +25,9 @@ import type { Reconciler, ReconcileResult } from '../manager.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { HostFeed } from '../drift/host-feed.js';
 import { connectedHost } from './connected-host.js';
-import { observeSwarmServices } from './swarm-live.js';
-import { probeTask, routeTaskProbes, type SwarmTaskProbeDeps } from './swarm-task-probes.js';
-import { containerAddress } from './readiness-probe.js';
-import { ReadinessProber, type ProbeTarget } from './readiness-prober.js';
+import { ReadinessProber } from './readiness-prober.js';
+import { removeServiceFromHost } from './host-cleanup.js';
+import { ServiceHealthObserver, swarmPublishMode } from './service-health.js';
 import type { HostAccess } from './host-access.js';
 import { CommitResolver } from './git-source.js';
 import { DeploymentRunner } from './deployment-runner.js';
@@ -67,6 +60,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
   /** Container events on the servers wake the Services they concern: readiness follows the host. */
   private readonly feed: HostFeed;
   private readonly prober: ReadinessProber;
+  private readonly health: ServiceHealthObserver;
   private readonly commits = new CommitResolver();
 
   constructor(private readonly deps: ServiceControllerDeps) {
@@ -88,6 +82,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
       },
       clock: this.clock,
     });
+    this.health = new ServiceHealthObserver({ store: deps.store, connector: deps.connector, feed: this.feed, prober: this.prober });
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileResult> {
@@ -259,7 +254,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
   private async runRollout(service: Service, record: DeploymentRecord, signal: AbortSignal): Promise<RolloutOutcome> {
     const host = await this.hostFor(frozenServer(record));
     const previous = await this.deps.deployments.lastCompleted(service.metadata.uid!, record.revision);
-    const publishMode = await this.swarmPublishMode(frozenServer(record));
+    const publishMode = await swarmPublishMode(this.deps.store, frozenServer(record));
     return new Rollout(record, {
       deployments: this.deps.deployments,
       host,
@@ -271,20 +266,10 @@ export class ServiceController implements Reconciler, DeploymentActions {
         const opened = await this.deps.buildContexts?.open(namespace, digest);
         return opened && { size: opened.info.size, stream: opened.stream };
       },
-      ...(publishMode ? { swarm: { publishMode, taskProbes: this.swarmTaskProbes(frozenServer(record)) } } : {}),
+      ...(publishMode ? { swarm: { publishMode, taskProbes: this.health.taskProbes(frozenServer(record)) } } : {}),
       onProbe: (container, startedAt, probe, result) => this.prober.observe(container, startedAt, probe, result),
       clock: this.clock,
     }, previous).run(signal);
-  }
-
-  /**
-   * For a Swarm manager, how its Swarm services publish ports: through the ingress routing mesh,
-   * or in mode host when the server check found no IPVS in its kernel. Undefined for other servers.
-   */
-  private async swarmPublishMode(serverName: string): Promise<PublishMode | undefined> {
-    const server = await this.deps.store.get('Server', undefined, serverName);
-    if ((server?.spec as { kind?: string } | undefined)?.kind !== 'docker-swarm-manager') return undefined;
-    return publishModeOf((server?.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
   }
 
   private async hostFor(serverName: string): Promise<HostAccess & ReturnType<typeof connectedHost>> {
@@ -308,42 +293,9 @@ export class ServiceController implements Reconciler, DeploymentActions {
     try {
       const host = await this.hostFor(serverName);
       const owner = { project: service.metadata.namespace!, environment: service.spec!.environment, service: service.metadata.name };
-      const swarm = (await this.swarmPublishMode(serverName)) !== undefined;
-      let removedServices = 0;
-      if (swarm) {
-        // The Service's Swarm services go first; Swarm removes their tasks' containers itself.
-        const label = { label: [`holdfast.dev/service=${owner.service}`] };
-        const services = (await host.docker.listServices(label, { signal })).map((s) => liveSwarmService(s));
-        const files: LiveSwarmFile[] = [];
-        for (const kind of ['config', 'secret'] as const) {
-          files.push(...(await host.docker.listSwarmFiles(kind, label, { signal })).map((f) => liveSwarmFile(kind, f)));
-        }
-        const actions = planSwarmDeletion(services, owner, files);
-        const removed = new Set<string>();
-        for (const action of actions) {
-          if (action.type !== 'remove-service') continue;
-          await host.docker.removeService(action.serviceId, { signal }).catch(ignoreMissing);
-          removed.add(action.serviceId);
-        }
-        removedServices = removed.size;
-        // A stack's networks, configs and secrets can be removed once no task uses them any more.
-        if (removed.size > 0) await untilTasksGone(host, removed, signal);
-        for (const action of actions) {
-          if (action.type === 'remove-swarm-file') await host.docker.removeSwarmFile(action.kind, action.objectId, { signal }).catch(ignoreMissing);
-        }
-      }
-      const snapshot = await host.snapshot(signal);
-      const live = buildLiveState(snapshot, undefined, {});
-      if (swarm) live.containers = live.containers.filter((c) => c.labels[SWARM_TASK_LABEL] === undefined);
-      const actions = planDeletion(live, { owner, deleteVolumes: service.spec!.deletionPolicy === 'Delete' });
-      for (const action of actions) {
-        const docker = host.docker;
-        if (action.type === 'stop') await docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, { signal }).catch(ignoreMissing);
-        else if (action.type === 'remove') await docker.removeContainer(action.containerId ?? action.target, { force: true }, { signal }).catch(ignoreMissing);
-        else if (action.type === 'remove-network') await docker.removeNetwork(action.networkId, { signal }).catch(ignoreMissing);
-        else if (action.type === 'remove-volume') await docker.removeVolume(action.target, {}, { signal }).catch(ignoreMissing);
-      }
-      await this.deps.events.record(service, 'Normal', 'Deleted', `removed ${removedServices ? `${removedServices} Swarm service(s) and ` : ''}${actions.filter((a) => a.type === 'remove').length} container(s) from server ${serverName}`);
+      const swarm = (await swarmPublishMode(this.deps.store, serverName)) !== undefined;
+      const removed = await removeServiceFromHost(host, owner, { swarm, deleteVolumes: service.spec!.deletionPolicy === 'Delete' }, signal);
+      await this.deps.events.record(service, 'Normal', 'Deleted', `removed ${removed.swarmServices ? `${removed.swarmServices} Swarm service(s) and ` : ''}${removed.containers} container(s) from server ${serverName}`);
     } catch (err) {
       const message = (err as Error).message;
       await this.deps.events.record(service, 'Warning', 'DeletionBlocked', `cannot clean up on server ${serverName}: ${message}; retrying (remove the finalizer ${SERVICE_FINALIZER} to give up)`);
@@ -363,99 +315,6 @@ export class ServiceController implements Reconciler, DeploymentActions {
   /** Who last changed the Service through the API: the actor of the deployment it causes. */
   private async lastWriter(service: Service): Promise<string | undefined> {
     return this.deps.store.lastWriter('Service', service.metadata.namespace, service.metadata.name);
-  }
-
-  /**
-   * The health of what the host runs for `frozen`, from the live cache (and the Swarm manager's tasks
-   * for a Swarm service). Follows the server's changes from then on, so a container event wakes this
-   * Service at once.
-   */
-  private async observeHealth(serviceKey: string, frozen: FrozenInput, now: Date): Promise<ServiceHealth> {
-    const server = frozen.target.server;
-    const connection = await this.deps.connector.connectionFor(await this.deps.connector.server(server));
-    this.feed.follow(connection);
-    const host = connectedHost(connection);
-    const publishMode = await this.swarmPublishMode(server);
-    if (publishMode) {
-      await connection.liveState.waitForSync();
-      const snapshot = connection.liveState.snapshot();
-      const observed = observeSwarmServices(snapshot, swarmServicePlans(frozen, { publishMode }));
-      const nodes = [...snapshot.nodes.values()];
-      const probing = this.swarmTaskProbes(server);
-      const targets: ProbeTarget[] = [];
-      const services: SwarmServiceTasks[] = [];
-      for (const o of observed) {
-        const probe = frozen.components.find((c) => c.name === o.plan.component)?.readiness;
-        const entry: SwarmServiceTasks = { name: o.plan.name, tasks: o.tasks, desired: o.desired };
-        services.push(entry);
-        if (!probe) continue;
-        // Each running task of the deployed spec, probed from where it runs (a task ID keys its record).
-        const running = o.liveTasks.filter((t) => t.taskHash === o.plan.taskHash && t.desiredState === 'running' && t.state === 'running');
-        const unprobed = new Map<string, string>();
-        for (const target of await routeTaskProbes(probing, o.plan, probe, running, nodes)) {
-          const { task, route } = target;
-          if (route.via === 'none') {
-            unprobed.set(task.id, route.why);
-            continue;
-          }
-          targets.push({ container: task.id, startedAt: task.timestamp, probe, probeWith: { server: route.server, run: (signal) => probeTask(probing, o.plan, probe, target, signal) } });
-        }
-        entry.probe = { spec: probe, records: this.prober.recordsFor(running.map((t) => t.id)), unprobed };
-      }
-      this.prober.track(serviceKey, host, targets);
-      return swarmTasksHealth(services, server);
-    }
-    const snapshot = await host.snapshot(undefined, { full: false });
-    const inspects = new Map(snapshot.containers.map((c) => [(c.Name ?? '').replace(/^\//, ''), c]));
-    const components = new Map(frozen.components.map((c) => [c.name, c]));
-    const targets: ProbeTarget[] = [];
-    for (const container of frozen.containers) {
-      const probe = components.get(container.component)?.readiness;
-      const inspect = inspects.get(container.name);
-      if (!probe || !inspect?.State?.Running) continue;
-      targets.push({ container: container.name, startedAt: inspect.State.StartedAt, address: containerAddress(inspect), probe });
-    }
-    this.prober.track(serviceKey, host, targets);
-    const live = [...inspects].map(([name, c]) => ({ name, state: containerState(c) }));
-    const probes = this.prober.recordsFor(frozen.containers.map((c) => c.name));
-    const lastExitCodes = new Map<string, number>();
-    for (const [name, c] of inspects) {
-      const code = connection.liveState.lastExitCode(c.Id);
-      if (code !== undefined) lastExitCodes.set(name, code);
-    }
-    return frozenInputHealth(frozen, { live, now, server, probes, lastExitCodes });
-  }
-
-  /**
-   * Where the readiness probes of a manager's tasks run from: the Server declared for each node
-   * (status.docker.swarm.nodeID; the manager's own first), over its kept connection.
-   */
-  private swarmTaskProbes(manager: string): SwarmTaskProbeDeps {
-    return {
-      manager,
-      serversByNode: async () => {
-        const servers = (await this.deps.store.list('Server')).items as unknown as Server[];
-        const byNode = new Map<string, string>();
-        const ordered = [...servers].sort((a, b) => Number(b.metadata.name === manager) - Number(a.metadata.name === manager) || a.metadata.name.localeCompare(b.metadata.name));
-        for (const s of ordered) {
-          const nodeId = s.status?.docker?.swarm?.nodeID;
-          if (nodeId && !s.metadata.deletionTimestamp && !byNode.has(nodeId)) byNode.set(nodeId, s.metadata.name);
-        }
-        return byNode;
-      },
-      host: async (name) => {
-        const connection = await this.deps.connector.connectionFor(await this.deps.connector.server(name));
-        const access = connectedHost(connection);
-        return {
-          server: name,
-          async containers(signal) {
-            await connection.liveState.waitForSync(signal);
-            return connection.liveState.snapshot().containers.values();
-          },
-          connectFromHost: (address, port, signal) => access.connectFromHost(address, port, signal),
-        };
-      },
-    };
   }
 
   /** An Event for a Service whose replicas crash-loop: why, with each one's last 20 log lines (the store redacts secret values). */
@@ -493,7 +352,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
     let hostError: string | undefined;
     if (frozen) {
       try {
-        health = await this.observeHealth(serviceKey(service), frozen, now);
+        health = await this.health.observe(serviceKey(service), frozen, now);
       } catch (err) {
         hostError = (err as Error).message;
       }
@@ -542,26 +401,6 @@ function stripTimes(s: ServiceStatus): unknown {
   return { ...s, conditions: s.conditions?.map((c) => ({ ...c, lastTransitionTime: undefined })) };
 }
 
-function ignoreMissing(err: unknown) {
-  if (!isDockerNotFound(err)) throw err;
-}
-
 function serviceKey(service: Service): string {
   return `${service.metadata.namespace}/${service.metadata.name}`;
-}
-
-/** How long a deletion waits for Swarm to take the tasks of removed services away. */
-const TASKS_GONE_WAIT_MS = 60_000;
-
-/**
- * Waits (at most a minute; a network still in use then fails the deletion, which is retried) until
- * the manager lists no task of the removed services, so the networks they were on can go.
- */
-async function untilTasksGone(host: HostAccess, serviceIds: ReadonlySet<string>, signal: AbortSignal) {
-  const until = Date.now() + TASKS_GONE_WAIT_MS;
-  while (Date.now() < until) {
-    const tasks = await host.docker.listTasks(undefined, { signal });
-    if (!tasks.some((t) => serviceIds.has(t.ServiceID ?? ''))) return;
-    await sleep(500, undefined, { signal });
-  }
 }

@@ -63,17 +63,6 @@ describe('judgeDisk', () => {
   }
 });
 
-describe('a rollout that runs out of disk', () => {
-  it('fails with reason DiskFull and what to do, whatever step it was in', async () => {
-    const { RolloutFailure, diskFull } = await import('../../../controllers/services/rollout.js');
-    const pull = diskFull(new RolloutFailure('PullFailed', 'cannot pull web:2: write /var/lib/docker/tmp/x: no space left on device'), 'edge-1');
-    assert.equal(pull.reason, 'DiskFull');
-    assert.match(pull.message, /^server edge-1 is out of disk space \(free some: docker system prune, or grow the volume\): cannot pull web:2: .*no space left on device$/);
-    const other = new RolloutFailure('HealthCheckFailed', 'web did not become ready');
-    assert.equal(diskFull(other, 'edge-1'), other);
-  });
-});
-
 describe('summariseDockerDisk', () => {
   it("sums /system/df as docker system df does: unused images, stopped containers, unreferenced volumes, idle cache are reclaimable", () => {
     const usage = summariseDockerDisk({
