@@ -1,13 +1,16 @@
 // Generates core/schema/types.generated.ts — TypeScript types for every kind's spec and status —
 // from the CRD schemas in crds/ and core/schema/event.yaml, so the code and the schema cannot
-// disagree. Run `npm run gen:types` after changing a schema; a unit test fails while the
-// committed file is out of date.
+// disagree, and core/schema/sources.generated.ts, the schema files' text as the core reads it.
+// Run `npm run gen:types` after changing a schema; a unit test fails while a committed file is out
+// of date.
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { loadSchemaSources, type K8sSchema } from '../core/schema/load.js';
+import { packageRoot } from '../core/package-root.js';
+import { parseSchemaSources, type K8sSchema, type SchemaSources } from '../core/schema/load.js';
 import { KINDS } from '../core/resource.js';
+import { readSchemaTexts, renderSchemaTexts, SCHEMA_TEXTS_FILE } from './schema-texts.js';
 
 export const GENERATED_TYPES_FILE = join('core', 'schema', 'types.generated.ts');
 
@@ -121,9 +124,14 @@ class TypeWriter {
   }
 }
 
+/** The schema files as they are on disk now (not as the last generated module carries them). */
+export function schemaSourcesOnDisk(): SchemaSources {
+  return parseSchemaSources(readSchemaTexts(packageRoot()));
+}
+
 /** The whole generated file, as it should be committed. */
-export function renderTypes(): string {
-  const { schemas } = loadSchemaSources();
+export function renderTypes(sources: SchemaSources = schemaSourcesOnDisk()): string {
+  const { schemas } = sources;
   const writer = new TypeWriter();
   const aliases: string[] = [];
   const specByKind: string[] = [];
@@ -159,9 +167,15 @@ export function renderTypes(): string {
 }
 
 function main(): void {
-  const file = join(loadSchemaSources().root, GENERATED_TYPES_FILE);
-  writeFileSync(file, renderTypes());
-  console.log(`wrote ${file}`);
+  const root = packageRoot();
+  const texts = readSchemaTexts(root);
+  for (const [file, content] of [
+    [SCHEMA_TEXTS_FILE, renderSchemaTexts(texts)],
+    [GENERATED_TYPES_FILE, renderTypes(parseSchemaSources(texts))],
+  ]) {
+    writeFileSync(join(root, file), content);
+    console.log(`wrote ${file}`);
+  }
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) main();

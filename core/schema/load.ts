@@ -1,13 +1,12 @@
-// Reads the schema sources: one CustomResourceDefinition per kind in crds/, the Event schema and
-// the shared metadata schema here in core/schema/. These YAML files are the single source of the
-// resource schemas; everything else (validation, generated types, the published schema) derives
-// from them.
+// The schema sources: one CustomResourceDefinition per kind in crds/, the Event schema and the
+// shared metadata schema in core/schema/. Those YAML files are the single source of the resource
+// schemas; everything else (validation, generated types, the published schema) derives from them.
+// Their text reaches this module through sources.generated.ts (scripts/gen-types.ts writes it, and a
+// unit test fails while it differs from the files), so the core reads no file itself.
 
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { load } from 'js-yaml';
 import { KINDS } from '../resource.js';
+import { SCHEMA_TEXTS } from './sources.generated.js';
 
 /** An OpenAPI v3 schema node in the form Kubernetes accepts in a CRD. */
 export interface K8sSchema {
@@ -58,10 +57,15 @@ export interface CustomResourceDefinition {
   };
 }
 
+/** The text of each schema file, by its path from the package root. */
+export interface SchemaTexts {
+  crds: Array<{ file: string; text: string }>;
+  event: { file: string; text: string };
+  objectMeta: { file: string; text: string };
+}
+
 export interface SchemaSources {
-  /** Root directory of the package (where crds/ lives). */
-  root: string;
-  /** CRD file path by kind. */
+  /** CRD file (path from the package root) by kind. */
   crdFiles: Map<string, string>;
   crds: Map<string, CustomResourceDefinition>;
   /** openAPIV3Schema by kind, Event included. */
@@ -69,42 +73,19 @@ export interface SchemaSources {
   objectMeta: K8sSchema;
 }
 
-const EVENT_SCHEMA_FILE = join('core', 'schema', 'event.yaml');
-const OBJECT_META_SCHEMA_FILE = join('core', 'schema', 'object-meta.yaml');
-
-/**
- * The package root, found by walking up from this module: the same code runs from source (tsx)
- * and compiled (dist/core/schema), and both sit below the directory holding crds/.
- */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, 'crds')) && existsSync(join(dir, EVENT_SCHEMA_FILE))) return dir;
-    const parent = dirname(dir);
-    if (parent === dir) {
-      throw new Error(`cannot find the crds/ directory above ${dirname(fileURLToPath(import.meta.url))}`);
-    }
-    dir = parent;
-  }
+function parseYaml({ file, text }: { file: string; text: string }): unknown {
+  return load(text, { filename: file });
 }
 
-function readYaml(file: string): unknown {
-  return load(readFileSync(file, 'utf8'), { filename: file });
-}
-
-let cached: SchemaSources | undefined;
-
-export function loadSchemaSources(): SchemaSources {
-  if (cached) return cached;
-  const root = packageRoot();
+/** Parses and checks the schema files' text: one CRD per kind, each with an openAPIV3Schema. */
+export function parseSchemaSources(texts: SchemaTexts): SchemaSources {
   const crdFiles = new Map<string, string>();
   const crds = new Map<string, CustomResourceDefinition>();
   const schemas = new Map<string, K8sSchema>();
 
-  for (const entry of readdirSync(join(root, 'crds')).sort()) {
-    if (!/\.ya?ml$/.test(entry)) continue;
-    const file = join(root, 'crds', entry);
-    const crd = readYaml(file) as CustomResourceDefinition;
+  for (const source of texts.crds) {
+    const { file } = source;
+    const crd = parseYaml(source) as CustomResourceDefinition;
     const kind = crd?.spec?.names?.kind;
     const schema = crd?.spec?.versions?.[0]?.schema?.openAPIV3Schema;
     if (crd?.kind !== 'CustomResourceDefinition' || !kind || !schema) {
@@ -116,13 +97,20 @@ export function loadSchemaSources(): SchemaSources {
     schemas.set(kind, schema);
   }
 
-  const event = readYaml(join(root, EVENT_SCHEMA_FILE)) as { schema: { openAPIV3Schema: K8sSchema } };
+  const event = parseYaml(texts.event) as { schema: { openAPIV3Schema: K8sSchema } };
   schemas.set('Event', event.schema.openAPIV3Schema);
-  const objectMeta = (readYaml(join(root, OBJECT_META_SCHEMA_FILE)) as { openAPIV3Schema: K8sSchema }).openAPIV3Schema;
+  const objectMeta = (parseYaml(texts.objectMeta) as { openAPIV3Schema: K8sSchema }).openAPIV3Schema;
 
   for (const k of KINDS) {
-    if (!schemas.has(k.kind)) throw new Error(`no schema for kind ${k.kind} (expected a CRD in ${join(root, 'crds')})`);
+    if (!schemas.has(k.kind)) throw new Error(`no schema for kind ${k.kind} (expected a CRD in crds/)`);
   }
-  cached = { root, crdFiles, crds, schemas, objectMeta };
+  return { crdFiles, crds, schemas, objectMeta };
+}
+
+let cached: SchemaSources | undefined;
+
+/** The schema sources this build carries, parsed once. */
+export function loadSchemaSources(): SchemaSources {
+  cached ??= parseSchemaSources(SCHEMA_TEXTS);
   return cached;
 }

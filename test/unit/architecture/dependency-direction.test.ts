@@ -41,7 +41,6 @@ const KNOWN_EXCEPTIONS: Record<string, string> = {
   'cli/commands/serve.ts -> control-plane/start.ts': 'the serve command starts the control plane (the composition root); the bundle loads it from dist/ at run time',
   'cli/commands/serve.ts -> control-plane/config.ts': 'the serve command passes its flags as the control plane takes them (a type only)',
   'core/package-root.ts -> node:fs': 'finds the folder holding package.json, for data files shipped beside the code',
-  'core/schema/load.ts -> node:fs': 'reads the CRD files; the schema text should be handed in by its caller',
 };
 
 interface Import {

@@ -11,9 +11,10 @@ import addFormatsModule from 'ajv-formats';
 import { load } from 'js-yaml';
 import { GROUP, KINDS, VERSION } from '../../../core/resource.js';
 import { toAjvSchema } from '../../../core/schema/convert.js';
-import { loadSchemaSources, type K8sSchema } from '../../../core/schema/load.js';
+import { packageRoot } from '../../../core/package-root.js';
+import type { K8sSchema } from '../../../core/schema/load.js';
 
-const { root } = loadSchemaSources();
+const root = packageRoot();
 
 /** Every field of apiextensions.k8s.io/v1 JSONSchemaProps; anything else fails strict decoding. */
 const SCHEMA_FIELDS = new Set([
