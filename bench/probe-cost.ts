@@ -7,7 +7,7 @@
 //
 // Runs against the test hosts (started if needed); removes the containers it made; prints one table.
 import { parseArgs } from 'node:util';
-import { connectedHost } from '../controllers/services/connected-host.js';
+import { connectedHost } from '../hosts/host-access.js';
 import { containerAddress } from '../controllers/services/readiness-probe.js';
 import { PROBES_PER_HOST, ReadinessProber, type ProbeTarget } from '../controllers/services/readiness-prober.js';
 import type { ReadinessProbe } from '../core/deploy/container-spec.js';

@@ -16,7 +16,7 @@ import type { Service } from '../../core/schema/types.generated.js';
 import type { HostConnection } from '../../hosts/index.js';
 import { isTerminal, type DeploymentRecord, type DeploymentStore } from '../../store/deployments.js';
 import type { ServerConnector } from '../servers/server-connector.js';
-import { connectedHost } from '../services/connected-host.js';
+import { connectedHost } from '../../hosts/host-access.js';
 import { observeSwarmServices, type ObservedSwarmService } from '../services/swarm-live.js';
 
 export interface ObserveDeps {

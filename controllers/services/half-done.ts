@@ -5,7 +5,7 @@
 import { portConflictOf } from '../../core/deploy/port-conflict.js';
 import { LABELS, MANAGED_BY } from '../../core/deploy/container-spec.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
-import type { HostAccess } from './host-access.js';
+import type { HostAccess } from '../../hosts/host-access.js';
 
 type Docker = HostAccess['docker'];
 const CLEANUP_TIMEOUT_MS = 30_000;

@@ -7,7 +7,7 @@ import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
 import { liveSwarmFile, liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL, type LiveSwarmFile } from '../../core/plan/swarm.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
-import type { HostAccess } from './host-access.js';
+import type { HostAccess } from '../../hosts/host-access.js';
 
 export interface CleanupOwner {
   project: string;

@@ -6,7 +6,7 @@
 import type { ReadinessProbe } from '../../core/deploy/container-spec.js';
 import { recordProbe, type ProbeRecord } from '../../core/health/index.js';
 import { Semaphore } from '../../hosts/semaphore.js';
-import type { HostAccess } from './host-access.js';
+import type { HostAccess } from '../../hosts/host-access.js';
 import { probeOnce, type ProbeResult } from './readiness-probe.js';
 
 /** One replica to probe: its container as the live cache holds it. */

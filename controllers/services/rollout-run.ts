@@ -8,7 +8,7 @@ import type { PublishMode } from '../../core/deploy/swarm-spec.js';
 import { isDockerNotFound } from '../../hosts/errors.js';
 import type { StepName } from '../../core/deploy/deployment-record.js';
 import type { DeploymentStore } from '../../store/deployments.js';
-import type { HostAccess } from './host-access.js';
+import type { HostAccess } from '../../hosts/host-access.js';
 import type { ProbeResult } from './readiness-probe.js';
 import type { SwarmTaskProbeDeps } from './swarm-task-probes.js';
 

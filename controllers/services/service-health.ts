@@ -10,7 +10,7 @@ import type { Server } from '../../core/schema/types.generated.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { HostFeed } from '../drift/host-feed.js';
 import type { ServerConnector } from '../servers/server-connector.js';
-import { connectedHost } from './connected-host.js';
+import { connectedHost } from '../../hosts/host-access.js';
 import { containerAddress } from './readiness-probe.js';
 import type { ProbeTarget, ReadinessProber } from './readiness-prober.js';
 import { observeSwarmServices } from './swarm-live.js';

@@ -1,12 +1,31 @@
-// HostAccess over a HostConnection from hosts/: containers come from the live-state cache (kept
-// current by Docker events, so a steady-state look costs no call at all), images are inspected once
-// per image id (an image id names immutable content), networks and volumes are listed on demand.
+// The host port: what controllers ask of one server — its Docker client over the kept session, a
+// snapshot of what it runs, a TCP stream to an address as the host sees it (readiness probes), and a
+// way to put files on it — and its implementation over a HostConnection: containers come from the
+// live-state cache (kept current by Docker events, so a steady-state look costs no call at all),
+// images are inspected once per image id (an image id names immutable content), networks and volumes
+// are listed on demand.
 import { connect as netConnect } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { DockerImageInspect } from '../../core/deploy/docker-types.js';
-import type { HostSnapshot } from '../../core/plan/live-state.js';
-import { expectSuccess, isDockerNotFound, type HostConnection } from '../../hosts/index.js';
-import type { HostAccess } from './host-access.js';
+import type { DockerImageInspect } from '../core/deploy/docker-types.js';
+import type { HostSnapshot } from '../core/plan/live-state.js';
+import type { DockerClient } from './docker-client.js';
+import { expectSuccess } from './exec.js';
+import { isDockerNotFound } from './errors.js';
+import type { HostConnection } from './index.js';
+
+export interface HostAccess {
+  readonly server: string;
+  readonly docker: DockerClient;
+  /**
+   * A view of the host's containers, images, networks and volumes; the containers named in
+   * `fresh` are read from the engine now rather than from the event-fed cache.
+   */
+  snapshot(signal?: AbortSignal, opts?: { full?: boolean; fresh?: readonly string[] }): Promise<HostSnapshot>;
+  /** Opens a TCP connection to `address:port` from the host itself (an SSH direct-tcpip channel). */
+  connectFromHost(address: string, port: number, signal?: AbortSignal): Promise<Duplex>;
+  /** Writes `content` to `path` on the host (mode 0600, parent directories created). */
+  writeFile(path: string, content: Buffer, signal?: AbortSignal): Promise<void>;
+}
 
 const imageCache = new WeakMap<HostConnection, Map<string, DockerImageInspect>>();
 
@@ -86,9 +105,14 @@ export function connectedHost(connection: HostConnection): HostAccess & { snapsh
       );
     },
     async writeFile(path: string, content: Buffer, signal?: AbortSignal): Promise<void> {
-      const argv = ['sh', '-c', 'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv "$1.tmp" "$1"', 'holdfast-write', path];
+      const argv = writeFileArgv(path);
       const result = await connection.commands.run(argv, { stdin: content, signal, timeoutMs: 30_000 });
       expectSuccess(connection.name, argv, result);
     },
   };
+}
+
+/** The command that writes its stdin to `path` on the host: mode 0600, parents created, replaced whole. */
+export function writeFileArgv(path: string): string[] {
+  return ['sh', '-c', 'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1.tmp" && mv "$1.tmp" "$1"', 'holdfast-write', path];
 }
