@@ -4,7 +4,7 @@
 // (DeleteOptions propagationPolicy Foreground for a Project's contents, gracePeriodSeconds 0 to force
 // a Server), names the contents it deletes as well, or the protection is removed.
 import { HoldfastError, type FieldCause } from '../core/errors.js';
-import { KINDS, type KindInfo, type Resource } from '../core/resource.js';
+import { KINDS, type AnyResource, type KindInfo, type Resource } from '../core/resource.js';
 import type { ResourceStore } from '../store/resource-store.js';
 
 export const DELETE_PROTECTION = 'holdfast.dev/delete-protection';
@@ -73,16 +73,16 @@ function isProtected(object: Resource): boolean {
   return object.metadata.annotations?.[DELETE_PROTECTION] === 'true';
 }
 
-function refusal(reason: 'Conflict' | 'Forbidden', message: string, info: Pick<KindInfo, 'kind'>, name: string, objects: Resource[], cause: string): HoldfastError {
+function refusal(reason: 'Conflict' | 'Forbidden', message: string, info: Pick<KindInfo, 'kind'>, name: string, objects: AnyResource[], cause: string): HoldfastError {
   const causes: FieldCause[] = objects.slice(0, CAUSES_LISTED).map((o) => ({ field: qualified(o), message: `${ref(o)}${o.metadata.namespace ? ` in project ${o.metadata.namespace}` : ''}`, reason: cause }));
   return new HoldfastError(reason, message, { causes, details: { kind: info.kind, name } });
 }
 
-function list(objects: Resource[], name: (o: Resource) => string = ref): string {
+function list(objects: AnyResource[], name: (o: AnyResource) => string = ref): string {
   const shown = objects.slice(0, 10).map(name).join(', ');
   return objects.length > 10 ? `${shown} and ${objects.length - 10} more` : shown;
 }
 
-const ref = (o: Resource) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
+const ref = (o: AnyResource) => `${o.kind.toLowerCase()}/${o.metadata.name}`;
 /** With its project, for lists that span projects. */
-const qualified = (o: Resource) => `${o.kind.toLowerCase()}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;
+const qualified = (o: AnyResource) => `${o.kind.toLowerCase()}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`;

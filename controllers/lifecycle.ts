@@ -2,7 +2,7 @@
 // and goes once it is empty; a Server stays until no Service runs on it (their cleanup needs it); an
 // SSHKey stays until no Server uses it. So `holdfast delete -f manifests/` ends clean whatever the
 // order of the documents.
-import type { AnyResource, Resource } from '../core/resource.js';
+import type { AnyResource } from '../core/resource.js';
 import type { ResourceStore } from '../store/resource-store.js';
 import type { ChangeEvent } from '../store/resource-store.js';
 import type { EventRecorder } from './events.js';
@@ -33,7 +33,7 @@ export class InUseFinalizer implements Reconciler {
     readonly kind: 'Server' | 'SSHKey',
     private readonly store: ResourceStore,
     private readonly events: EventRecorder,
-    private readonly usersOf: (name: string) => Promise<Resource[]>,
+    private readonly usersOf: (name: string) => Promise<AnyResource[]>,
   ) {}
 
   async reconcile(name: string): Promise<ReconcileResult> {

@@ -4,7 +4,7 @@
 // rewritten on every readiness check (latency, checkedAt); only a change of its spec, of its Ready
 // condition, or its deletion can change what its Services do, so the rest wakes nobody — at a
 // thousand Services that is a thousand reconciles a minute saved per controller.
-import type { Resource } from '../core/resource.js';
+import type { AnyResource, Resource } from '../core/resource.js';
 import type { ChangeEvent, ResourceStore } from '../store/resource-store.js';
 
 export type AffectedServicesMapper = (e: ChangeEvent) => Promise<string[]>;
@@ -45,4 +45,4 @@ export function relevantServerState(server: Resource): string {
   return JSON.stringify([server.metadata.generation ?? 0, ready?.status ?? 'Unknown', Boolean(server.metadata.deletionTimestamp)]);
 }
 
-const serviceKey = (s: Resource) => `${s.metadata.namespace}/${s.metadata.name}`;
+const serviceKey = (s: AnyResource) => `${s.metadata.namespace}/${s.metadata.name}`;

@@ -67,8 +67,8 @@ export interface ListOptions {
   continue?: string;
 }
 
-export interface ListResult {
-  items: Resource[];
+export interface ListResult<T = Resource> {
+  items: T[];
   resourceVersion: string;
   continue?: string;
 }
@@ -152,6 +152,8 @@ export class ResourceStore {
   }
 
   /** Lists in (namespace, name) order; `continue` is an opaque cursor after the last item returned. */
+  async list<K extends keyof ResourceByKind>(kind: K, opts?: ListOptions): Promise<ListResult<ResourceByKind[K]>>;
+  async list(kind: string, opts?: ListOptions): Promise<ListResult>;
   async list(kind: string, opts: ListOptions = {}): Promise<ListResult> {
     const conds = [eq(resources.kind, kind)];
     if (opts.namespace !== undefined) conds.push(eq(resources.namespace, opts.namespace));

@@ -296,12 +296,12 @@ export class GitRepositoryController implements Reconciler {
   /** The keys of the GitRepositories that depend on `key`: a change of its status may let them sync. */
   async dependentsOf(key: string): Promise<string[]> {
     const { items } = await this.deps.store.list('GitRepository');
-    return (items as unknown as GitRepository[]).filter((r) => dependencyKeys(r).includes(key)).map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
+    return items.filter((r) => dependencyKeys(r).includes(key)).map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
   }
 
   private async sources(): Promise<Map<string, SourceFacts>> {
     const { items } = await this.deps.store.list('GitRepository');
-    return new Map((items as unknown as GitRepository[]).map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, sourceFacts(r)]));
+    return new Map(items.map((r) => [`${r.metadata.namespace}/${r.metadata.name}`, sourceFacts(r)]));
   }
 
   private async credentials(repo: GitRepository): Promise<GitCredentials> {

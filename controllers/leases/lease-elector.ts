@@ -136,7 +136,7 @@ export class LeaseElector implements LeaseHolder {
 
   private runRound(): Promise<void> {
     this.round = (async () => {
-      let leases: Map<string, Resource>;
+      let leases: Map<string, Lease>;
       try {
         leases = new Map((await this.opts.store.list('Lease')).items.map((l) => [l.metadata.name, l]));
       } catch (err) {
@@ -148,7 +148,7 @@ export class LeaseElector implements LeaseHolder {
       const now = this.clock();
       for (const [name, lease] of leases) this.observe(name, lease, now);
       // The held leases with their renewed specs, pinned to the resourceVersions this round read.
-      const renewals: Resource[] = [];
+      const renewals: Lease[] = [];
       for (const name of this.opts.names) {
         if (this.stopped) return;
         await this.step(name, leases.get(name), now, true, renewals);
@@ -160,7 +160,7 @@ export class LeaseElector implements LeaseHolder {
   }
 
   /** Renews this replica's heartbeat, then keeps, hands back or takes shards towards its share. */
-  private async balanceShards(leases: Map<string, Resource>, now: Date, renewals: Resource[]): Promise<void> {
+  private async balanceShards(leases: Map<string, Lease>, now: Date, renewals: Lease[]): Promise<void> {
     await this.step(this.heartbeat, leases.get(this.heartbeat), now, true, renewals);
     let liveReplicas = 1;
     for (const [name, lease] of leases) {
@@ -172,7 +172,7 @@ export class LeaseElector implements LeaseHolder {
     const free: number[] = [];
     this.shardNames.forEach((name, shard) => {
       const lease = leases.get(name);
-      if ((lease?.spec as LeaseSpec | undefined)?.holderIdentity === this.opts.identity) held.push(shard);
+      if (lease?.spec?.holderIdentity === this.opts.identity) held.push(shard);
       else if (!lease || this.expired(name, lease, now)) free.push(shard);
     });
     const plan = planShards({ held, free, liveReplicas, count: this.shardCount, identity: this.opts.identity });
@@ -189,14 +189,14 @@ export class LeaseElector implements LeaseHolder {
   }
 
   /** Whether a lease is free to take by this replica's clock: released, or not renewed within its duration. */
-  private expired(name: string, lease: Resource, now: Date): boolean {
+  private expired(name: string, lease: Lease, now: Date): boolean {
     const spec = lease.spec as LeaseSpec;
     const seen = this.observed.get(name);
     return !spec.holderIdentity || !seen || now >= leaseExpiry({ spec, observedAt: seen.at }, this.opts.durationSeconds);
   }
 
   /** A replica whose heartbeat ended is no longer counted; its lease is removed so the list stays short. */
-  private async forgetReplica(lease: Resource): Promise<void> {
+  private async forgetReplica(lease: Lease): Promise<void> {
     try {
       await this.opts.store.delete('Lease', undefined, lease.metadata.name, WRITER, { resourceVersion: lease.metadata.resourceVersion });
       this.observed.delete(lease.metadata.name);
@@ -206,7 +206,7 @@ export class LeaseElector implements LeaseHolder {
   }
 
   /** Records when this replica first read this version of a lease. */
-  private observe(name: string, lease: Resource, now: Date): Date {
+  private observe(name: string, lease: Lease, now: Date): Date {
     const seen = this.observed.get(name);
     if (seen && seen.resourceVersion === lease.metadata.resourceVersion) return seen.at;
     this.observed.set(name, { resourceVersion: lease.metadata.resourceVersion!, at: now });
@@ -214,7 +214,7 @@ export class LeaseElector implements LeaseHolder {
   }
 
   /** One lease's turn: renew it if held (added to `renewals`); take it when free only if `want`. */
-  private async step(name: string, lease: Resource | undefined, now: Date, want: boolean, renewals: Resource[]): Promise<void> {
+  private async step(name: string, lease: Lease | undefined, now: Date, want: boolean, renewals: Lease[]): Promise<void> {
     const { store, identity, durationSeconds, log } = this.opts;
     try {
       const observedAt = lease ? this.observe(name, lease, now) : now;
@@ -225,13 +225,13 @@ export class LeaseElector implements LeaseHolder {
         return;
       }
       if (step.action === 'renew') {
-        renewals.push({ ...(lease as Resource), spec: { ...step.spec } });
+        renewals.push({ ...lease!, spec: { ...step.spec } });
         return;
       }
       const written =
         step.action === 'create'
           ? await store.create(leaseObject(name, step.spec), WRITER)
-          : await store.replace({ ...(lease as Resource), spec: { ...step.spec } }, WRITER);
+          : await store.replace({ ...lease!, spec: { ...step.spec } }, WRITER);
       log.info({ lease: name, transitions: step.spec.leaseTransitions }, 'lease acquired');
       this.written(written, now);
     } catch (err) {
@@ -250,7 +250,7 @@ export class LeaseElector implements LeaseHolder {
    * Renews the leases this replica holds in one write; one that another replica wrote since this
    * round read it (taken over after this replica was paused) is not renewed and is let go.
    */
-  private async renew(renewals: Resource[], now: Date): Promise<void> {
+  private async renew(renewals: Lease[], now: Date): Promise<void> {
     if (renewals.length === 0) return;
     try {
       const written = new Map((await this.opts.store.replaceSpecsIfCurrent('Lease', renewals, WRITER)).map((l) => [l.metadata.name, l]));
@@ -268,7 +268,7 @@ export class LeaseElector implements LeaseHolder {
   }
 
   /** A lease this replica wrote as its holder at `now`: held from then for its duration. */
-  private written(lease: Resource, now: Date): void {
+  private written(lease: Lease, now: Date): void {
     const name = lease.metadata.name;
     this.observed.set(name, { resourceVersion: lease.metadata.resourceVersion!, at: now });
     this.renewedAt.set(name, now.getTime());

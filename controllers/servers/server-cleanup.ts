@@ -6,7 +6,7 @@
 import { againstPreview, planCleanup, type CleanupItem, type CleanupPlan, type HostObjects } from '../../core/cleanup/cleanup-plan.js';
 import type { FrozenInput } from '../../core/deploy/container-spec.js';
 import { formatBytes } from '../../core/format-bytes.js';
-import type { Server, ServiceSpec } from '../../core/schema/types.generated.js';
+import type { Server } from '../../core/schema/types.generated.js';
 import type { DockerClient } from '../../hosts/index.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import type { ResourceStore } from '../../store/resource-store.js';
@@ -65,7 +65,7 @@ export class ServerCleanup {
   async #plan(server: Server, docker: DockerClient, options: CleanupOptions, signal?: AbortSignal): Promise<CleanupPlan> {
     const call = { signal, timeoutMs: CALL_TIMEOUT_MS };
     const [df, networks, services] = await Promise.all([docker.systemDf(call), docker.listNetworks(undefined, call), this.deps.store.list('Service')]);
-    const onServer = services.items.filter((s) => (s.spec as unknown as ServiceSpec).server === server.metadata.name);
+    const onServer = services.items.filter((s) => s.spec?.server === server.metadata.name);
     const deployedImages: Array<{ image: string; imageDigest?: string }> = [];
     for (const service of onServer) {
       const records = await this.deps.deployments.listForService(service.metadata.namespace!, service.metadata.name, options.keepDeployments);
@@ -91,7 +91,7 @@ export class ServerCleanup {
       all: options.all,
       project: options.project,
       deployedImages,
-      declaredServices: new Set(onServer.map((s) => `${s.metadata.namespace}/${(s.spec as unknown as ServiceSpec).environment}/${s.metadata.name}`)),
+      declaredServices: new Set(onServer.map((s) => `${s.metadata.namespace}/${s.spec?.environment}/${s.metadata.name}`)),
     });
   }
 }

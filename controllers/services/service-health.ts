@@ -6,7 +6,6 @@ import type { FrozenInput } from '../../core/deploy/container-spec.js';
 import { containerState } from '../../core/deploy/normalise-live.js';
 import { publishModeOf, swarmServicePlans, type PublishMode } from '../../core/deploy/swarm-spec.js';
 import { frozenInputHealth, swarmTasksHealth, type ServiceHealth, type SwarmServiceTasks } from '../../core/health/index.js';
-import type { Server } from '../../core/schema/types.generated.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 import type { HostFeed } from '../drift/host-feed.js';
 import type { ServerConnector } from '../servers/server-connector.js';
@@ -104,7 +103,7 @@ export class ServiceHealthObserver {
     return {
       manager,
       serversByNode: async () => {
-        const servers = (await store.list('Server')).items as unknown as Server[];
+        const servers = (await store.list('Server')).items;
         const byNode = new Map<string, string>();
         const ordered = [...servers].sort((a, b) => Number(b.metadata.name === manager) - Number(a.metadata.name === manager) || a.metadata.name.localeCompare(b.metadata.name));
         for (const s of ordered) {
