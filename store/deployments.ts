@@ -3,6 +3,7 @@
 // frozen input is written once, when the record is queued.
 import { randomBytes } from 'node:crypto';
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { FrozenInput } from '../core/deploy/container-spec.js';
 import { HoldfastError } from '../core/errors.js';
 import { applyProgress, type ProgressChange } from '../core/deploy/deployment-progress.js';
 import { isTerminal, STEP_NAMES, type DeploymentPhase, type DeploymentRecord, type DeploymentStep, type DeploymentTrigger, type LogLine, type StepName } from '../core/deploy/deployment-record.js';
@@ -19,7 +20,7 @@ export interface NewDeployment {
   actor: string;
   server: string;
   sourceCommit?: string;
-  frozen: unknown;
+  frozen: FrozenInput;
   specHash: string;
   rollbackOf?: number;
   deadlineMs: number;
@@ -273,7 +274,8 @@ function toRecord(row: Row): DeploymentRecord {
     actor: row.actor,
     server: row.server,
     ...(row.sourceCommit ? { sourceCommit: row.sourceCommit } : {}),
-    frozen: row.frozen,
+    // Written once from a FrozenInput when the record was queued (jsonb).
+    frozen: row.frozen as FrozenInput,
     specHash: row.specHash,
     ...(row.rollbackOf !== null ? { rollbackOf: row.rollbackOf } : {}),
     steps: row.steps as unknown as DeploymentStep[],

@@ -885,7 +885,7 @@ export class BackupRunner {
     if (!service) throw new BackupFailure('ServiceNotFound', `service "${serviceName}" not found in project ${namespace}`);
     const completed = await this.deps.deployments.lastCompleted(service.metadata.uid!);
     if (!completed) throw new BackupFailure('ServiceNotDeployed', `service "${serviceName}" has no completed deployment yet: there is nothing to back up`);
-    return completed.frozen as FrozenInput;
+    return completed.frozen;
   }
 
   private async serviceServer(policy: BackupPolicy): Promise<string> {
@@ -944,7 +944,7 @@ export class BackupRunner {
     if (!service) throw invalid('service', `service "${serviceName}" not found in project ${namespace}: a restore can go into the database of a Service of the policy's own project`);
     const completed = await this.deps.deployments.lastCompleted(service.metadata.uid!);
     if (!completed) throw new BackupFailure('ServiceNotDeployed', `service "${serviceName}" has no completed deployment yet: there is no database to restore into`);
-    const frozen = completed.frozen as FrozenInput;
+    const frozen = completed.frozen;
     const named = policy.spec.target.database!.component;
     const component = named && frozen.containers.some((c) => c.component === named) ? named : undefined;
     const components = [...new Set(frozen.containers.map((c) => c.component))];

@@ -68,7 +68,7 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
   const uid = service.metadata.uid!;
   const latest = await deps.deployments.latest(uid);
   const completed = latest?.phase === 'completed' ? latest : await deps.deployments.lastCompleted(uid);
-  const frozen = completed?.frozen as FrozenInput | undefined;
+  const frozen = completed?.frozen;
   const server = frozen?.target.server ?? service.spec!.server;
 
   let declared: FrozenInput | undefined;

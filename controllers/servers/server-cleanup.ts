@@ -4,7 +4,6 @@
 // what a preview listed. Objects are removed one by one without force: one the engine refuses
 // (something started using it meanwhile) is reported and stays.
 import { againstPreview, planCleanup, type CleanupItem, type CleanupPlan, type HostObjects } from '../../core/cleanup/cleanup-plan.js';
-import type { FrozenInput } from '../../core/deploy/container-spec.js';
 import { formatBytes } from '../../core/format-bytes.js';
 import type { Server } from '../../core/schema/types.generated.js';
 import type { DockerClient } from '../../hosts/index.js';
@@ -70,7 +69,7 @@ export class ServerCleanup {
     for (const service of onServer) {
       const records = await this.deps.deployments.listForService(service.metadata.namespace!, service.metadata.name, options.keepDeployments);
       for (const record of records) {
-        for (const c of (record.frozen as FrozenInput | undefined)?.containers ?? []) deployedImages.push({ image: c.image, imageDigest: c.imageDigest });
+        for (const c of record.frozen?.containers ?? []) deployedImages.push({ image: c.image, imageDigest: c.imageDigest });
       }
     }
     const objects: HostObjects = {

@@ -92,7 +92,7 @@ export class Rollout implements RolloutRun {
     this.sleep = deps.sleep ?? abortableSleep;
     this.clock = deps.clock ?? (() => new Date());
     this.journal = new DeploymentJournal(deps.deployments, record.id, this.clock);
-    this.input = record.frozen as FrozenInput;
+    this.input = record.frozen;
     this.swarm = deps.swarm ? new SwarmRollout(this, deps.swarm.publishMode) : undefined;
   }
 
@@ -376,7 +376,7 @@ export class Rollout implements RolloutRun {
 
   /** Puts the previous completed input back; returns a sentence for the failure message. */
   private async rollBack(previous: DeploymentRecord): Promise<string> {
-    const frozen = previous.frozen as FrozenInput;
+    const frozen = previous.frozen;
     await this.log('deploy', `rolling back to revision ${previous.revision}`);
     try {
       const signal = AbortSignal.timeout(Math.max(30_000, frozen.update.healthDeadlineSeconds * 2000));

@@ -179,7 +179,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
     if (!target) {
       throw new HoldfastError('NotFound', toRevision !== undefined ? `service ${svc.metadata.namespace}/${svc.metadata.name} has no revision ${toRevision}` : `service ${svc.metadata.namespace}/${svc.metadata.name} has no earlier completed revision to roll back to`);
     }
-    const frozen = target.frozen as FrozenInput;
+    const frozen = target.frozen;
     await this.requireServerReady(svc, frozen);
     return this.runner.request(svc, frozen, actor, target.revision);
   }
@@ -346,7 +346,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
     const completed = latest?.phase === 'completed' ? latest : await this.deps.deployments.lastCompleted(service.metadata.uid!);
     // What the host should run now: the last completed input, or what a failed first rollout left.
     const observed = completed ?? (latest?.phase === 'failed' ? latest : undefined);
-    const frozen = observed?.frozen as FrozenInput | undefined;
+    const frozen = observed?.frozen;
     let health: ServiceHealth | undefined;
     let hostError: string | undefined;
     if (frozen) {
@@ -393,7 +393,8 @@ export class ServiceController implements Reconciler, DeploymentActions {
 type Waiting = NonNullable<ServiceStatusFacts['waiting']>;
 
 function frozenServer(record: DeploymentRecord): string {
-  return (record.frozen as FrozenInput).target?.server ?? record.server;
+  // Records written before inputs carried their target name the record's server.
+  return record.frozen.target?.server ?? record.server;
 }
 
 function stripTimes(s: ServiceStatus): unknown {

@@ -2,6 +2,8 @@
 // (queued → prepare → deploy → finalize → completed | failed | canceled), its steps and its log
 // lines. The store keeps it (store/deployments.ts); the CLI and the dashboard read it from the API.
 
+import type { FrozenInput } from './container-spec.js';
+
 export const PHASES = ['queued', 'prepare', 'deploy', 'finalize', 'completed', 'failed', 'canceled'] as const;
 export type DeploymentPhase = (typeof PHASES)[number];
 export const TERMINAL_PHASES: readonly DeploymentPhase[] = ['completed', 'failed', 'canceled'];
@@ -33,7 +35,8 @@ export interface DeploymentRecord {
   actor: string;
   server: string;
   sourceCommit?: string;
-  frozen: unknown;
+  /** The exact input the deployment rolls out (secret values as hashes only). */
+  frozen: FrozenInput;
   specHash: string;
   rollbackOf?: number;
   steps: DeploymentStep[];

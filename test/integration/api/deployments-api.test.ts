@@ -17,12 +17,14 @@ import { runLogs } from '../../../cli/commands/logs.js';
 import type { CommandContext } from '../../../cli/context.js';
 import type { DeploymentActions } from '../../../controllers/deployment-actions.js';
 import { HoldfastError } from '../../../core/errors.js';
+import type { FrozenInput } from '../../../core/deploy/container-spec.js';
 import type { Service } from '../../../core/schema/types.generated.js';
 import { silentLogger } from '../../../observability/logger.js';
 import type { DeploymentStore } from '../../../store/deployments.js';
 import { auditLog } from '../../../store/schema.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
 import { until } from '../../support/until.js';
+import { partialFrozen } from '../../support/frozen.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 const SECRET_VALUE = 'pw-Zq8!rT4#deploy';
@@ -36,7 +38,7 @@ const service = (name: string) => ({
 
 /** Records made as the service controller would queue them; rollback redeploys an earlier frozen input. */
 function recordingActions(deployments: DeploymentStore): DeploymentActions {
-  const queue = (svc: Service, actor: string, frozen: unknown, trigger: 'user' | 'rollback', rollbackOf?: number) =>
+  const queue = (svc: Service, actor: string, frozen: FrozenInput, trigger: 'user' | 'rollback', rollbackOf?: number) =>
     deployments.create({
       service: { uid: svc.metadata.uid!, namespace: svc.metadata.namespace!, name: svc.metadata.name },
       generation: svc.metadata.generation ?? 1,
@@ -49,7 +51,7 @@ function recordingActions(deployments: DeploymentStore): DeploymentActions {
       deadlineMs: 60_000,
     });
   return {
-    sync: (svc, actor) => queue(svc, actor, { containers: [{ name: `${svc.metadata.name}-1`, env: { DB_PASSWORD: { sha256: 'hash-of-password' } } }] }, 'user'),
+    sync: (svc, actor) => queue(svc, actor, partialFrozen({ containers: [{ name: `${svc.metadata.name}-1`, env: { DB_PASSWORD: { sha256: 'hash-of-password' } } }] }), 'user'),
     async rollback(svc, toRevision, actor) {
       const latest = await deployments.latest(svc.metadata.uid!);
       const target = toRevision !== undefined ? await deployments.byRevision(svc.metadata.uid!, toRevision) : await deployments.lastCompleted(svc.metadata.uid!, latest?.revision);
@@ -239,7 +241,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
       const secret = { kind: 'Secret', metadata: { name: 'db', namespace: 'shop' }, spec: { stringData: { password: SECRET_VALUE } } };
       assert.equal((await cp.call('POST', `${G}/namespaces/shop/secrets`, secret)).status, 201);
       const d = await deployments.create({
-        service: { uid: 'uid-logs', namespace: 'shop', name: 'logs' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+        service: { uid: 'uid-logs', namespace: 'shop', name: 'logs' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: partialFrozen(), specHash: 'x', deadlineMs: 60_000,
       });
       await deployments.appendLog(d.id, 'pull', ['Pulling holdfast-test/busybox:1', 'Status: Image is up to date']);
       await deployments.appendLog(d.id, 'build', ['Step 1/2 : FROM busybox', `Step 2/2 : RUN echo ${SECRET_VALUE}`]);
@@ -282,7 +284,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
 
     it('follows a running deployment: lines arrive as they are written, and the stream ends when the deployment does', async () => {
       const d = await deployments.create({
-        service: { uid: 'uid-follow', namespace: 'shop', name: 'follow' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+        service: { uid: 'uid-follow', namespace: 'shop', name: 'follow' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: partialFrozen(), specHash: 'x', deadlineMs: 60_000,
       });
       await deployments.setPhase(d.id, 'prepare');
       await deployments.appendLog(d.id, 'pull', ['before the follow']);
@@ -310,7 +312,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
 
     it('streams a followed log through the CLI (holdfast logs --follow) as it is written', async () => {
       const d = await deployments.create({
-        service: { uid: 'uid-cli', namespace: 'shop', name: 'cli' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+        service: { uid: 'uid-cli', namespace: 'shop', name: 'cli' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: partialFrozen(), specHash: 'x', deadlineMs: 60_000,
       });
       await deployments.setPhase(d.id, 'deploy');
       let out = '';
@@ -348,7 +350,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
 
     it('ends a follow at once for a deployment that already ended, and lets go of a follower that hangs up', async () => {
       const d = await deployments.create({
-        service: { uid: 'uid-hangup', namespace: 'shop', name: 'hangup' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+        service: { uid: 'uid-hangup', namespace: 'shop', name: 'hangup' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: partialFrozen(), specHash: 'x', deadlineMs: 60_000,
       });
       const listeners = () => (deployments as unknown as { listeners: Set<unknown> }).listeners.size;
       const baseline = listeners();

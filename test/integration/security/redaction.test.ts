@@ -15,6 +15,7 @@ import { StoreEventRecorder } from '../../../controllers/events.js';
 import { createLogger } from '../../../observability/logger.js';
 import { resolveSecretValue } from '../../../security/secret-values.js';
 import { startTestControlPlane, type TestControlPlane } from '../../support/control-plane.js';
+import { partialFrozen } from '../../support/frozen.js';
 
 const G = '/apis/holdfast.dev/v1alpha1';
 const CANARY = 'canary-Q7x!9v$Lk2#pZ';
@@ -100,7 +101,7 @@ for (const driver of ['pglite', 'postgres'] as const) {
 
       // A failing deployment: its step log and its failure message quote the value.
       const deployment = await cp.plane.deployments.create({
-        service: { uid: web.metadata.uid!, namespace: 'shop', name: 'web' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: {}, specHash: 'x', deadlineMs: 60_000,
+        service: { uid: web.metadata.uid!, namespace: 'shop', name: 'web' }, generation: 1, trigger: 'user', actor: 'test', server: 'edge-1', frozen: partialFrozen(), specHash: 'x', deadlineMs: 60_000,
       });
       await cp.plane.deployments.setPhase(deployment.id, 'deploy');
       await cp.plane.deployments.startStep(deployment.id, 'start');

@@ -5,6 +5,7 @@ import type { Database } from '../../../store/database.js';
 import { BuildContextStore, DigestMismatch } from '../../../store/build-contexts.js';
 import { DeploymentStore } from '../../../store/deployments.js';
 import { DRIVERS } from '../../support/stores.js';
+import { partialFrozen } from '../../support/frozen.js';
 
 const digestOf = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 
@@ -62,7 +63,7 @@ for (const driver of DRIVERS) {
         trigger: 'user',
         actor: 'token:admin',
         server: 'edge-1',
-        frozen: { containers: [], components: [{ name: 'web', build: { context: 'app', contextDigest: digestOf(frozenIn) } }] },
+        frozen: partialFrozen({ containers: [], components: [{ name: 'web', build: { context: 'app', contextDigest: digestOf(frozenIn) } }] }),
         specHash: 'sha256:prune',
         deadlineMs: 60_000,
       });

@@ -6,6 +6,7 @@ import { DeploymentJournal } from '../../../controllers/services/deployment-jour
 import { DeploymentStore, type DeploymentChange } from '../../../store/deployments.js';
 import { DRIVERS } from '../../support/stores.js';
 import { until } from '../../support/until.js';
+import { partialFrozen } from '../../support/frozen.js';
 
 const service = { uid: 'svc-uid-1', namespace: 'shop', name: 'web' };
 const input = (over: Record<string, unknown> = {}) => ({
@@ -14,7 +15,7 @@ const input = (over: Record<string, unknown> = {}) => ({
   trigger: 'user' as const,
   actor: 'token:admin',
   server: 'edge-1',
-  frozen: { containers: [] },
+  frozen: partialFrozen({ containers: [] }),
   specHash: 'sha256:aaa',
   deadlineMs: 60_000,
   ...over,

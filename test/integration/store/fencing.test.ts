@@ -11,6 +11,7 @@ import { DriftStore } from '../../../store/drift.js';
 import { FencedWrite, withFencingToken, type FencingToken } from '../../../store/fencing.js';
 import { ResourceStore } from '../../../store/resource-store.js';
 import { DRIVERS } from '../../support/stores.js';
+import { partialFrozen } from '../../support/frozen.js';
 
 const SYSTEM = { actor: 'system:test' };
 const LEASE = 'shard-3';
@@ -39,7 +40,7 @@ for (const driver of DRIVERS) {
 
     it('writes made under the current token go through, and so does work without a token', async () => {
       await withFencingToken(a, () => store.create(project('fenced', 'by-a'), SYSTEM));
-      const d = await withFencingToken(a, () => deployments.create({ service: { uid: 'u1', namespace: 'shop', name: 'web' }, generation: 1, trigger: 'api', actor: SYSTEM.actor, server: 'edge', frozen: {}, specHash: 'h', deadlineMs: 60_000 }));
+      const d = await withFencingToken(a, () => deployments.create({ service: { uid: 'u1', namespace: 'shop', name: 'web' }, generation: 1, trigger: 'api', actor: SYSTEM.actor, server: 'edge', frozen: partialFrozen(), specHash: 'h', deadlineMs: 60_000 }));
       await withFencingToken(a, () => deployments.appendLog(d.id, 'deploy', ['by a']));
       await withFencingToken(a, () => deployments.checkFencingToken());
       await store.create(project('unfenced', 'api'), SYSTEM);
