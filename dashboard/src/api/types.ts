@@ -58,46 +58,14 @@ export interface ServiceViews {
   notes?: string[];
 }
 
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
+export type { DeploymentStep, StepStatus } from '../../../core/deploy/deployment-record.js';
+import type { DeploymentRecord } from '../../../core/deploy/deployment-record.js';
 
-export interface DeploymentStep {
-  /** clone, build, pull, volume, start, health, finalize */
-  name: string;
-  status: StepStatus | string;
-  startedAt?: string;
-  finishedAt?: string;
-  message?: string;
-}
-
-/** A deployment record as `GET …/services/{name}/deployments` lists it (newest first). */
-export interface Deployment {
-  id: string;
-  namespace?: string;
-  service?: string;
-  revision?: number;
-  generation?: number;
-  /** queued → prepare → deploy → finalize → completed | failed | canceled */
-  phase: string;
-  trigger?: string;
-  actor?: string;
-  server?: string;
-  sourceCommit?: string;
-  specHash?: string;
-  rollbackOf?: number;
-  steps?: DeploymentStep[];
-  reason?: string;
-  message?: string;
-  cancelRequested?: boolean;
-  createdAt?: string;
-  startedAt?: string;
-  finishedAt?: string;
-  deadline?: string;
-}
+/** A deployment record as `GET …/services/{name}/deployments` lists it (newest first): no frozen input. */
+export type Deployment = Omit<DeploymentRecord, 'frozen'>;
 
 /** `GET …/deployments/{id}`: the record with the frozen input it deployed. */
-export interface DeploymentWithInput extends Deployment {
-  frozen?: unknown;
-}
+export type DeploymentWithInput = DeploymentRecord;
 
 export type { AuditEvent } from '../../../core/audit-event.js';
 
