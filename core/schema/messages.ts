@@ -232,8 +232,13 @@ function keywordCause(error: ErrorObject, segments: string[], root: unknown, opt
       const hint = guess ? ` (did you mean "${guess}"?)` : known.length <= 8 ? ` (known fields: ${known.join(', ')})` : '';
       return at(`unknown field${hint}`, 'FieldValueInvalid', fieldPath([...segments, name], root));
     }
-    case 'required':
-      return at('required', 'FieldValueRequired', fieldPath([...segments, params.missingProperty as string], root));
+    case 'required': {
+      const missing = params.missingProperty as string;
+      // A missing object says what it must hold, so one run shows everything to write.
+      const inner = ((schema.properties as Record<string, Schema> | undefined)?.[missing]?.required as string[] | undefined) ?? [];
+      const hint = inner.length ? ` (it must set ${orList(inner, 'and')})` : '';
+      return at(`required${hint}`, 'FieldValueRequired', fieldPath([...segments, missing], root));
+    }
     case 'type': {
       let hint = '';
       if (typeof error.data === 'boolean' && Array.isArray(schema.enum) && schema.enum.includes(error.data ? 'yes' : 'no')) {
