@@ -212,6 +212,20 @@ function patternMessage(error: ErrorObject, got: string): string {
 
 const STRING_KEYWORDS = new Set(['pattern', 'minLength', 'maxLength']);
 
+/**
+ * Fields users bring from Kubernetes and Compose, and the field that says the same here: suggested
+ * when the unknown field is one of them and its counterpart is a field of the same object.
+ */
+const FIELD_ALIASES: Record<string, string> = {
+  readinessProbe: 'healthcheck',
+  livenessProbe: 'healthcheck',
+  startupProbe: 'healthcheck',
+  image: 'source',
+  restart: 'restartPolicy',
+  environmentVariables: 'env',
+  environment: 'env',
+};
+
 function keywordCause(error: ErrorObject, segments: string[], root: unknown, opts: RenderOptions): FieldCause[] {
   const field = fieldPath(segments, root);
   const schema = (error.parentSchema ?? {}) as Schema;
@@ -228,7 +242,8 @@ function keywordCause(error: ErrorObject, segments: string[], root: unknown, opt
     case 'additionalProperties': {
       const name = params.additionalProperty as string;
       const known = Object.keys((schema.properties as Schema | undefined) ?? {});
-      const guess = closestMatch(name, known);
+      const alias = FIELD_ALIASES[name];
+      const guess = alias && known.includes(alias) ? alias : closestMatch(name, known);
       const hint = guess ? ` (did you mean "${guess}"?)` : known.length <= 8 ? ` (known fields: ${known.join(', ')})` : '';
       return at(`unknown field${hint}`, 'FieldValueInvalid', fieldPath([...segments, name], root));
     }
