@@ -203,3 +203,8 @@ export function isHostError(err: unknown): err is HostError {
 export function isDockerNotFound(err: unknown): boolean {
   return err instanceof DockerApiError && err.statusCode === 404;
 }
+
+/** For `.catch()` of a removal: what is already gone is done; any other error goes on. */
+export function ignoreDockerNotFound(err: unknown): void {
+  if (!isDockerNotFound(err)) throw err;
+}

@@ -3,7 +3,7 @@
 // see when a container runs again (from the engine's own event stream), and to clean up.
 import { DockerClient } from '../../hosts/docker-client.js';
 import { LocalDockerTransport } from '../../hosts/docker-transport.js';
-import { isDockerNotFound } from '../../hosts/errors.js';
+import { ignoreDockerNotFound } from '../../hosts/errors.js';
 import type { DockerEvent } from '../../hosts/docker-api-types.js';
 import type { TestHost } from '../../test/support/testhosts.js';
 
@@ -67,21 +67,17 @@ export class HostEngine {
    */
   async removeAll(label: string, value: string, namePrefix: string, signal?: AbortSignal): Promise<number> {
     const containers = await this.containersLabelled(label, value, signal);
-    await parallel(containers, 8, (c) => this.docker.removeContainer(c.id, { force: true }, { signal }).catch(ignoreMissing));
+    await parallel(containers, 8, (c) => this.docker.removeContainer(c.id, { force: true }, { signal }).catch(ignoreDockerNotFound));
     const networks = (await this.docker.listNetworks({ name: [namePrefix] }, { signal })).filter((n) => n.Name.startsWith(namePrefix));
-    for (const n of networks) await this.docker.removeNetwork(n.Id, { signal }).catch(ignoreMissing);
+    for (const n of networks) await this.docker.removeNetwork(n.Id, { signal }).catch(ignoreDockerNotFound);
     const volumes = ((await this.docker.listVolumes({ name: [namePrefix] }, { signal })) ?? []).filter((v) => v.Name.startsWith(namePrefix));
-    for (const v of volumes) await this.docker.removeVolume(v.Name, { force: true }, { signal }).catch(ignoreMissing);
+    for (const v of volumes) await this.docker.removeVolume(v.Name, { force: true }, { signal }).catch(ignoreDockerNotFound);
     return containers.length;
   }
 
   async close(): Promise<void> {
     await this.docker.close();
   }
-}
-
-function ignoreMissing(err: unknown): void {
-  if (!isDockerNotFound(err)) throw err;
 }
 
 /** Runs `work` over `items`, at most `limit` at a time. */

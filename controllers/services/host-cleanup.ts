@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
 import { liveSwarmFile, liveSwarmService, planSwarmDeletion, SWARM_TASK_LABEL, type LiveSwarmFile } from '../../core/plan/swarm.js';
-import { isDockerNotFound } from '../../hosts/errors.js';
+import { ignoreDockerNotFound } from '../../hosts/errors.js';
 import type { HostAccess } from '../../hosts/host-access.js';
 
 export interface CleanupOwner {
@@ -34,30 +34,26 @@ export async function removeServiceFromHost(host: HostAccess, owner: CleanupOwne
     const removed = new Set<string>();
     for (const action of actions) {
       if (action.type !== 'remove-service') continue;
-      await docker.removeService(action.serviceId, { signal }).catch(ignoreMissing);
+      await docker.removeService(action.serviceId, { signal }).catch(ignoreDockerNotFound);
       removed.add(action.serviceId);
     }
     swarmServices = removed.size;
     // A stack's networks, configs and secrets can be removed once no task uses them any more.
     if (removed.size > 0) await untilTasksGone(host, removed, signal);
     for (const action of actions) {
-      if (action.type === 'remove-swarm-file') await docker.removeSwarmFile(action.kind, action.objectId, { signal }).catch(ignoreMissing);
+      if (action.type === 'remove-swarm-file') await docker.removeSwarmFile(action.kind, action.objectId, { signal }).catch(ignoreDockerNotFound);
     }
   }
   const live = buildLiveState(await host.snapshot(signal), undefined, {});
   if (opts.swarm) live.containers = live.containers.filter((c) => c.labels[SWARM_TASK_LABEL] === undefined);
   const actions = planDeletion(live, { owner, deleteVolumes: opts.deleteVolumes });
   for (const action of actions) {
-    if (action.type === 'stop') await docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, { signal }).catch(ignoreMissing);
-    else if (action.type === 'remove') await docker.removeContainer(action.containerId ?? action.target, { force: true }, { signal }).catch(ignoreMissing);
-    else if (action.type === 'remove-network') await docker.removeNetwork(action.networkId, { signal }).catch(ignoreMissing);
-    else if (action.type === 'remove-volume') await docker.removeVolume(action.target, {}, { signal }).catch(ignoreMissing);
+    if (action.type === 'stop') await docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, { signal }).catch(ignoreDockerNotFound);
+    else if (action.type === 'remove') await docker.removeContainer(action.containerId ?? action.target, { force: true }, { signal }).catch(ignoreDockerNotFound);
+    else if (action.type === 'remove-network') await docker.removeNetwork(action.networkId, { signal }).catch(ignoreDockerNotFound);
+    else if (action.type === 'remove-volume') await docker.removeVolume(action.target, {}, { signal }).catch(ignoreDockerNotFound);
   }
   return { swarmServices, containers: actions.filter((a) => a.type === 'remove').length };
-}
-
-function ignoreMissing(err: unknown) {
-  if (!isDockerNotFound(err)) throw err;
 }
 
 /** How long a deletion waits for Swarm to take the tasks of removed services away. */

@@ -5,7 +5,7 @@
 import type { Readable } from 'node:stream';
 import type { FrozenInput, ReadinessProbe, SecretKeyRef } from '../../core/deploy/container-spec.js';
 import type { PublishMode } from '../../core/deploy/swarm-spec.js';
-import { isDockerNotFound } from '../../hosts/errors.js';
+import { ignoreDockerNotFound } from '../../hosts/errors.js';
 import type { StepName } from '../../core/deploy/deployment-record.js';
 import type { DeploymentStore } from '../../store/deployments.js';
 import type { HostAccess } from '../../hosts/host-access.js';
@@ -80,9 +80,5 @@ export const abortableSleep = (ms: number, signal?: AbortSignal) =>
 
 /** Removals of what is already gone succeed. */
 export async function ignoreNotFound(p: Promise<unknown>): Promise<void> {
-  try {
-    await p;
-  } catch (err) {
-    if (!isDockerNotFound(err)) throw err;
-  }
+  await p.then(() => undefined, ignoreDockerNotFound);
 }
