@@ -27,6 +27,12 @@ export interface HostAccess {
   writeFile(path: string, content: Buffer, signal?: AbortSignal): Promise<void>;
 }
 
+/**
+ * Docker's `name` filter is a regular expression matched against the name with and without its
+ * leading slash; a container name's only metacharacter is the dot.
+ */
+const exactNameFilter = (name: string) => `^/?${name.replace(/\./g, '\\.')}$`;
+
 const imageCache = new WeakMap<HostConnection, Map<string, DockerImageInspect>>();
 
 export interface SnapshotOptions {
@@ -59,13 +65,22 @@ export function connectedHost(connection: HostConnection): HostAccess & { snapsh
       const cache = connection.liveState;
       await cache.waitForSync(signal);
       let containers = [...cache.snapshot().containers.values()];
-      for (const name of opts.fresh ?? []) {
-        const current = await docker.inspectContainer(name, { signal }).catch((err) => {
-          if (isDockerNotFound(err)) return undefined;
-          throw err;
-        });
-        containers = containers.filter((c) => (c.Name ?? '').replace(/^\//, '') !== name && c.Id !== current?.Id);
-        if (current) containers.push(current as unknown as (typeof containers)[number]);
+      if (opts.fresh?.length) {
+        // One list asks which of the names exist now; only those are inspected. A first rollout's
+        // names (each replica's and its start-first `.next`) mostly do not exist: no call each.
+        const fresh = new Set(opts.fresh);
+        const existing = await docker.listContainers({ all: true, filters: { name: [...fresh].map(exactNameFilter) } }, { signal });
+        const current = await Promise.all(
+          existing.map((summary) =>
+            docker.inspectContainer(summary.Id, { signal }).catch((err) => {
+              if (isDockerNotFound(err)) return undefined;
+              throw err;
+            }),
+          ),
+        );
+        const ids = new Set(existing.map((summary) => summary.Id));
+        containers = containers.filter((c) => !fresh.has((c.Name ?? '').replace(/^\//, '')) && !ids.has(c.Id));
+        for (const inspect of current) if (inspect) containers.push(inspect as unknown as (typeof containers)[number]);
       }
       const used = new Set(containers.map((c) => c.Image).filter((id): id is string => !!id));
       const containerImages = await Promise.all([...used].map((id) => inspectImage(id, signal).catch(() => undefined)));
