@@ -35,6 +35,7 @@ import { loadTestHosts, testHost, type TestHost } from '../test/support/testhost
 import { counterDelta, HoldfastControlPlane, sleep, type MetricsSnapshot } from './lib/holdfast-tool.js';
 import { HostEngine, parallel } from './lib/host-engine.js';
 import { loadAverage } from './lib/machine.js';
+import { median } from './lib/stats.js';
 import pg from 'pg';
 import { heapSummary, inspectorUrl, memoryBreakdown, profileFor, topSelfTime } from './lib/cpu-profile.js';
 import { packageRoot } from '../core/package-root.js';
@@ -183,10 +184,15 @@ async function measureAll(pgUrl: string | undefined, hosts: TestHost[]): Promise
       await sleep(opts.settleSeconds * 1000);
       const first = await Promise.all(set.planes.map((p) => p.plane.scrape()));
       const commitsBefore = databaseUrl ? await commits(databaseUrl) : undefined;
-      await sleep(opts.steadySeconds * 1000);
+      // RSS is sampled each second: V8 grows its heap ahead of collecting it, so one reading at the
+      // window's end may fall anywhere between a collection's floor and the next one's peak.
+      const rssSamples: number[][] = set.planes.map(() => []);
+      for (let s = 0; s < opts.steadySeconds; s++) {
+        await sleep(1000);
+        set.planes.forEach((p, i) => rssSamples[i]!.push(p.plane.memory().rssBytes));
+      }
       const last = await Promise.all(set.planes.map((p) => p.plane.scrape()));
       const databaseCommits = commitsBefore !== undefined && databaseUrl ? (await commits(databaseUrl)) - commitsBefore : undefined;
-      const rssBytes = set.planes.map((p) => p.plane.memory().rssBytes);
       // The profile takes a second window: sampling costs CPU of its own, which the figures above leave out.
       const inspector = count === 1 ? inspectorUrl(set.planes[0]!.plane.log()) : undefined;
       const cpuProfile = inspector ? await profileFor(inspector, opts.steadySeconds * 1000) : undefined;
@@ -202,7 +208,8 @@ async function measureAll(pgUrl: string | undefined, hosts: TestHost[]): Promise
         convergedPerSecond: round(opts.running / (convergeMs / 1000), 2),
         convergeMs: round(convergeMs, 0),
         cpuPercent: deltas.map((d) => round((d.cpuSeconds / d.seconds) * 100, 1)),
-        rssMb: rssBytes.map((bytes) => round(bytes / MB, 0)),
+        rssMb: rssSamples.map((samples) => round(median(samples)! / MB, 0)),
+        rssMaxMb: rssSamples.map((samples) => round(Math.max(...samples) / MB, 0)),
         reconcilesPerMinute: round(deltas.reduce((sum, d) => sum + (d.reconciles / d.seconds) * 60, 0), 0),
         reconcilesByController: reconcilesByController(first, last),
         ...(databaseCommits !== undefined ? { databaseCommitsPerMinute: round((databaseCommits / deltas[0]!.seconds) * 60, 0) } : {}),
@@ -248,7 +255,7 @@ async function takeover(set: ReplicaSet, server: string): Promise<number> {
 function report(f: ReplicaFigures): void {
   process.stdout.write(
     `${f.replicas} replica(s), ${f.store}: ${f.convergedPerSecond} Services converged/s (${opts.running} rolled out in ${f.convergeMs} ms); ` +
-      `with ${opts.declared} declared: CPU ${f.cpuPercent.join(' / ')} % of a core, RSS ${f.rssMb.join(' / ')} MB, ${f.reconcilesPerMinute} Service reconciles/min; ` +
+      `with ${opts.declared} declared: CPU ${f.cpuPercent.join(' / ')} % of a core, RSS ${f.rssMb.join(' / ')} MB (max ${f.rssMaxMb.join(' / ')}), ${f.reconcilesPerMinute} Service reconciles/min; ` +
       `takeover after kill -9 ${f.takeoverMs === undefined ? 'n/a' : `${f.takeoverMs} ms`}; ` +
       `${f.databaseCommitsPerMinute === undefined ? '' : `${f.databaseCommitsPerMinute} database commits/min; `}load ${f.loadAverage}\n`,
   );

@@ -650,7 +650,7 @@ class Bench {
       const load = `load average ${f.loadAverage}`;
       this.row({ section, what: `Services converged per second (${figures.running} changed at once)`, tool, unit: 'count', samples: f.convergedPerSecond, note: `${f.convergeMs} ms; ${load}` });
       this.row({ section, what: `steady CPU per replica (share of one core, ${figures.steadySeconds} s)`, tool, unit: '%', samples: f.cpuPercent, target: { text: '< 5 %', met: f.cpuPercent.every((c) => c < 5) }, note: `each replica: ${f.cpuPercent.join(' / ')}; ${f.reconcilesPerMinute} Service reconciles a minute in all` });
-      this.row({ section, what: 'steady RSS per replica', tool, unit: 'MB', samples: f.rssMb, target: { text: '< 150 MB', met: f.rssMb.every((r) => r < 150) }, note: `each replica: ${f.rssMb.join(' / ')}` });
+      this.row({ section, what: 'steady RSS per replica', tool, unit: 'MB', samples: f.rssMb, target: { text: '< 150 MB', met: f.rssMb.every((r) => r < 150) }, note: `median of 1 s samples, each replica: ${f.rssMb.join(' / ')}; highest ${(f.rssMaxMb ?? []).join(' / ')}` });
       if (f.takeoverMs !== undefined) {
         const bound = (figures.leaseSeconds + figures.renewSeconds) * 1000;
         this.row({ section, what: `shard takeover after kill -9 (lease ${figures.leaseSeconds} s, renew ${figures.renewSeconds} s)`, tool, unit: 'ms', samples: f.takeoverMs, target: { text: `≤ ${bound} ms`, met: f.takeoverMs <= bound } });

@@ -99,7 +99,9 @@ export interface ReplicaFigures {
   convergeMs: number;
   /** Per replica, over the steady window with every Service declared. */
   cpuPercent: number[];
+  /** RSS per replica, sampled each second over the steady window: the median, and the highest. */
   rssMb: number[];
+  rssMaxMb: number[];
   /** Reconciles of Services (service and drift controllers) per minute, all replicas together. */
   reconcilesPerMinute: number;
   /** Reconciles over the steady window per controller, all replicas together. */

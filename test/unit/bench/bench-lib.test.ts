@@ -160,8 +160,8 @@ describe('replicas output', () => {
     leaseSeconds: 15,
     renewSeconds: 5,
     replicas: [
-      { replicas: 1, store: 'postgres' as const, profile: [{ fn: 'reconcile (controllers/manager.ts:180)', ms: 420.5, percent: 0.7 }], convergedPerSecond: 2.5, convergeMs: 12000, cpuPercent: [3.1], rssMb: [140], reconcilesPerMinute: 12, loadAverage: '2.00 1.50 1.00' },
-      { replicas: 2, store: 'postgres' as const, convergedPerSecond: 3, convergeMs: 10000, cpuPercent: [2, 2.2], rssMb: [120, 118], reconcilesPerMinute: 10, takeoverMs: 17500, loadAverage: '2.10 1.60 1.10' },
+      { replicas: 1, store: 'postgres' as const, profile: [{ fn: 'reconcile (controllers/manager.ts:180)', ms: 420.5, percent: 0.7 }], convergedPerSecond: 2.5, convergeMs: 12000, cpuPercent: [3.1], rssMb: [140], rssMaxMb: [170], reconcilesPerMinute: 12, loadAverage: '2.00 1.50 1.00' },
+      { replicas: 2, store: 'postgres' as const, convergedPerSecond: 3, convergeMs: 10000, cpuPercent: [2, 2.2], rssMb: [120, 118], rssMaxMb: [131, 129], reconcilesPerMinute: 10, takeoverMs: 17500, loadAverage: '2.10 1.60 1.10' },
     ],
   };
   const cases: Array<[string, string, ReturnType<typeof parseReplicasOutput>]> = [
