@@ -42,5 +42,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:7420/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 # `serve` stops cleanly on SIGTERM (docker stop). Other commands run the same way:
 #   docker run --rm holdfast --help
-ENTRYPOINT ["node", "/app/bin/holdfast.js"]
+ENTRYPOINT ["/app/bin/holdfast.js"]
 CMD ["serve", "--listen", "0.0.0.0:7420", "--data-dir", "/data"]

@@ -21,7 +21,7 @@ help:
 
 run:
 	bash scripts/setup.sh run
-	node bin/holdfast.js serve $(ARGS)
+	./bin/holdfast.js serve $(ARGS)
 
 test:
 	bash scripts/setup.sh test

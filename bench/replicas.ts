@@ -191,6 +191,7 @@ async function measureAll(pgUrl: string | undefined, hosts: TestHost[]): Promise
         await sleep(1000);
         set.planes.forEach((p, i) => rssSamples[i]!.push(p.plane.memory().rssBytes));
       }
+      set.planes.forEach((p, i) => progress(`${p.id}: RSS each second of the window (MB): ${rssSamples[i]!.map((b) => Math.round(b / MB)).join(' ')}`));
       const last = await Promise.all(set.planes.map((p) => p.plane.scrape()));
       const databaseCommits = commitsBefore !== undefined && databaseUrl ? (await commits(databaseUrl)) - commitsBefore : undefined;
       // The profile takes a second window: sampling costs CPU of its own, which the figures above leave out.

@@ -33,7 +33,7 @@ interface Step {
 
 const TOUR: Step[] = [
   { command: 'make run &', skip: 'the test starts holdfast serve itself' },
-  { command: 'alias holdfast="node $PWD/bin/holdfast.js"', skip: 'holdfast is a shell function calling the built CLI' },
+  { command: 'alias holdfast="$PWD/bin/holdfast.js"', skip: 'holdfast is a shell function calling the built CLI' },
   { command: 'holdfast server add --name edge-1 --host 10.0.0.5 --ssh-user deploy --ssh-key ~/.ssh/id_ed25519 --yes', says: /edge-1/ },
   { command: 'holdfast status', codes: [0, 1], says: /edge-1/ },
   { command: 'holdfast describe server edge-1', says: /Docker/i },

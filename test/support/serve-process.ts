@@ -60,7 +60,8 @@ export async function startServeProcess(opts: ServeProcessOptions = {}): Promise
     env.HOLDFAST_TLS_CERT_FILE = caFile;
     env.HOLDFAST_TLS_KEY_FILE = keyFile;
   }
-  const child = spawn(process.execPath, [join(packageRoot(), 'bin', 'holdfast.js'), 'serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...(opts.args ?? [])], {
+  // The command itself, not `node` with it: its first line carries the flags `holdfast serve` runs with.
+  const child = spawn(join(packageRoot(), 'bin', 'holdfast.js'), ['serve', '--data-dir', dataDir, '--listen', `127.0.0.1:${port}`, '--log-level', 'warn', ...(opts.args ?? [])], {
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
