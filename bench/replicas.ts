@@ -12,7 +12,8 @@
 //               holds it (lease duration + renew interval, by default the product's 15 s / 5 s); a
 //               new replica then takes the killed one's place
 //   profile     with one replica, a CPU profile of a second steady window (through the replica's
-//               inspector): the top functions by self time, and what holds its memory after a full GC
+//               inspector): the top functions by self time, and what holds its memory after a full GC;
+//               a fresh replica then takes its place (the heap snapshot leaves its memory swollen)
 //   database    on PostgreSQL, the transactions committed a minute over the steady window (all
 //               replicas together): the steady cost in round trips, whatever the machine's load
 //
@@ -102,6 +103,17 @@ class ReplicaSet {
     const nodeOptions: Record<string, string> = inspect ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --inspect=127.0.0.1:0`.trim() } : {};
     const plane = await HoldfastControlPlane.start({ dataDir, env: { ...this.env, ...nodeOptions, HOLDFAST_REPLICA_ID: id } });
     this.planes.push({ id, plane, dataDir });
+  }
+
+  /**
+   * Starts a fresh replica `next`, then stops `id` (SIGTERM: it hands its shards over): a replica
+   * that has been profiled keeps the heap snapshot's memory, which would swell the later figures.
+   */
+  async replace(id: string, next: string): Promise<void> {
+    await this.start(next);
+    const [gone] = this.planes.splice(this.planes.findIndex((p) => p.id === id), 1);
+    await gone!.plane.stop();
+    rmSync(gone!.dataDir, { recursive: true, force: true });
   }
 
   get any(): HoldfastControlPlane {
@@ -227,6 +239,7 @@ async function measureAll(pgUrl: string | undefined, hosts: TestHost[]): Promise
       }
       figures.push(f);
       report(f);
+      if (inspector && count !== counts.at(-1)) await set.replace(set.planes[0]!.id, 'bench-replica-1-unprofiled');
     }
     return figures;
   } finally {

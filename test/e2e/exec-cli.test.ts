@@ -135,6 +135,8 @@ describe('holdfast exec and ssh against holdfast serve', () => {
 
     const ttyFile = join(work, 'tty-2');
     const term = new OnTerminal(['ssh', 'server/edge'], env, ttyFile, { rows: 33, cols: 77 });
+    // Typed before the remote shell is up, the line is echoed by the local terminal and may never reach it.
+    await term.waitFor(/[#$] /, 'the shell prompt');
     term.type('stty size; exit 0\r');
     await term.waitFor(/^33 77\r?$/m, 'the terminal size on the server');
     assert.equal(await term.exited, 0, term.output);
