@@ -4,6 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/package-root.js';
+import type { PGlite } from '@electric-sql/pglite';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { preparePgliteDataDir } from './pglite-data-dir.js';
@@ -36,7 +37,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 }
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
-  const { YieldingPGlite } = await import('./yielding-pglite.js');
+  const { PgliteThread } = await import('./pglite-thread.js');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const onDisk = opts.inMemory ? undefined : opts.dataDir;
@@ -50,11 +51,12 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
   try {
     // A new database is created in a child process: initdb's memory would otherwise stay with the server.
     const dataDir = onDisk && (await preparePgliteDataDir(onDisk, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
-    // Yields to the event loop before each query: PGlite would otherwise starve the API and SSH I/O.
-    const client = new YieldingPGlite({ dataDir, postgresqlconf: PGLITE_SETTINGS });
+    // PGlite runs in a thread of its own: its queries would otherwise stall the API and SSH I/O.
+    const client = new PgliteThread({ dataDir: dataDir || undefined, settings: PGLITE_SETTINGS });
     try {
       await client.waitReady;
-      const db = drizzle({ client, schema });
+      // The thread offers what drizzle's PGlite driver calls: query() and transaction().
+      const db = drizzle({ client: client as unknown as PGlite, schema });
       await migrate(db, { migrationsFolder: MIGRATIONS });
       return {
         db: db as unknown as Db,
