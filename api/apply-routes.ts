@@ -150,9 +150,12 @@ async function planSet(items: SetItem[], opts: PlanOptions): Promise<Planned[]> 
   const { store, admission, ctx } = opts;
   const reader = new SetReader(store);
   const plan: Planned[] = [];
+  // The stored objects of the whole set in one read: a no-op apply of 50 objects was 50 round trips.
+  const found = await store.getMany(items.map((i) => ({ kind: i.info.kind, namespace: i.namespace, name: i.name })));
+  const stored = new Map(found.map((obj) => [keyOf(obj.kind, obj.metadata.namespace, obj.metadata.name), obj]));
   for (const item of items) {
     const { info, namespace, name } = item;
-    const current = await store.get(info.kind, namespace, name);
+    const current = stored.get(keyOf(info.kind, namespace, name));
     try {
       if (item.pinned !== undefined && item.pinned !== current?.metadata.resourceVersion) {
         const now = current ? `it is at resourceVersion ${current.metadata.resourceVersion} now` : 'it has been deleted';

@@ -55,6 +55,29 @@ for (const driver of DRIVERS) {
       assert.deepEqual(v3.metadata.labels, { a: 'b' });
     });
 
+    it('reads many objects in one call as get reads each, of any kind and scope', async () => {
+      await store.create(project('many'), ctx);
+      const a = await store.create(service('many-a'), ctx);
+      const b = await store.create({ ...service('many-b'), metadata: { name: 'many-b', namespace: 'other' } }, ctx);
+      const keys = [
+        { kind: 'Project', name: 'many' },
+        { kind: 'Service', namespace: 'shop', name: 'many-a' },
+        { kind: 'Service', namespace: 'other', name: 'many-b' },
+        { kind: 'Service', namespace: 'other', name: 'many-a' },
+        { kind: 'Project', namespace: 'shop', name: 'many' },
+        { kind: 'Service', namespace: 'shop', name: 'absent' },
+      ];
+      const found = await store.getMany(keys);
+      const names = found.map((o) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`).sort();
+      assert.deepEqual(names, ['Project//many', 'Service/other/many-b', 'Service/shop/many-a']);
+      assert.deepEqual(found.find((o) => o.metadata.uid === a.metadata.uid), await store.get('Service', 'shop', 'many-a'));
+      assert.equal(found.find((o) => o.metadata.name === 'many-b')?.metadata.resourceVersion, b.metadata.resourceVersion);
+      assert.deepEqual(await store.getMany([]), []);
+      // More keys than one query names: read in chunks, none lost.
+      const many = Array.from({ length: 2500 }, (_, i) => ({ kind: 'Service', namespace: 'shop', name: i === 2400 ? 'many-a' : `nothing-${i}` }));
+      assert.deepEqual((await store.getMany(many)).map((o) => o.metadata.uid), [a.metadata.uid]);
+    });
+
     it('refuses a stale resourceVersion with Conflict', async () => {
       const v1 = await store.create(service('stale'), ctx);
       await store.replace({ ...v1, spec: { server: 'x' } }, ctx);
