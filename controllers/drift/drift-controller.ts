@@ -162,7 +162,9 @@ export class DriftController implements Reconciler, ServiceViewsSource {
     if (condition.reason === 'HealBackoff' && (before?.reason !== 'HealBackoff' || before.message !== condition.message)) {
       await this.deps.events.record(service, 'Warning', 'HealBackoff', condition.message);
     }
-    const after = [requeueAfterMs, obs.hostError ? HOST_RETRY_MS : undefined, obs.settledAt ? Math.max(50, obs.settledAt.getTime() - this.clock().getTime()) : undefined].filter(
+    // A missing Server is not polled: its creation enqueues the Services on it (servicesAffectedBy).
+    const hostRetry = obs.hostError && !obs.serverMissing ? HOST_RETRY_MS : undefined;
+    const after = [requeueAfterMs, hostRetry, obs.settledAt ? Math.max(50, obs.settledAt.getTime() - this.clock().getTime()) : undefined].filter(
       (ms): ms is number => ms !== undefined,
     );
     return after.length ? { requeueAfterMs: Math.min(...after) } : {};

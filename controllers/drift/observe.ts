@@ -50,6 +50,8 @@ export interface ServiceObservation {
   server: string;
   /** Why the server's live state could not be read (or is not current). */
   hostError?: string;
+  /** No Server of that name is declared: there is nothing to look at until one is (its creation enqueues the Service). */
+  serverMissing?: boolean;
   connection?: HostConnection;
   /** A deployment runs, or ended moments ago: live drift is not judged now. */
   rolloutInProgress: boolean;
@@ -88,6 +90,7 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
 
   let connection: HostConnection | undefined;
   let hostError: string | undefined;
+  let serverMissing = false;
   let live: LiveContainer[] | undefined;
   const lastExitCodes = new Map<string, number>();
   let swarm = false;
@@ -141,6 +144,7 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
   } catch (err) {
     if (signal?.aborted) throw err;
     hostError = `cannot read the live state of server ${server}: ${(err as Error)?.message ?? String(err)}`;
+    serverMissing = err instanceof HoldfastError && err.reason === 'NotFound' && err.details?.kind === 'Server';
   }
 
   const owner = declared ?? {
@@ -172,6 +176,7 @@ export async function observeService(deps: ObserveDeps, service: Service, signal
     declaredError,
     server,
     hostError,
+    ...(serverMissing ? { serverMissing } : {}),
     connection,
     rolloutInProgress,
     ...(settling ? { settledAt: new Date(endedAt! + settleMs) } : {}),
