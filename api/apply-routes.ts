@@ -12,6 +12,7 @@ import { applyRank } from '../core/apply-order.js';
 import { fullJitterDelay } from '../core/backoff.js';
 import { conflict, HoldfastError } from '../core/errors.js';
 import { API_VERSION, kindInfo, type KindInfo, type Resource } from '../core/resource.js';
+import { withSchemaDefaults } from '../core/schema/validate.js';
 import type { AuditRecord, ListOptions, ResourceStore, SetWrite, WriteContext } from '../store/resource-store.js';
 import { present, type Admission, type AdmissionReader } from '../controllers/admission.js';
 import type { Authorizer } from '../security/authorizer.js';
@@ -172,7 +173,8 @@ async function planSet(items: SetItem[], opts: PlanOptions): Promise<Planned[]> 
       }
       const live = present(current);
       const merged = mergeManifestOntoLive(live, item.manifest, info);
-      if (isUnchanged(live, merged, info)) {
+      // Defaults filled in first: a manifest that leaves them out is still no change, without admission.
+      if (isUnchanged(live, withSchemaDefaults(merged), info)) {
         plan.push({ item, action: 'unchanged', before: current });
         continue;
       }

@@ -177,6 +177,18 @@ function sortByDocumentOrder(causes: FieldCause[]): void {
 }
 
 /**
+ * A copy of `obj` with its kind's schema defaults filled in, not validated: what admission stores for
+ * the fields a manifest leaves out, so a manifest can be compared with what is stored.
+ */
+export function withSchemaDefaults(obj: Resource): Resource {
+  const entry = kindValidator(obj.kind);
+  if (!entry) return obj;
+  const copy = structuredClone(obj);
+  applySchemaDefaults(entry.schema, copy);
+  return copy;
+}
+
+/**
  * Validates one manifest or API body and returns a copy with its defaults applied. Throws a
  * ValidationError listing every problem, each as a cause with its field path; `docLabel` (e.g.
  * `manifests/web.yaml#2`) prefixes the message so the user knows which document is meant.

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { kindInfo, type Resource } from '../../../core/resource.js';
 import { isUnchanged, manifestForCreate, mergeManifestOntoLive, userOwnedView, writesNothing } from '../../../core/apply-merge.js';
+import { withSchemaDefaults } from '../../../core/schema/validate.js';
 
 const Service = kindInfo('Service')!;
 const Secret = kindInfo('Secret')!;
@@ -87,6 +88,17 @@ describe('isUnchanged', () => {
   for (const [name, m, expected] of cases) {
     test(name, () => assert.equal(isUnchanged(live, mergeManifestOntoLive(live, m, Service), Service), expected));
   }
+
+  test('a manifest that leaves out what the stored object has by default is unchanged once defaults are filled in', () => {
+    const stored = withSchemaDefaults(live);
+    assert.notDeepEqual(stored.spec, live.spec, 'the schema has defaults this Service leaves out');
+    assert.equal(isUnchanged(stored, mergeManifestOntoLive(stored, manifest(), Service), Service), false);
+    assert.equal(isUnchanged(stored, withSchemaDefaults(mergeManifestOntoLive(stored, manifest(), Service)), Service), true);
+    const spelledOut = manifest({}, { ...live.spec, restartPolicy: (stored.spec as { restartPolicy: string }).restartPolicy });
+    assert.equal(isUnchanged(stored, withSchemaDefaults(mergeManifestOntoLive(stored, spelledOut, Service)), Service), true);
+    const otherValue = manifest({}, { ...live.spec, restartPolicy: 'no' });
+    assert.equal(isUnchanged(stored, withSchemaDefaults(mergeManifestOntoLive(stored, otherValue, Service)), Service), false);
+  });
 
   test('empty labels equal absent labels', () => {
     const bare = { ...live, metadata: { ...live.metadata, labels: undefined, annotations: undefined } };
