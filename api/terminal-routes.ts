@@ -232,9 +232,6 @@ async function runSession(ws: WebSocket, running: TerminalProcess, ctx: SessionC
       new Date(),
       (text) => deps.redactor.redactText(text),
     ).catch((err) => deps.log.error({ err, session: id }, 'could not write the audit row of a terminal session'));
-  await audit(`opened: ${what}`);
-  deps.log.info({ session: id, actor, kind: target.kind, namespace: target.namespace, name: target.name, where: running.where }, 'terminal session opened');
-
   let lastActivity = Date.now();
   let ending: ExitStatus | undefined;
   let clientGone = false;
@@ -259,6 +256,11 @@ async function runSession(ws: WebSocket, running: TerminalProcess, ctx: SessionC
     running.close();
   });
   ws.on('error', () => undefined);
+
+  // Only now, with the socket's listeners in place: a frame that arrived while the row was written
+  // (the first resize, a script's stdin) would otherwise be dropped.
+  await audit(`opened: ${what}`);
+  deps.log.info({ session: id, actor, kind: target.kind, namespace: target.namespace, name: target.name, where: running.where }, 'terminal session opened');
 
   const code = await running.run(async (stream, data) => {
     lastActivity = Date.now();
