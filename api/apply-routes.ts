@@ -220,9 +220,15 @@ function writeAt(err: unknown, writes: Planned[]): SetItem | undefined {
   return writes.find((p) => p.item.info.kind === details?.kind && p.item.name === details?.name)?.item;
 }
 
-/** The store as admission should see it while a set is planned: the set's earlier objects included. */
+/**
+ * The store as admission should see it while a set is planned: the set's earlier objects included.
+ * What it reads from the store is kept for the plan: a thousand Services of one Project admitted
+ * in one set read their Server and their Project's Secrets once, not once each.
+ */
 class SetReader implements AdmissionReader {
   private readonly pending = new Map<string, Resource>();
+  private readonly stored = new Map<string, Promise<Resource | undefined>>();
+  private readonly listed = new Map<string, ReturnType<ResourceStore['list']>>();
 
   constructor(private readonly store: ResourceStore) {}
 
@@ -231,12 +237,24 @@ class SetReader implements AdmissionReader {
   }
 
   async get(kind: string, namespace: string | undefined, name: string): Promise<Resource | undefined> {
-    return this.pending.get(keyOf(kind, namespace, name)) ?? this.store.get(kind, namespace, name);
+    const key = keyOf(kind, namespace, name);
+    const mine = this.pending.get(key);
+    if (mine) return mine;
+    let read = this.stored.get(key);
+    if (!read) this.stored.set(key, (read = this.store.get(kind, namespace, name)));
+    return read;
   }
 
   /** Admission lists by namespace only; the set's objects of that kind and namespace replace or join the stored ones. */
   async list(kind: string, opts: ListOptions = {}) {
-    const result = await this.store.list(kind, opts);
+    const byNamespaceOnly = Object.keys(opts).every((k) => k === 'namespace');
+    const key = `${kind}/${opts.namespace ?? '*'}`;
+    let read = byNamespaceOnly ? this.listed.get(key) : undefined;
+    if (!read) {
+      read = this.store.list(kind, opts);
+      if (byNamespaceOnly) this.listed.set(key, read);
+    }
+    const result = await read;
     const mine = [...this.pending.values()].filter((o) => o.kind === kind && (opts.namespace === undefined || o.metadata.namespace === opts.namespace));
     const names = new Set(mine.map((o) => `${o.metadata.namespace}/${o.metadata.name}`));
     return { ...result, items: [...result.items.filter((o) => !names.has(`${o.metadata.namespace}/${o.metadata.name}`)), ...mine] };

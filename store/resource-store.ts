@@ -8,7 +8,7 @@ import { conflict, alreadyExists, notFound, HoldfastError } from '../core/errors
 import { API_VERSION, kindInfo, type AnyResource, type ObjectMeta, type Resource } from '../core/resource.js';
 import type { ResourceByKind } from '../core/schema/types.generated.js';
 import { matchesFields, matchesLabels, type FieldRequirement, type Requirement } from '../core/selectors.js';
-import { writeAudit, writeAudits } from './audit.js';
+import { writeAudit, writeAudits, type AuditEntry } from './audit.js';
 import { checkFencingToken, WRITE_ORDER_LOCK } from './fencing.js';
 import type { Db } from './database.js';
 import { auditLog, resourceChanges, resources, sealedValues } from './schema.js';
@@ -114,6 +114,35 @@ class DryRunRollback extends Error {
 /** Keys a `getMany` query names at most: three parameters each, well inside PostgreSQL's 65 535. */
 const GET_MANY_CHUNK = 1000;
 
+/** Rows one insert carries at most: the change log's seven parameters a row stay inside the 65 535. */
+const ROWS_PER_INSERT = 1000;
+
+type RowKey = { kind: string; namespace: string; name: string };
+
+const rowKey = (kind: string, namespace: string, name: string) => `${kind}/${namespace}/${name}`;
+
+const keysIn = (keys: readonly RowKey[]) =>
+  sql`(${resources.kind}, ${resources.namespace}, ${resources.name}) in (${sql.join(
+    keys.map((k) => sql`(${k.kind}, ${k.namespace}, ${k.name})`),
+    sql`, `,
+  )})`;
+
+/** The stored rows of `keys`, locked for the transaction, by rowKey. */
+async function lockRows(tx: Db, keys: readonly RowKey[]): Promise<Map<string, Row>> {
+  const found = new Map<string, Row>();
+  for (let at = 0; at < keys.length; at += GET_MANY_CHUNK) {
+    const rows = await tx.select().from(resources).where(keysIn(keys.slice(at, at + GET_MANY_CHUNK))).for('update');
+    for (const row of rows) found.set(rowKey(row.kind, row.namespace, row.name), row);
+  }
+  return found;
+}
+
+/** `count` new resourceVersions, ascending, in one statement. */
+async function nextResourceVersions(tx: Db, count: number): Promise<number[]> {
+  const rows = await tx.select({ rv: sql<string>`nextval('resource_version_seq')` }).from(sql`generate_series(1, ${count}) as n`);
+  return rows.map((r) => Number(r.rv)).sort((a, b) => a - b);
+}
+
 export class ResourceStore {
   private readonly listeners = new Set<(e: ChangeEvent) => void>();
   private readonly clock: () => Date;
@@ -150,11 +179,8 @@ export class ResourceStore {
   async getMany(keys: ReadonlyArray<{ kind: string; namespace?: string; name: string }>): Promise<Resource[]> {
     const found: Resource[] = [];
     for (let at = 0; at < keys.length; at += GET_MANY_CHUNK) {
-      const tuples = keys.slice(at, at + GET_MANY_CHUNK).map((k) => sql`(${k.kind}, ${k.namespace ?? ''}, ${k.name})`);
-      const rows = await this.db
-        .select()
-        .from(resources)
-        .where(sql`(${resources.kind}, ${resources.namespace}, ${resources.name}) in (${sql.join(tuples, sql`, `)})`);
+      const chunk = keys.slice(at, at + GET_MANY_CHUNK).map((k) => ({ kind: k.kind, namespace: k.namespace ?? '', name: k.name }));
+      const rows = await this.db.select().from(resources).where(keysIn(chunk));
       found.push(...rows.map(toResource));
     }
     return found;
@@ -543,43 +569,44 @@ export class ResourceStore {
     let failing = steps[0];
     const auditOf = (step: WriteStep) => ({ actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? step.verb, kind: step.kind, namespace: step.namespace, name: step.name, outcome: 'Success' as const });
     const extraAudit = alsoAudit.map((entry) => ({ ...entry, actor: ctx.actor, tokenId: ctx.tokenId }));
+    // A set of n writes is n statements (each its own insert or update) plus a few for all of them:
+    // the rows it replaces, its resourceVersions, its change-log rows and its audit rows. Written one
+    // statement each, 1000 objects applied at once were 5000 round trips.
     const run = async () =>
       this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
+        // Serialises writers before any row is locked, so resourceVersions commit in their order.
+        if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
+        await checkFencingToken(tx);
+        const currentRows = await lockRows(tx, steps);
+        const rvs = await nextResourceVersions(tx, steps.length);
+        const written = new Set<string>();
         const objects: Resource[] = [];
+        const changes: Array<typeof resourceChanges.$inferInsert> = [];
+        const audits: AuditEntry[] = [];
         for (const [i, step] of steps.entries()) {
           failing = step;
-          const [current] = await tx
-            .select()
-            .from(resources)
-            .where(and(eq(resources.kind, step.kind), eq(resources.namespace, step.namespace), eq(resources.name, step.name)))
-            .for('update');
-          if (i === 0) {
-            if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
-            await checkFencingToken(tx);
-          }
-          const [{ rv }] = await tx.select({ rv: sql<number>`nextval('resource_version_seq')` }).from(sql`(select 1) as one`);
-          const { type, row } = await step.apply(tx, current, Number(rv));
+          const key = rowKey(step.kind, step.namespace, step.name);
+          // A set names each object once; a second write of the same one must see the first.
+          const current = written.has(key) ? (await lockRows(tx, [step])).get(key) : currentRows.get(key);
+          written.add(key);
+          const { type, row } = await step.apply(tx, current, rvs[i]!);
           const object = toResource(row);
           objects.push(object);
           if (type) {
             events.push({ type, object, resourceVersion: row.resourceVersion });
-            await tx.insert(resourceChanges).values({
-              resourceVersion: row.resourceVersion,
-              type,
-              kind: step.kind,
-              namespace: step.namespace,
-              name: step.name,
-              object,
-              at: this.clock(),
-            });
-            if (this.shared) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(row.resourceVersion)})`);
+            changes.push({ resourceVersion: row.resourceVersion, type, kind: step.kind, namespace: step.namespace, name: step.name, object, at: this.clock() });
           }
-          if (!ctx.skipAudit) {
-            await writeAudit(tx, { ...auditOf(step), generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun }, this.clock());
-          }
+          audits.push({ ...auditOf(step), generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun });
         }
-        if (!ctx.skipAudit) await writeAudits(tx, extraAudit.map((entry) => ({ ...entry, dryRun: ctx.dryRun })), this.clock(), this.redact);
+        failing = steps[0];
+        for (let at = 0; at < changes.length; at += ROWS_PER_INSERT) await tx.insert(resourceChanges).values(changes.slice(at, at + ROWS_PER_INSERT));
+        // Listeners read the change log from their last resourceVersion: the newest one tells them all.
+        if (this.shared && changes.length) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(changes.at(-1)!.resourceVersion)})`);
+        if (!ctx.skipAudit) {
+          await writeAudits(tx, audits, this.clock());
+          await writeAudits(tx, extraAudit.map((entry) => ({ ...entry, dryRun: ctx.dryRun })), this.clock(), this.redact);
+        }
         if (ctx.dryRun) throw new DryRunRollback(objects);
         return objects;
       });
