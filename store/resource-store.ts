@@ -368,9 +368,8 @@ export class ResourceStore {
         await tx.insert(resourceChanges).values(events.map((e) => ({ resourceVersion: e.resourceVersion, type: e.type, kind, namespace: e.object.metadata.namespace ?? '', name: e.object.metadata.name, object: e.object, at: now })));
         if (this.shared) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(events.at(-1)!.resourceVersion)})`);
         if (!ctx.skipAudit) {
-          for (const e of events) {
-            await writeAudit(tx, { actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? 'update', kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name, generation: e.object.metadata.generation, resourceVersion: e.resourceVersion, outcome: 'Success' }, now);
-          }
+          const audits = events.map((e) => ({ actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? 'update', kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name, generation: e.object.metadata.generation, resourceVersion: e.resourceVersion, outcome: 'Success' as const }));
+          await writeAudits(tx, audits, now);
         }
       });
     } catch (err) {
@@ -619,8 +618,8 @@ export class ResourceStore {
         // The dry run's own transaction rolled back with its audit rows: record that it was asked.
         const objects = err.result as Resource[];
         if (!ctx.skipAudit) {
-          for (const [i, step] of steps.entries()) await writeAudit(this.db, { ...auditOf(step), generation: objects[i].metadata.generation, dryRun: true }, this.clock());
-          for (const entry of extraAudit) await writeAudit(this.db, { ...entry, dryRun: true }, this.clock(), this.redact);
+          await writeAudits(this.db, steps.map((step, i) => ({ ...auditOf(step), generation: objects[i].metadata.generation, dryRun: true })), this.clock());
+          await writeAudits(this.db, extraAudit.map((entry) => ({ ...entry, dryRun: true })), this.clock(), this.redact);
         }
         return objects;
       }
