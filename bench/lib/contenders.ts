@@ -146,9 +146,7 @@ export class HoldfastContender implements Contender {
 
   /** `holdfast apply -f DIR` with nothing changed: the command's time (it causes no reconcile). */
   async noop(): Promise<number> {
-    const res = await this.plane.mustCli(['apply', '-f', this.manifests], { timeoutMs: 5 * 60_000 });
-    if (/ (created|configured)$/m.test(res.stdout)) throw new Error(`holdfast apply of unchanged manifests changed something:\n${res.stdout}`);
-    return res.ms;
+    return this.plane.noopApply(this.manifests);
   }
 
   /** Nobody acts after the stop: detection and heal are Holdfast's (driftPolicy heal). */

@@ -111,6 +111,13 @@ export class HoldfastControlPlane {
     return res;
   }
 
+  /** `holdfast apply -f DIR` of manifests already applied: its time; throws when it changed anything. */
+  async noopApply(dir: string): Promise<number> {
+    const res = await this.mustCli(['apply', '-f', dir], { timeoutMs: 5 * 60_000 });
+    if (/ (created|configured)$/m.test(res.stdout)) throw new Error(`holdfast apply of unchanged manifests changed something:\n${res.stdout}`);
+    return res.ms;
+  }
+
   /** Requests that failed on the connection (reset or closed by the server) and were sent again. */
   connectionFailures = 0;
 
