@@ -1,6 +1,6 @@
 // A typed client for the Holdfast API (Kubernetes conventions) over fetch. Every request has a
 // timeout; failures become HoldfastErrors the CLI can print without a stack trace.
-import { WebSocket } from 'ws';
+import type { WebSocket } from 'ws';
 import type { AppliedObject } from '../core/apply-merge.js';
 import { API_VERSION, type KindInfo, type Resource } from '../core/resource.js';
 import { HoldfastError, type ErrorReason, type FieldCause } from '../core/errors.js';
@@ -406,7 +406,9 @@ export class HoldfastClient {
    * Opens a WebSocket on an API path (a terminal), the token in the Authorization header. Resolves
    * once it is open; a refusal comes back as the server's Status, as for any other request.
    */
-  openWebSocket(path: string, query: URLSearchParams, protocols: readonly string[]): Promise<WebSocket> {
+  async openWebSocket(path: string, query: URLSearchParams, protocols: readonly string[]): Promise<WebSocket> {
+    // Loaded here: only the terminal verbs need it, and every other command would pay its load.
+    const { WebSocket } = await import('ws');
     const url = new URL(this.config.server + path);
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.search = query.toString();

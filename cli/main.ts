@@ -1,6 +1,6 @@
 // The `holdfast` command line: wiring of verbs and flags only; each verb lives in cli/commands/ and
 // is loaded when it runs, so a command pays for its own code only (the build bundles this file with
-// everything it loads into dist/cli/holdfast.js: scripts/build-cli.ts).
+// everything it loads into dist/cli/holdfast.cjs: scripts/build-cli.ts).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, Option } from 'commander';

@@ -1,4 +1,4 @@
-// Bundles the CLI (run by `npm run build` after tsc) into dist/cli/holdfast.js, which
+// Bundles the CLI (run by `npm run build` after tsc) into dist/cli/holdfast.cjs, which
 // bin/holdfast.js runs: the commands it loads lazily stay lazy inside the bundle, and server-only
 // code cannot slip in. The CRD schemas' validators are compiled here, not on every run, into
 // dist/cli/validators.cjs, which the bundle reads only when it validates manifests (they are most
@@ -12,6 +12,7 @@ import { precompiledValidatorsSource } from './precompile-validators.js';
 const ROOT = packageRoot();
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 const VALIDATORS_FILE = 'validators.cjs';
+const BUNDLE_FILE = 'holdfast.cjs';
 
 /**
  * The project's folders the CLI may carry: its own, the pure core and the manifest reader (as
@@ -63,11 +64,15 @@ await build({
 await build({
   ...common,
   entryPoints: [join(ROOT, 'cli', 'main.ts')],
-  outfile: join(OUT_DIR, 'holdfast.js'),
-  format: 'esm',
-  // CommonJS code calls require() (Node's modules, the validators), which an ES module lacks.
-  banner: { js: "import { createRequire as __holdfastCreateRequire } from 'node:module'; const require = __holdfastCreateRequire(import.meta.url);" },
+  outfile: join(OUT_DIR, BUNDLE_FILE),
+  // CommonJS rather than an ES module: Node starts it sooner (no module graph to link), and its imports
+  // of Node's modules become require() calls made when the code needing them first runs, where an ES
+  // module loads them all before its first line (`holdfast get` needs neither TLS nor WebSockets).
+  format: 'cjs',
+  define: { 'import.meta.url': '__holdfastBundleUrl' },
+  banner: { js: "var __holdfastBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
   // Loaded from node_modules when needed: ssh2 (native addons) by the SSH key verbs.
   external: ['ssh2'],
   plugins: [cliBoundary],
 });
+
