@@ -673,7 +673,9 @@ class Bench {
 function nodeStartMs(): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore' });
+    // The environment the CLI runs in (bench/lib/holdfast-tool.ts): an inherited NODE_EXTRA_CA_CERTS
+    // alone makes Node read a CA bundle before its first line, ~40 ms here.
+    const child = spawn(process.execPath, ['-e', '0'], { stdio: 'ignore', env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     child.once('error', reject);
     child.once('close', (code) => (code === 0 ? resolve(performance.now() - started) : reject(new Error(`node -e 0 exited with ${code}`))));
   });
