@@ -391,10 +391,12 @@ class Bench {
     for (const r of sectionRows) {
       if (r.tool !== 'holdfast') continue;
       if (r.what.startsWith('cold converge')) {
-        const parts = [r.vsLocal !== undefined ? r.vsLocal <= 1.5 : undefined, r.vsSsh !== undefined ? r.vsSsh <= 0.1 : undefined].filter((x) => x !== undefined);
-        if (parts.length) r.target = { text: '≤ 1.5× local, ≤ 0.1× ssh', met: parts.every(Boolean) };
+        // Issue 22's: the fixed cost of a control plane weighs most on few Services.
+        const localBound = size < 50 ? 1.2 : 1.0;
+        const parts = [r.vsLocal !== undefined ? r.vsLocal <= localBound : undefined, r.vsSsh !== undefined ? r.vsSsh <= 0.05 : undefined].filter((x) => x !== undefined);
+        if (parts.length) r.target = { text: `≤ ${localBound.toFixed(1)}× local, ≤ 0.05× ssh`, met: parts.every(Boolean) };
       } else if (r.what.startsWith('no-op re-apply (') && r.vsLocal !== undefined) {
-        r.target = { text: '≤ 0.1× local', met: r.vsLocal <= 0.1 };
+        r.target = { text: '≤ 0.3× local', met: r.vsLocal <= 0.3 };
       } else if (r.what.startsWith('repair: stopped')) {
         r.target = { text: '< 2 s', met: (valueOf(r) ?? Infinity) < 2000 };
       }

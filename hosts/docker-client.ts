@@ -234,7 +234,9 @@ export class DockerClient {
   }
 
   startContainer(container: string, options: CallOptions = {}): Promise<void> {
-    return this.empty(rq.containerStart(container), options);
+    // A start waits on the daemon (its network namespace, published ports: 1–2 s on a busy host), so
+    // several at once would hold every operation slot and queue the short calls behind them.
+    return this.empty(rq.containerStart(container), { ...options, waiting: true });
   }
 
   pauseContainer(container: string, options: CallOptions = {}): Promise<void> {
