@@ -509,7 +509,7 @@ class Bench {
       note: `all ${delta.dockerApiCalls} calls of the window over its reconciles; idle rate ${this.idleApiCallsPerMinute?.toFixed(0) ?? '?'} per minute with nothing declared`,
     });
     this.row({ section, what: 'steady state: SSH execs per reconcile', tool: 'holdfast', unit: 'count', samples: per(delta.sshExecs), note: `${delta.sshExecs} execs in the window, Server readiness polls included` });
-    this.row({ section, what: 'steady state: control-plane CPU (share of one core)', tool: 'holdfast', unit: '%', samples: w.cpuPercent });
+    this.row({ section, what: 'steady state: control-plane CPU (share of one core)', tool: 'holdfast', unit: '%', samples: w.cpuPercent, target: { text: '< 5 %', met: w.cpuPercent < 5 } });
     this.row({ section, what: 'steady state: longest event-loop stall', tool: 'holdfast', unit: 'ms', samples: w.maxLagMs, ...(w.failedScrapes ? { note: `${w.failedScrapes} scrapes of /metrics failed in the window` } : {}) });
     this.row({
       section,
