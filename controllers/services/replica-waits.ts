@@ -31,7 +31,13 @@ export async function waitHealthy(run: RolloutRun, action: Extract<Action, { typ
     await run.checkCanceled();
     const inspect = await docker.inspectContainer(action.target, { signal });
     const lastHealthOutput = (inspect.State?.Health as { Log?: Array<{ Output?: string }> } | undefined)?.Log?.at(-1)?.Output;
-    const verdict = judgeReplicaLook({ target: action.target, check: action.check, probed: !!probe, state: containerState(inspect), lastHealthOutput, now: run.clock(), runningSince });
+    const state = containerState(inspect);
+    // Started by this rollout and never restarted by Docker since: it has been up since its start
+    // returned, so the stability window counts from then, not from this first look (which may come
+    // a second later on a busy host).
+    const startedHere = run.startedAt(action.target);
+    if (!runningSince && startedHere !== undefined && state.running && state.restartCount === 0) runningSince = { startedAt: state.startedAt, at: startedHere };
+    const verdict = judgeReplicaLook({ target: action.target, check: action.check, probed: !!probe, state, lastHealthOutput, now: run.clock(), runningSince });
     switch (verdict.kind) {
       case 'failed':
         if (verdict.logTail) await logTail(run, action.target, signal);

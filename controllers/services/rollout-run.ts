@@ -50,6 +50,11 @@ export interface RolloutRun {
   log(step: string, line: string): Promise<void>;
   /** Ends the current step and starts `step`, in one write. */
   enterStep(step: StepName): Promise<void>;
+  /**
+   * When this rollout's start of the container returned, by its clock; undefined if it did not start
+   * it. The container has run since then if Docker has not restarted it (RestartCount still 0).
+   */
+  startedAt(container: string): number | undefined;
   /** Throws when the user asked to cancel the deployment. */
   checkCanceled(): Promise<void>;
   readonly clock: () => Date;

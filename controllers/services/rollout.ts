@@ -77,6 +77,8 @@ export class Rollout implements RolloutRun {
   readonly sleep: NonNullable<RolloutDeps['sleep']>;
   readonly clock: NonNullable<RolloutDeps['clock']>;
   private readonly created = new CreatedOnHost();
+  /** When each container this rollout started was started (its start call returned), by the clock. */
+  private readonly started = new Map<string, number>();
   /** The record's phase, steps and log lines, written a step at a time. */
   private readonly journal: DeploymentJournal;
   /** Set when the server is a Swarm manager: image and build Services run as Swarm services there. */
@@ -106,6 +108,10 @@ export class Rollout implements RolloutRun {
 
   frozen(): FrozenInput {
     return this.input;
+  }
+
+  startedAt(container: string): number | undefined {
+    return this.started.get(container);
   }
 
   /** Runs to a terminal phase; throws only ShardHandedOver (a failure is recorded and returned). */
@@ -245,6 +251,7 @@ export class Rollout implements RolloutRun {
           const inUse = await portInUseMessage(docker, err, action.target, this.record.server);
           throw inUse ? new RolloutFailure('PortInUse', inUse) : err;
         });
+        this.started.set(action.target, this.now());
         return;
       case 'unpause':
         await docker.unpauseContainer(action.containerId, opts);
