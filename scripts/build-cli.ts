@@ -12,7 +12,6 @@ import { precompiledValidatorsSource } from './precompile-validators.js';
 const ROOT = packageRoot();
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 const VALIDATORS_FILE = 'validators.cjs';
-const BUNDLE_FILE = 'holdfast.cjs';
 
 /**
  * The project's folders the CLI may carry: its own, the pure core and the manifest reader (as
@@ -64,7 +63,7 @@ await build({
 await build({
   ...common,
   entryPoints: [join(ROOT, 'cli', 'main.ts')],
-  outfile: join(OUT_DIR, BUNDLE_FILE),
+  outfile: join(OUT_DIR, 'holdfast.cjs'),
   // CommonJS rather than an ES module: Node starts it sooner (no module graph to link), and its imports
   // of Node's modules become require() calls made when the code needing them first runs, where an ES
   // module loads them all before its first line (`holdfast get` needs neither TLS nor WebSockets).
@@ -75,4 +74,3 @@ await build({
   external: ['ssh2'],
   plugins: [cliBoundary],
 });
-

@@ -53,7 +53,7 @@ export async function waitHealthy(run: RolloutRun, action: Extract<Action, { typ
         runningSince = verdict.runningSince;
         // One look when the window ends is enough: a restart in between changes StartedAt, an exit
         // leaves it not running; either is judged then.
-        await run.sleep(Math.min(Math.max(50, runningSince.at + RUNNING_STABLE_MS - run.now()), Math.max(50, until - run.now())), signal);
+        await run.sleep(Math.max(50, Math.min(runningSince.at + RUNNING_STABLE_MS, until) - run.now()), signal);
         const expired = replicaWaitExpired({ target: action.target, deadlineSeconds: action.deadlineSeconds, now: run.now(), until, consecutiveFailures, stabilising: true });
         if (expired) throw expired;
         continue;
