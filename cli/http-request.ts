@@ -2,6 +2,7 @@
 // compiles its bundled undici on first use and keeps the process alive for a while after the
 // answer: together most of the wall time of a short command such as `holdfast get services`.
 import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { lazyRequire } from './lazy-require.js';
 
 export interface HttpAnswer {
   ok: boolean;
@@ -27,7 +28,7 @@ export async function sendHttp(url: URL, req: HttpRequest): Promise<HttpAnswer> 
   const headers = { ...req.headers, ...(req.body !== undefined ? { 'Content-Length': String(Buffer.byteLength(req.body)) } : {}) };
   const https = url.protocol === 'https:';
   // node:https brings TLS, ~10 ms of a start: loaded only for an https:// server.
-  const httpsRequest = https ? (await import('node:https')).request : undefined;
+  const httpsRequest = https ? (lazyRequire('node:https') as typeof import('node:https')).request : undefined;
   return new Promise((resolve, reject) => {
     const onResponse = (res: IncomingMessage) => resolve(answer(res));
     const options = { method: req.method, headers, signal: req.signal };

@@ -8,6 +8,7 @@ import { API_VERSION, DNS1123_LABEL, findCondition, kindInfo, type KindInfo, typ
 import type { HoldfastClient } from '../client.js';
 import { EXIT_ERROR, EXIT_OK, type CommandContext } from '../context.js';
 import { renderTable } from '../printers.js';
+import { lazyRequire } from '../lazy-require.js';
 import { sshFingerprint } from '../../core/ssh-fingerprint.js';
 
 const SERVER = kindInfo('Server')!;
@@ -31,7 +32,7 @@ export interface ServerAddFlags {
  * loaded here, by the verbs that read a key, and stays outside the CLI's bundle (native addons).
  */
 export async function keyFingerprint(privateKey: string, source: string): Promise<string> {
-  const { default: ssh2 } = await import('ssh2');
+  const ssh2 = lazyRequire('ssh2') as typeof import('ssh2');
   const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error || Array.isArray(parsed) || !parsed.isPrivateKey()) {
     throw new HoldfastError('BadRequest', `${source}: not a usable unencrypted OpenSSH private key${parsed instanceof Error ? ` (${parsed.message})` : ''}`);
