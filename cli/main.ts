@@ -133,6 +133,27 @@ program
     ),
   );
 
+// kubectl's `create`: not a verb of Holdfast's, which a kubectl user tries first. Hidden from help;
+// it says where each thing `create` would make is made instead.
+program
+  .command('create', { hidden: true })
+  .allowUnknownOption()
+  .argument('[args...]')
+  .action(() => {
+    process.stderr.write(
+      [
+        "error: holdfast has no 'create' verb",
+        '  objects (Project, Server, Service, Secret, BackupPolicy…): write a manifest, then holdfast apply -f FILE',
+        '  an SSH key:     holdfast access-assets ssh-key create --name NAME --private-key-file FILE',
+        '  an API token:   holdfast token create --help',
+        '  a user:         holdfast user create NAME',
+        "See 'holdfast --help' for usage.",
+        '',
+      ].join('\n'),
+    );
+    process.exitCode = EXIT_ERROR;
+  });
+
 program
   .command('get')
   .description('List objects, or show some by name (KIND [NAME…], KIND/NAME…, or all)')

@@ -10,9 +10,6 @@ import { load } from 'js-yaml';
 import { runCli } from '../support/cli-process.js';
 import { freePort, startServeProcess, type ServeProcess } from '../support/serve-process.js';
 
-
-
-
 const project = (name: string) => `apiVersion: holdfast.dev/v1alpha1
 kind: Project
 metadata:
@@ -409,5 +406,20 @@ ${privateKey.trimEnd().replace(/^/gm, '    ')}
     const explicit = await runCli(['get', 'projects', '-o', 'name'], { HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token });
     assert.equal(explicit.code, 0, explicit.stderr);
     assert.doesNotMatch(explicit.stdout + explicit.stderr, new RegExp(serve.token));
+  });
+
+  it("kubectl's create, which Holdfast lacks, says what to run instead and stores nothing", async () => {
+    const before = await runCli(['get', 'sshkeys', '-o', 'name'], { HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token });
+    assert.equal(before.code, 0, before.stderr);
+    for (const args of [['create', 'sshkey', 'deploy'], ['create', '-f', join(dir, 'no-such.yaml')]]) {
+      const r = await runCli(args, { HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token });
+      assert.equal(r.code, 1, args.join(' '));
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr, /^error: holdfast has no 'create' verb\n.*holdfast apply -f FILE\n.*holdfast access-assets ssh-key create --name NAME --private-key-file FILE\n/s);
+    }
+    const after = await runCli(['get', 'sshkeys', '-o', 'name'], { HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token });
+    assert.equal(after.stdout, before.stdout);
+    const help = await runCli(['--help'], {});
+    assert.doesNotMatch(help.stdout, /^\s+create\b/m);
   });
 });
