@@ -101,7 +101,6 @@ function logQuery(req: Request, now: Date): LogQuery {
   };
 }
 
-
 function count(value: unknown, name: string, min: number): number | undefined {
   const text = queryString(value);
   if (text === undefined) return undefined;

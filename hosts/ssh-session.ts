@@ -81,7 +81,6 @@ const DEFAULTS = {
   operationTimeoutMs: 60_000,
 };
 
-
 type StateListener = (change: SessionStateChange) => void;
 
 export class SshSession {

@@ -106,7 +106,6 @@ export interface Pruned {
   failures: Array<{ destination: string; message: string }>;
 }
 
-
 /** Where a restore reads from and, for a database backup, what it restores into instead of the policy's own database. */
 export interface RestoreOptions {
   /** The destination to read from (spec.destinations); else the first that holds the backup. */

@@ -226,7 +226,6 @@ export class ServiceController implements Reconciler, DeploymentActions {
     if (blocked) throw new HoldfastError('ServiceUnavailable', `cannot deploy ${service.metadata.namespace}/${service.metadata.name} now: ${blocked.message}`);
   }
 
-
   /**
    * Renders the declared Service; secret values are seen only as hashes. A git build's ref is resolved
    * through the resolver's recent answers unless `fresh`.

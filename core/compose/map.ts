@@ -479,10 +479,6 @@ class Mapper {
     return mount;
   }
 
-
-
-
-
   private checkUniqueTargets(t: ContainerTemplate, at: string) {
     const seen = new Set<string>();
     for (const target of [...t.mounts.map((m) => m.target), ...t.files.map((f) => f.target)]) {
@@ -517,13 +513,6 @@ class Mapper {
     }
     return { networks };
   }
-
-
-
-
-
-
-
 
   private dependsOn(svc: ComposeService, at: string): DependencySpec[] {
     const services = this.loaded.document.services;

@@ -136,7 +136,6 @@ export function liveSwarmTask(raw: RawTask): LiveSwarmTask {
   return out;
 }
 
-
 /** How far the tasks of one version of a service are: running ones, failed ones (with their errors), the rest. */
 export interface TaskProgress {
   running: number;

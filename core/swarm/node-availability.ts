@@ -14,7 +14,6 @@ export const NODE_AVAILABILITIES: readonly NodeAvailability[] = ['active', 'paus
  */
 export type NodeTask = Pick<LiveSwarmTask, 'id' | 'serviceId' | 'slot' | 'nodeId' | 'desiredState' | 'state' | 'err' | 'message'>;
 
-
 /**
  * The node `ref` names: its ID, a unique prefix of the ID, or its hostname (as `docker node`
  * accepts). NotFound naming the swarm's nodes when none matches, BadRequest when several do.

@@ -26,8 +26,6 @@ const CANARY = `canary-${randomBytes(9).toString('base64url')}`;
 const FORMS = [CANARY, Buffer.from(CANARY).toString('base64').replace(/=+$/, ''), Buffer.from(CANARY).toString('base64url')];
 const leaks = (text: string) => FORMS.filter((f) => text.includes(f));
 
-
-
 const manifests = (dir: string) => {
   writeFileSync(
     join(dir, 'shop.yaml'),

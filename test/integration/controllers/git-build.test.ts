@@ -15,7 +15,6 @@ import { until } from '../../support/until.js';
 const G = '/apis/holdfast.dev/v1alpha1';
 const PORT = 18490;
 
-
 describe('Dockerfile build from a git repository', () => {
   let cp: TestControlPlane;
   let host: TestHost;

@@ -23,7 +23,6 @@ async function httpGet(url: string): Promise<{ status: number; body: string }> {
   return { status: res.status, body: await res.text() };
 }
 
-
 describe('service rollout on a real Docker host', () => {
   let cp: TestControlPlane;
   let host: TestHost;

@@ -100,7 +100,6 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.ok(samples.length * credentials.length > 5000, `walked ${samples.length} requests × ${credentials.length} credentials`);
     });
 
-
     it('answers access reviews as the matrix does (what holdfast auth can-i asks)', async () => {
       const questions: Array<{ verb: string; resource: string; namespace?: string; name?: string; scope: string }> = [
         { verb: 'get', resource: 'services', namespace: 'shop', scope: 'service:read' },

@@ -56,7 +56,6 @@ for (const driver of ['pglite', 'postgres'] as const) {
       });
     });
 
-
     it('answers for another subject only to those who may read bindings, and says why a subject has nothing', async () => {
       const ask = (token: string, user: string) =>
         cp.call('POST', `${G}/subjectaccessreviews`, { spec: { user, resourceAttributes: { verb: 'deploy', resource: 'services', namespace: 'shop' } } }, { authorization: `Bearer ${token}` });
@@ -76,7 +75,6 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal(badVerb.status, 422);
       assert.deepEqual(badVerb.body.details.causes.map((c: { field: string }) => c.field), ['spec.resourceAttributes.verb', 'spec.resourceAttributes.resource']);
     });
-
 
     it('refuses a binding to a role that does not exist, a Role named like a built-in one, and a cluster binding of a service account without its project', async () => {
       const missing = await cp.call('POST', `${G}/namespaces/shop/rolebindings`, binding('RoleBinding', 'typo', 'deployr', [{ kind: 'User', name: 'alice' }]));
@@ -99,7 +97,6 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.match(JSON.stringify(badRule.body.details.causes), /spec\.rules\[0\]\.verbs\[0\]/);
     });
 
-
     it('grants what a custom Role names, on the named objects only, and stops when the binding goes', async () => {
       const role = await cp.call('POST', `${G}/roles`, {
         kind: 'Role',
@@ -118,7 +115,6 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal((await cp.call('DELETE', `${G}/namespaces/shop/rolebindings/carol`)).status, 200);
       assert.equal((await cp.call('GET', `${G}/namespaces/shop/services/web`, undefined, as)).status, 403, 'the next request after the binding is gone');
     });
-
 
     it('names the subject and the token in audit rows', async () => {
       const created = await cp.call('POST', `${G}/namespaces/shop/serviceaccounts`, { kind: 'ServiceAccount', metadata: { name: 'audited' } }, { authorization: `Bearer ${tokenOf['admin-shop']}` });
