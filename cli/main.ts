@@ -95,6 +95,8 @@ function serverNameAfterVerb(argv: string[]): string[] {
   return argv.map((a, i) => (i > verb && a === '--server' ? '--server-name' : i > verb && a.startsWith('--server=') ? `--server-name=${a.slice(9)}` : a));
 }
 
+const USAGE_HINT = "See 'holdfast --help' for usage.";
+
 const program = new Command('holdfast')
   .description('Holdfast keeps Docker hosts and Swarm clusters in the state your manifests declare.')
   .option('-s, --server <url>', 'Holdfast API URL (env HOLDFAST_URL; default http://127.0.0.1:7420)')
@@ -104,7 +106,7 @@ const program = new Command('holdfast')
   .option('--request-timeout <duration>', 'how long to wait for each API request, e.g. 30s; 0 waits forever', '30s')
   .option('--context <name>', 'a named context of ~/.config/holdfast/config (env HOLDFAST_CONTEXT; default its current-context)')
   .version(version, '--version', 'print the holdfast version')
-  .showHelpAfterError("See 'holdfast --help' for usage.")
+  .showHelpAfterError(USAGE_HINT)
   .exitOverride();
 
 program
@@ -147,7 +149,7 @@ program
         '  an SSH key:     holdfast access-assets ssh-key create --name NAME --private-key-file FILE',
         '  an API token:   holdfast token create --help',
         '  a user:         holdfast user create NAME',
-        "See 'holdfast --help' for usage.",
+        USAGE_HINT,
         '',
       ].join('\n'),
     );

@@ -15,6 +15,7 @@ import { precompiledValidatorsSource } from './precompile-validators.js';
 const ROOT = packageRoot();
 const OUT_DIR = join(ROOT, 'dist', 'cli');
 const VALIDATORS_FILE = 'validators.cjs';
+const BUNDLE = join(OUT_DIR, 'holdfast.cjs');
 
 /**
  * The project's folders the CLI may carry: its own, the pure core and the manifest reader (as
@@ -75,7 +76,7 @@ await build({
 await build({
   ...common,
   entryPoints: [join(ROOT, 'cli', 'main.ts')],
-  outfile: join(OUT_DIR, 'holdfast.cjs'),
+  outfile: BUNDLE,
   // CommonJS rather than an ES module: Node starts it sooner (no module graph to link), and its imports
   // of Node's modules become require() calls made when the code needing them first runs, where an ES
   // module loads them all before its first line (`holdfast get` needs neither TLS nor WebSockets).
@@ -90,7 +91,8 @@ await build({
 // The code cache holds the functions V8 compiled while the bundle ran, so it runs the commands most
 // starts are: `--version`, and a `get` that reaches no server (its request, config and error paths).
 // A cache V8 rejects (another Node, other flags) only costs the compile it would have saved.
-const CACHE = join(OUT_DIR, 'holdfast.cjs.cache');
+// Where bin/holdfast.js looks for it: beside the bundle.
+const CACHE = `${BUNDLE}.cache`;
 rmSync(CACHE, { force: true });
 const bin = join(ROOT, 'bin', 'holdfast.js');
 const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: OUT_DIR, HOLDFAST_WRITE_CODE_CACHE: CACHE, HOLDFAST_URL: 'http://127.0.0.1:9', HOLDFAST_TOKEN: 'build' };
