@@ -343,6 +343,7 @@ class Bench {
     const restart = new Map<Tool, number[]>();
     const reported = new Map<Tool, number[]>();
     const noopCost = { reconciles: [] as number[], execs: [] as number[], apiCalls: [] as number[], requests: [] as number[] };
+    const convergeCost = { cpuMs: [] as number[], apiCalls: [] as number[] };
     const push = (m: Map<Tool, number[]>, t: Tool, v: number) => m.set(t, [...(m.get(t) ?? []), v]);
     const contenders = new Map(opts.tools.map((t) => [t, this.contender(t, size)] as const));
     const failed = new Set<Tool>();
@@ -352,7 +353,7 @@ class Bench {
           if ((isSsh(tool) && rep > opts.sshRepeats) || failed.has(tool)) continue;
           const label = `${size} services, ${c.label}, run ${rep}`;
           try {
-            await this.measure(tool, c, size, rep, label, { cold, noop, restart, reported, noopCost, push });
+            await this.measure(tool, c, size, rep, label, { cold, noop, restart, reported, noopCost, convergeCost, push });
           } catch (err) {
             // One tool failing says something about that tool; the others are still measured.
             failed.add(tool);
@@ -375,6 +376,10 @@ class Bench {
         ? `${Math.ceil(size / SSH_SERVICES_PER_UP)} \`up -d\` calls of ≤ ${SSH_SERVICES_PER_UP} services one after another: one call for all ${size} fails against a stock sshd (MaxStartups)`
         : undefined;
       this.row({ section, what: 'cold converge (apply until all run/Ready)', tool: toolLabel(tool), unit: 'ms', samples, ...(note ? { note } : {}) });
+    }
+    if (convergeCost.cpuMs.length) {
+      // On a machine of few cores the control plane's CPU is taken from dockerd's: part of the gap to compose.
+      this.row({ section, what: 'cold converge: control-plane CPU time', tool: 'holdfast', unit: 'ms', samples: convergeCost.cpuMs, note: `Docker API calls: ${convergeCost.apiCalls.join(', ')}` });
     }
     for (const [tool, samples] of noop) this.row({ section, what: 'no-op re-apply (command time)', tool: toolLabel(tool), unit: 'ms', samples });
     if (noopCost.execs.length) {
@@ -439,14 +444,21 @@ class Bench {
       restart: Map<Tool, number[]>;
       reported: Map<Tool, number[]>;
       noopCost: { reconciles: number[]; execs: number[]; apiCalls: number[]; requests: number[] };
+      convergeCost: { cpuMs: number[]; apiCalls: number[] };
       push: (m: Map<Tool, number[]>, t: Tool, v: number) => void;
     },
   ): Promise<void> {
     const { opts } = this;
-    const { cold, noop, restart, reported, noopCost, push } = into;
+    const { cold, noop, restart, reported, noopCost, convergeCost, push } = into;
     await c.teardown();
     progress(`${label}: cold converge`);
+    const beforeConverge = tool === 'holdfast' ? await this.holdfast.scrape() : undefined;
     push(cold, tool, await this.coldConverge(tool, c, label));
+    if (beforeConverge) {
+      const d = counterDelta(beforeConverge, await this.holdfast.scrape());
+      convergeCost.cpuMs.push(Math.round(d.cpuSeconds * 1000));
+      convergeCost.apiCalls.push(d.dockerApiCalls);
+    }
     progress(`${label}: cold converge ${(cold.get(tool)!.at(-1)! / 1000).toFixed(2)} s`);
     const fullPhases = !isSsh(tool) || size <= opts.sshPhasesMaxSize;
     if (fullPhases && !opts.skip.has('noop')) {

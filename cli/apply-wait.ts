@@ -1,9 +1,9 @@
 // `holdfast apply --wait`: after the writes, wait for every Service that was created or configured
 // until its controller observed the new generation and the deployment made for it ended.
-import type { Resource } from '../core/resource.js';
-import type { HoldfastClient } from './client.js';
+import { kindInfo, type Resource } from '../core/resource.js';
+import { ApiError, type HoldfastClient } from './client.js';
 import { interruptedLines } from './rollout-printers.js';
-import { succeeded, waitForRollout, type RolloutResult } from './rollout-wait.js';
+import { succeeded, waitForRollout, type RolloutReader, type RolloutResult } from './rollout-wait.js';
 import { rolloutReader } from './commands/rollout.js';
 
 /**
@@ -19,7 +19,11 @@ export async function waitForAppliedServices(
   if (services.length === 0) return 'completed';
   const namespaces = new Set(services.map((s) => s.metadata.namespace));
   const deadline = opts.now() + opts.timeoutMs;
-  const reader = rolloutReader(client);
+  const waited = new Map<string, number>();
+  for (const s of services) waited.set(s.metadata.namespace ?? '', (waited.get(s.metadata.namespace ?? '') ?? 0) + 1);
+  const sharedIn = new Set([...waited].filter(([, n]) => n >= SHARED_LIST_MIN).map(([namespace]) => namespace));
+  const serviceKind = kindInfo('Service')!;
+  const reader = sharedServiceReads(rolloutReader(client), sharedIn, async (namespace) => (await client.listAll(serviceKind, { namespace })).items ?? []);
   // The project only when several are involved: names are unique within one.
   const labelOf = (s: Resource) => (namespaces.size > 1 ? `service/${s.metadata.name} (${s.metadata.namespace})` : `service/${s.metadata.name}`);
   const results: RolloutResult[] = await Promise.all(
@@ -43,4 +47,41 @@ export async function waitForAppliedServices(
     return 'interrupted';
   }
   return results.every(succeeded) ? 'completed' : 'failed';
+}
+
+/** From this many Services of one project waited for, their waits share one list of the project's Services. */
+const SHARED_LIST_MIN = 5;
+/** How old a shared list may be when a wait asks for its Service (each wait asks once a second). */
+const SHARED_LIST_MS = 500;
+
+/**
+ * `reader` with the Service reads of the waits in `namespaces` answered from one list of that
+ * project's Services, made at most every SHARED_LIST_MS: fifty waits polling once a second sent
+ * fifty GETs a second, each a token check and a store read on the server. A Service not in the list
+ * answers 404, as its GET would.
+ */
+export function sharedServiceReads(
+  reader: RolloutReader,
+  namespaces: ReadonlySet<string>,
+  listServices: (namespace: string) => Promise<Resource[]>,
+  now: () => number = Date.now,
+): RolloutReader {
+  const lists = new Map<string, { at: number; byName: Promise<Map<string, Resource>> }>();
+  return {
+    ...reader,
+    async service(namespace, name) {
+      if (!namespaces.has(namespace)) return reader.service(namespace, name);
+      let list = lists.get(namespace);
+      if (!list || now() - list.at > SHARED_LIST_MS) {
+        const byName = listServices(namespace).then((items) => new Map(items.map((s) => [s.metadata.name, s])));
+        list = { at: now(), byName };
+        lists.set(namespace, list);
+        // A failed list is not kept: the next read asks again.
+        byName.catch(() => lists.get(namespace)?.byName === byName && lists.delete(namespace));
+      }
+      const found = (await list.byName).get(name);
+      if (!found) throw new ApiError(404, 'NotFound', `services "${name}" not found`, [], { kind: 'services', name });
+      return found;
+    },
+  };
 }

@@ -79,6 +79,11 @@ export class Redactor {
     return text.replace(this.regex(), REDACTED);
   }
 
+  /** Whether `text` holds any known value (in any of its forms): when not, nothing in it needs redacting. */
+  mentionsAny(text: string): boolean {
+    return this.values.size > 0 && text.search(this.regex()) !== -1;
+  }
+
   /**
    * A copy of `value` with every string in it (object keys included) redacted; numbers, booleans and
    * null pass unchanged. Structure is kept, so redacted JSON stays valid JSON.

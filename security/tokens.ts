@@ -58,7 +58,19 @@ export function checkScopes(scopes: readonly string[]): void {
   }
 }
 
+/**
+ * How long a verified token is taken as still valid without asking the store again. A client that
+ * polls (`apply --wait` on 50 Services, a dashboard) sends dozens of requests a second with one
+ * token: each was a query. A revoke through this process clears the memory at once; one through
+ * another replica of the control plane takes effect here within this long.
+ */
+const VERIFIED_TOKEN_TTL_MS = 1000;
+/** A bound on the memory of verified tokens; only valid tokens enter it, so this is a safeguard. */
+const VERIFIED_TOKENS_MAX = 1000;
+
 export class TokenStore {
+  private readonly verified = new Map<string, { identity: TokenIdentity; expiresAt: Date | null; until: number }>();
+
   constructor(
     private readonly db: Db,
     private readonly clock: () => Date = () => new Date(),
@@ -114,16 +126,25 @@ export class TokenStore {
       await tx.insert(apiTokens).values(row);
       await writeAudit(tx, { ...by, verb: 'create', kind: AUDIT_KIND, name, outcome: 'Success', message: describeGrant(row.id, row.scopes, expiresAt, subject) }, now);
     });
+    // The predecessor, when this replaced one, is revoked from now on here.
+    if (replace) this.verified.clear();
     return { token, info: toInfo({ ...row, revokedAt: null, lastUsedAt: null }) };
   }
 
   /** The identity behind a presented token, or undefined when unknown, revoked or expired. */
   async verify(token: string): Promise<TokenIdentity | undefined> {
     if (!token.startsWith(TOKEN_PREFIX) || token.length > MAX_TOKEN_LENGTH) return undefined;
+    const hash = hashToken(token);
+    const remembered = this.verified.get(hash);
+    if (remembered && remembered.until > Date.now()) {
+      if (!remembered.expiresAt || remembered.expiresAt > this.clock()) return remembered.identity;
+      this.verified.delete(hash);
+      return undefined;
+    }
     const [row] = await this.db
       .select()
       .from(apiTokens)
-      .where(and(eq(apiTokens.hash, hashToken(token)), isNull(apiTokens.revokedAt)));
+      .where(and(eq(apiTokens.hash, hash), isNull(apiTokens.revokedAt)));
     if (!row) return undefined;
     const now = this.clock();
     if (row.expiresAt && row.expiresAt <= now) return undefined;
@@ -131,7 +152,10 @@ export class TokenStore {
     if (!row.lastUsedAt || now.getTime() - row.lastUsedAt.getTime() > 60_000) {
       await this.db.update(apiTokens).set({ lastUsedAt: now }).where(eq(apiTokens.id, row.id));
     }
-    return { id: row.id, name: row.name, scopes: row.scopes, ...(row.subject ? { subject: row.subject } : {}) };
+    const identity: TokenIdentity = { id: row.id, name: row.name, scopes: row.scopes, ...(row.subject ? { subject: row.subject } : {}) };
+    if (this.verified.size >= VERIFIED_TOKENS_MAX) this.verified.clear();
+    this.verified.set(hash, { identity, expiresAt: row.expiresAt, until: Date.now() + VERIFIED_TOKEN_TTL_MS });
+    return identity;
   }
 
   /** Tokens in the order they were created, one page at a time. */
@@ -155,7 +179,7 @@ export class TokenStore {
    */
   async revoke(idOrName: string, by: TokenActor = SYSTEM, within?: readonly string[]): Promise<TokenInfo> {
     const now = this.clock();
-    return this.db.transaction(async (txAny) => {
+    const revoked = await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
       const match = and(or(eq(apiTokens.id, idOrName), eq(apiTokens.name, idOrName)), isNull(apiTokens.revokedAt));
       const [target] = await tx.select().from(apiTokens).where(match).for('update');
@@ -168,6 +192,9 @@ export class TokenStore {
       await writeAudit(tx, { ...by, verb: 'revoke', kind: AUDIT_KIND, name: row.name, outcome: 'Success', message: `id ${row.id}` }, now);
       return toInfo(row);
     });
+    // Cleared once the revoke is committed: a verify in between would have remembered it as valid.
+    this.verified.clear();
+    return revoked;
   }
 
   /** Audits a create or revoke that failed before it could write. */

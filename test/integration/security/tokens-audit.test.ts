@@ -103,6 +103,8 @@ for (const driver of ['pglite', 'postgres'] as const) {
       assert.equal(byName.status, 200);
       assert.ok(byName.body.revokedAt);
       assert.equal((await as(a.body.token, 'GET', `${G}/projects`)).status, 401);
+      // Used just before (so the server remembers it as verified): refused at once all the same.
+      assert.equal((await as(b.body.token, 'GET', `${G}/projects`)).status, 200);
       assert.equal((await cp.call('DELETE', `${G}/tokens/${b.body.id}`)).status, 200);
       assert.equal((await as(b.body.token, 'GET', `${G}/projects`)).status, 401);
       const again = await cp.call('DELETE', `${G}/tokens/rev-a`);

@@ -108,3 +108,26 @@ describe('Redactor: what it never masks, and forgetting', () => {
     assert.equal(r.size, 1);
   });
 });
+
+describe('Redactor.mentionsAny: whether a JSON text needs the walk at all', () => {
+  const value = 'pa"ss\\word\n9';
+  const r = new Redactor();
+  r.register(value);
+  const cases: Array<[string, unknown, boolean]> = [
+    ['a string holding it', { message: `failed: ${value}` }, true],
+    ['an object key that is it', { [value]: 1 }, true],
+    ['its base64 form', { data: Buffer.from(value).toString('base64') }, true],
+    ['deep in a list', { items: [{ status: { log: ['x', `y${value}`] } }] }, true],
+    ['nothing of it', { message: 'pa ss word', items: [{ a: 'pa"ss' }] }, false],
+  ];
+  for (const [what, body, expected] of cases) {
+    it(`${expected ? 'finds' : 'does not find'} ${what}`, () => {
+      assert.equal(r.mentionsAny(JSON.stringify(body)), expected);
+      // The walk agrees: it changes the body exactly when the search found something.
+      assert.equal(JSON.stringify(r.redact(body)) !== JSON.stringify(body), expected);
+    });
+  }
+  it('finds nothing when no value is known', () => {
+    assert.equal(new Redactor().mentionsAny(JSON.stringify({ message: value })), false);
+  });
+});
