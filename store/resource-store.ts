@@ -204,30 +204,31 @@ export class ResourceStore {
       const after = decodeContinue(opts.continue);
       conds.push(sql`(${resources.namespace}, ${resources.name}) > (${after.ns}, ${after.name})`);
     }
-    // Read the list and the current revision in one snapshot, so a watch started from the returned
-    // resourceVersion misses nothing.
-    return this.db.transaction(async (tx) => {
-      const rows = await tx
-        .select()
-        .from(resources)
-        .where(and(...conds))
-        .orderBy(asc(resources.namespace), asc(resources.name));
-      const rv = await currentRevision(tx as unknown as Db);
-      const items: Resource[] = [];
-      let next: string | undefined;
-      for (const row of rows) {
-        const obj = toResource(row);
-        if (opts.labelSelector && !matchesLabels(opts.labelSelector, obj.metadata.labels)) continue;
-        if (opts.fieldSelector && !matchesFields(opts.fieldSelector, obj)) continue;
-        if (opts.limit && items.length === opts.limit) {
-          const last = items[items.length - 1].metadata;
-          next = encodeContinue(last.namespace ?? '', last.name);
-          break;
-        }
-        items.push(obj);
+    // The rows and the current revision in one statement, so a watch started from the returned
+    // resourceVersion misses nothing; the one-row `one` keeps the revision when no row matches. One
+    // statement, not a transaction of two: the embedded store holds its lock through a transaction,
+    // and lists are frequent (every Service change lists its project's BackupPolicies).
+    const joined = await this.db
+      .select({ rv: CURRENT_REVISION, row: resources })
+      .from(sql`(select 1) as one`)
+      .leftJoin(resources, and(...conds))
+      .orderBy(asc(resources.namespace), asc(resources.name));
+    const rv = Number(joined[0]?.rv ?? 0);
+    const items: Resource[] = [];
+    let next: string | undefined;
+    for (const { row } of joined) {
+      if (!row) continue;
+      const obj = toResource(row);
+      if (opts.labelSelector && !matchesLabels(opts.labelSelector, obj.metadata.labels)) continue;
+      if (opts.fieldSelector && !matchesFields(opts.fieldSelector, obj)) continue;
+      if (opts.limit && items.length === opts.limit) {
+        const last = items[items.length - 1].metadata;
+        next = encodeContinue(last.namespace ?? '', last.name);
+        break;
       }
-      return { items, resourceVersion: String(rv), continue: next };
-    });
+      items.push(obj);
+    }
+    return { items, resourceVersion: String(rv), continue: next };
   }
 
   async currentResourceVersion(): Promise<number> {
@@ -652,10 +653,11 @@ function safely(fn: () => void) {
   }
 }
 
+/** The newest resourceVersion handed out (0 before the first write). */
+const CURRENT_REVISION = sql<number>`coalesce((select last_value from resource_version_seq where is_called), 0)`;
+
 async function currentRevision(db: Db): Promise<number> {
-  const [{ rv }] = await db
-    .select({ rv: sql<number>`coalesce((select last_value from resource_version_seq where is_called), 0)` })
-    .from(sql`(select 1) as one`);
+  const [{ rv }] = await db.select({ rv: CURRENT_REVISION }).from(sql`(select 1) as one`);
   return Number(rv);
 }
 

@@ -129,6 +129,16 @@ for (const driver of DRIVERS) {
       assert.deepEqual(page2.items.map((i) => i.metadata.name), ['lc', 'ld']);
     });
 
+    it('answers a list, empty or not, with the newest resourceVersion', async () => {
+      const written = await store.create(project('rv-last'), ctx);
+      const rv = written.metadata.resourceVersion;
+      assert.equal((await store.list('Project', { fieldSelector: parseFieldSelector('metadata.name=rv-last') })).resourceVersion, rv);
+      assert.equal((await store.list('Project')).resourceVersion, rv);
+      const empty = await store.list('BackupPolicy', { namespace: 'nowhere' });
+      assert.deepEqual(empty.items, []);
+      assert.equal(empty.resourceVersion, rv);
+    });
+
     it('replays changes since a resourceVersion and notifies subscribers after commit', async () => {
       const start = await store.currentResourceVersion();
       const seen: ChangeEvent[] = [];
