@@ -100,6 +100,12 @@ export class DeploymentStore {
     return record;
   }
 
+  /** Whether a cancel of the deployment was asked for: the one field a running rollout checks before each action. */
+  async cancelRequested(id: string): Promise<boolean> {
+    const [row] = await this.db.select({ cancelRequested: deployments.cancelRequested }).from(deployments).where(eq(deployments.id, id));
+    return row?.cancelRequested === true;
+  }
+
   async get(id: string): Promise<DeploymentRecord | undefined> {
     const [row] = await this.db.select().from(deployments).where(eq(deployments.id, id));
     return row ? toRecord(row) : undefined;

@@ -8,7 +8,12 @@ import type { Sealer } from '../../security/sealing.js';
 import { openSealedValue } from '../../security/secret-values.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 
+const OPENED_KEYS_KEPT = 1000;
+
 export class ServerConnector {
+  /** Each SSHKey's opened private key, by the key's uid, with the resourceVersion it was opened at. */
+  private readonly openedKeys = new Map<string, { resourceVersion: string; privateKey: string }>();
+
   constructor(
     private readonly store: ResourceStore,
     private readonly sealer: Sealer,
@@ -32,7 +37,7 @@ export class ServerConnector {
     if (!spec.sshKeyRef?.name) {
       throw new HoldfastError('BadRequest', `server "${name}" has no SSH key attached (spec.sshKeyRef)`, { details: { kind: 'Server', name } });
     }
-    const privateKey = await openSealedValue(this.store, this.sealer, 'SSHKey', undefined, spec.sshKeyRef.name, 'privateKey');
+    const privateKey = await this.privateKey(spec.sshKeyRef.name);
     return this.hosts.get({
       name,
       kind: spec.kind,
@@ -43,5 +48,26 @@ export class ServerConnector {
       hostKeyFingerprint: spec.hostKeyFingerprint ?? status.hostKeyFingerprint,
       dockerSocket: spec.dockerSocket ?? DEFAULT_DOCKER_SOCKET,
     });
+  }
+
+  /**
+   * The SSHKey's private key, opened again only when the key changed: every rollout and every drift
+   * observation asks for its server's connection, and opening is a read of the sealed value and a
+   * decryption each time.
+   */
+  private async privateKey(name: string): Promise<string> {
+    const key = await this.store.get('SSHKey', undefined, name);
+    const uid = key?.metadata.uid;
+    const resourceVersion = key?.metadata.resourceVersion;
+    const opened = uid ? this.openedKeys.get(uid) : undefined;
+    if (opened && opened.resourceVersion === resourceVersion) return opened.privateKey;
+    // A missing key or value answers with openSealedValue's own NotFound.
+    const privateKey = await openSealedValue(this.store, this.sealer, 'SSHKey', undefined, name, 'privateKey');
+    if (uid && resourceVersion) {
+      // Keys deleted stay here until this bound: a safeguard, there are a handful of keys.
+      if (this.openedKeys.size >= OPENED_KEYS_KEPT) this.openedKeys.clear();
+      this.openedKeys.set(uid, { resourceVersion, privateKey });
+    }
+    return privateKey;
   }
 }

@@ -429,8 +429,7 @@ export class Rollout implements RolloutRun {
   }
 
   async checkCanceled() {
-    const rec = await this.deps.deployments.get(this.record.id);
-    if (rec?.cancelRequested) throw new Canceled();
+    if (await this.deps.deployments.cancelRequested(this.record.id)) throw new Canceled();
   }
 
   async log(step: string, line: string) {
