@@ -1,5 +1,6 @@
 // `holdfast apply --wait`: after the writes, wait for every Service that was created or configured
 // until its controller observed the new generation and the deployment made for it ended.
+import { setMaxListeners } from 'node:events';
 import { kindInfo, type Resource } from '../core/resource.js';
 import { ApiError, type HoldfastClient } from './client.js';
 import { interruptedLines } from './rollout-printers.js';
@@ -17,6 +18,9 @@ export async function waitForAppliedServices(
   opts: { timeoutMs: number; print(line: string): void; printError(line: string): void; now: () => number; signal?: AbortSignal },
 ): Promise<'completed' | 'failed' | 'interrupted'> {
   if (services.length === 0) return 'completed';
+  // Each wait listens on the one signal twice at a time (its read or its sleep, and the abort race):
+  // past ten, Node would warn of a leak that is none.
+  if (opts.signal) setMaxListeners(2 * services.length + 10, opts.signal);
   const namespaces = new Set(services.map((s) => s.metadata.namespace));
   const deadline = opts.now() + opts.timeoutMs;
   const waited = new Map<string, number>();

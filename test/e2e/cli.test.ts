@@ -408,6 +408,21 @@ ${privateKey.trimEnd().replace(/^/gm, '    ')}
     assert.doesNotMatch(explicit.stdout + explicit.stderr, new RegExp(serve.token));
   });
 
+  it('apply --wait on many Services reports each one, with no warning from Node', async () => {
+    // Seven Services of one project, whose waits share one list of its Services. This server runs no
+    // controllers, so each wait ends at its timeout.
+    const crowd = join(dir, 'crowd');
+    mkdirSync(crowd, { recursive: true });
+    writeFileSync(join(crowd, 'project.yaml'), project('crowd'));
+    for (let i = 1; i <= 7; i++) {
+      writeFileSync(join(crowd, `web-${i}.yaml`), service(`web-${i}`, 'nginx:1.27').replace('namespace: shop', 'namespace: crowd').replace('server: edge-1', 'server: nowhere').replace('hostPort: 18080', `hostPort: ${18100 + i}`));
+    }
+    const r = await holdfast(['apply', '-f', crowd, '--wait', '--timeout', '3s']);
+    assert.equal(r.code, 1, r.stderr);
+    for (let i = 1; i <= 7; i++) assert.match(r.stdout, new RegExp(`service/web-${i}: timed out waiting for the controller to observe generation 1\n`));
+    assert.doesNotMatch(r.stderr, /MaxListenersExceededWarning|Warning: Possible/);
+  });
+
   it("kubectl's create, which Holdfast lacks, says what to run instead and stores nothing", async () => {
     const before = await runCli(['get', 'sshkeys', '-o', 'name'], { HOLDFAST_URL: serve.url, HOLDFAST_TOKEN: serve.token });
     assert.equal(before.code, 0, before.stderr);
