@@ -379,7 +379,7 @@ class Bench {
     }
     if (convergeCost.cpuMs.length) {
       // On a machine of few cores the control plane's CPU is taken from dockerd's: part of the gap to compose.
-      this.row({ section, what: 'cold converge: control-plane CPU time', tool: 'holdfast', unit: 'ms', samples: convergeCost.cpuMs, note: `Docker API calls: ${convergeCost.apiCalls.join(', ')}` });
+      this.row({ section, what: 'control-plane CPU during the cold converge', tool: 'holdfast', unit: 'ms', samples: convergeCost.cpuMs, note: `Docker API calls: ${convergeCost.apiCalls.join(', ')}` });
     }
     for (const [tool, samples] of noop) this.row({ section, what: 'no-op re-apply (command time)', tool: toolLabel(tool), unit: 'ms', samples });
     if (noopCost.execs.length) {

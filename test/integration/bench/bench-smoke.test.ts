@@ -106,6 +106,10 @@ describe('bench/run.ts --quick on the test hosts', () => {
     const hf = cold.find((r) => r.tool === 'holdfast')!;
     assert.ok(hf.vsLocal! > 0 && hf.vsSsh! > 0, 'ratios against both compose runs');
     assert.ok(hf.target, 'the cold converge target is judged');
+    // What the control plane spent meanwhile: the CPU the host's dockerd did not get.
+    const [cpu] = rowsOf(/^control-plane CPU during the cold converge/);
+    assert.ok(cpu && cpu.samples[0]! > 0, 'the control plane used CPU to converge');
+    assert.match(cpu.note ?? '', /^Docker API calls: \d+/);
   });
 
   it('measures no-op and repair for Holdfast and local compose; a no-op apply runs no command on the host', () => {
