@@ -21,15 +21,18 @@ export async function waitForAppliedServices(
   // Each wait listens on the one signal twice at a time (its read or its sleep, and the abort race):
   // past ten, Node would warn of a leak that is none.
   if (opts.signal) setMaxListeners(2 * services.length + 10, opts.signal);
-  const namespaces = new Set(services.map((s) => s.metadata.namespace));
   const deadline = opts.now() + opts.timeoutMs;
+  // How many Services each project has waited for.
   const waited = new Map<string, number>();
-  for (const s of services) waited.set(s.metadata.namespace ?? '', (waited.get(s.metadata.namespace ?? '') ?? 0) + 1);
+  for (const s of services) {
+    const namespace = s.metadata.namespace ?? '';
+    waited.set(namespace, (waited.get(namespace) ?? 0) + 1);
+  }
   const sharedIn = new Set([...waited].filter(([, n]) => n >= SHARED_LIST_MIN).map(([namespace]) => namespace));
   const serviceKind = kindInfo('Service')!;
   const reader = sharedServiceReads(rolloutReader(client), sharedIn, async (namespace) => (await client.listAll(serviceKind, { namespace })).items ?? []);
   // The project only when several are involved: names are unique within one.
-  const labelOf = (s: Resource) => (namespaces.size > 1 ? `service/${s.metadata.name} (${s.metadata.namespace})` : `service/${s.metadata.name}`);
+  const labelOf = (s: Resource) => (waited.size > 1 ? `service/${s.metadata.name} (${s.metadata.namespace})` : `service/${s.metadata.name}`);
   const results: RolloutResult[] = await Promise.all(
     services.map((s) =>
       waitForRollout(reader, {

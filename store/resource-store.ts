@@ -204,10 +204,13 @@ export class ResourceStore {
       const after = decodeContinue(opts.continue);
       conds.push(sql`(${resources.namespace}, ${resources.name}) > (${after.ns}, ${after.name})`);
     }
-    // The rows and the current revision in one statement, so a watch started from the returned
-    // resourceVersion misses nothing; the one-row `one` keeps the revision when no row matches. One
-    // statement, not a transaction of two: the embedded store holds its lock through a transaction,
-    // and lists are frequent (every Service change lists its project's BackupPolicies).
+    // The rows and the current revision in one statement; the one-row `one` keeps the revision when
+    // no row matches. One statement, not a transaction of two: the embedded store holds its lock
+    // through a transaction, and lists are frequent (every Service change lists its project's
+    // BackupPolicies). On the embedded store, which runs one statement at a time, a watch started
+    // from the returned resourceVersion misses nothing. On PostgreSQL the revision comes from a
+    // sequence, which is not transactional: a write that has drawn its revision but not committed yet
+    // is in neither (as with the two statements before).
     const joined = await this.db
       .select({ rv: CURRENT_REVISION, row: resources })
       .from(sql`(select 1) as one`)
