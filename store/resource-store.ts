@@ -207,10 +207,8 @@ export class ResourceStore {
     // The rows and the current revision in one statement; the one-row `one` keeps the revision when
     // no row matches. One statement, not a transaction of two: the embedded store holds its lock
     // through a transaction, and lists are frequent (every Service change lists its project's
-    // BackupPolicies). On the embedded store, which runs one statement at a time, a watch started
-    // from the returned resourceVersion misses nothing. On PostgreSQL the revision comes from a
-    // sequence, which is not transactional: a write that has drawn its revision but not committed yet
-    // is in neither (as with the two statements before).
+    // BackupPolicies). The revision is the newest committed change in the statement's own snapshot
+    // (see CURRENT_REVISION), so a watch started from it misses nothing, on either store.
     const joined = await this.db
       .select({ rv: CURRENT_REVISION, row: resources })
       .from(sql`(select 1) as one`)
@@ -656,8 +654,14 @@ function safely(fn: () => void) {
   }
 }
 
-/** The newest resourceVersion handed out (0 before the first write). */
-const CURRENT_REVISION = sql<number>`coalesce((select last_value from resource_version_seq where is_called), 0)`;
+/**
+ * The newest committed resourceVersion (0 before the first write): the change log's newest row, as
+ * the reading statement's snapshot sees it. Not the sequence's last value: on PostgreSQL a write that
+ * has drawn its revision and not committed yet would be named by it while its row is not yet seen,
+ * and a watch from there would skip that write. Writes commit in revision order (WRITE_ORDER_LOCK),
+ * and pruning keeps the newest row, so this is exact.
+ */
+const CURRENT_REVISION = sql<number>`coalesce((select max(${resourceChanges.resourceVersion}) from ${resourceChanges}), 0)`;
 
 async function currentRevision(db: Db): Promise<number> {
   const [{ rv }] = await db.select({ rv: CURRENT_REVISION }).from(sql`(select 1) as one`);

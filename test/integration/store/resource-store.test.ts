@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { sql } from 'drizzle-orm';
 import { HoldfastError } from '../../../core/errors.js';
 import type { Resource } from '../../../core/resource.js';
 import { parseFieldSelector, parseLabelSelector } from '../../../core/selectors.js';
 import type { Database } from '../../../store/database.js';
 import { ResourceStore, type ChangeEvent } from '../../../store/resource-store.js';
-import { auditLog } from '../../../store/schema.js';
+import { WRITE_ORDER_LOCK } from '../../../store/fencing.js';
+import { auditLog, resourceChanges } from '../../../store/schema.js';
 import { DRIVERS } from '../../support/stores.js';
 
 const ctx = { actor: 'test' };
@@ -137,6 +139,29 @@ for (const driver of DRIVERS) {
       const empty = await store.list('BackupPolicy', { namespace: 'nowhere' });
       assert.deepEqual(empty.items, []);
       assert.equal(empty.resourceVersion, rv);
+    });
+
+    it('never answers a list with the revision of a write that has not committed', { skip: driver.name !== 'postgres' && 'one connection: no write can be open beside a list' }, async () => {
+      // Another replica's write, paused after drawing its revision: its own connection of the pool.
+      let commit!: () => void;
+      const release = new Promise<void>((ok) => (commit = ok));
+      let drawn!: (rv: number) => void;
+      const revision = new Promise<number>((ok) => (drawn = ok));
+      const writing = database.db.transaction(async (tx) => {
+        await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
+        const [{ rv }] = await tx.select({ rv: sql<string>`nextval('resource_version_seq')` }).from(sql`(select 1) as one`);
+        await tx.insert(resourceChanges).values({ resourceVersion: Number(rv), type: 'ADDED', kind: 'Project', namespace: '', name: 'in-flight', object: project('in-flight') });
+        drawn(Number(rv));
+        await release;
+      });
+      const inFlight = await revision;
+      const listed = await store.list('Project');
+      assert.ok(Number(listed.resourceVersion) < inFlight, `the list named revision ${listed.resourceVersion}, which is not committed yet`);
+      assert.ok((await store.currentResourceVersion()) < inFlight);
+      commit();
+      await writing;
+      const replay = await store.changesSince(Number(listed.resourceVersion), 'Project');
+      assert.deepEqual(replay!.map((e) => [e.object.metadata.name, e.resourceVersion]), [['in-flight', inFlight]], 'a watch from the list sees the write once it commits');
     });
 
     it('replays changes since a resourceVersion and notifies subscribers after commit', async () => {
