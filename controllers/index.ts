@@ -29,6 +29,7 @@ import { GitCheckouts } from './gitops/git-checkout.js';
 import { GitRepositoryController } from './gitops/gitrepository-controller.js';
 import { HealthGate } from './gitops/health-gate.js';
 import type { DriftStore } from '../store/drift.js';
+import { ObjectCache } from '../store/object-cache.js';
 import type { BuildContextStore } from '../store/build-contexts.js';
 import type { DeploymentStore } from '../store/deployments.js';
 
@@ -103,7 +104,9 @@ export function createControllers(deps: {
       else log.debug({ server: change.server, state: change.state }, 'ssh session state');
     },
   });
-  const connector = new ServerConnector(store, sealer, hosts);
+  // What nearly every reconcile reads and seldom changes, from memory (see store/object-cache.ts).
+  const objects = new ObjectCache(store, ['Server', 'SSHKey', 'Secret', 'BackupPolicy']);
+  const connector = new ServerConnector(store, sealer, hosts, objects);
   const manager = new ControllerManager(store, log.child({ component: 'controllers' }), metrics, deps.leases);
   const shardCount = deps.leases?.shardCount ?? 0;
   const shards = objectShards(store, shardCount);
@@ -130,6 +133,7 @@ export function createControllers(deps: {
   let serviceQueue: ReturnType<ControllerManager['register']> | undefined;
   const services = new ServiceController({
     store,
+    objects,
     deployments,
     connector,
     sealer,
@@ -192,7 +196,7 @@ export function createControllers(deps: {
     // A Service deployed or removed changes whether its policies can run.
     mapOthers: async (e) => {
       if (e.object.kind !== 'Service' || !e.object.metadata.namespace) return [];
-      const { items } = await store.list('BackupPolicy', { namespace: e.object.metadata.namespace });
+      const items = await objects.list('BackupPolicy', e.object.metadata.namespace);
       return items.filter((p) => (p.spec as { service?: string })?.service === e.object.metadata.name).map((p) => `${p.metadata.namespace}/${p.metadata.name}`);
     },
   });
@@ -265,6 +269,7 @@ export function createControllers(deps: {
       await gitRepositories.stop();
       await manager.stop();
       await services.stop();
+      objects.close();
       await hosts.closeAll();
     },
   };

@@ -1,11 +1,13 @@
 // Turns a Server resource into its kept connection: resolves the SSHKey (opened from its sealed
 // value only here, on the way to ssh2), the pinned host key (the manifest's, else the one recorded on
-// first contact), and hands out the HostConnection from the registry.
+// first contact), and hands out the HostConnection from the registry. The controllers read Servers
+// and SSHKeys through it, from a cache the store's change events keep current.
 import { HoldfastError } from '../../core/errors.js';
 import type { Server } from '../../core/schema/types.generated.js';
 import { DEFAULT_DOCKER_SOCKET, type HostConnection, type HostConnections } from '../../hosts/index.js';
 import type { Sealer } from '../../security/sealing.js';
 import { openSealedValue } from '../../security/secret-values.js';
+import type { ObjectCache } from '../../store/object-cache.js';
 import type { ResourceStore } from '../../store/resource-store.js';
 
 const OPENED_KEYS_KEPT = 1000;
@@ -18,10 +20,17 @@ export class ServerConnector {
     private readonly store: ResourceStore,
     private readonly sealer: Sealer,
     readonly hosts: HostConnections,
+    /** Holds Servers and SSHKeys. */
+    private readonly objects: ObjectCache,
   ) {}
 
+  /** The Server, from the cache; undefined when there is none. */
+  findServer(name: string): Promise<Server | undefined> {
+    return this.objects.get('Server', undefined, name);
+  }
+
   async server(name: string): Promise<Server> {
-    const server = await this.store.get('Server', undefined, name);
+    const server = await this.findServer(name);
     if (!server) throw new HoldfastError('NotFound', `server "${name}" not found`, { details: { kind: 'Server', name } });
     return server;
   }
@@ -56,7 +65,7 @@ export class ServerConnector {
    * decryption each time.
    */
   private async privateKey(name: string): Promise<string> {
-    const key = await this.store.get('SSHKey', undefined, name);
+    const key = await this.objects.get('SSHKey', undefined, name);
     const uid = key?.metadata.uid;
     const resourceVersion = key?.metadata.resourceVersion;
     const opened = uid ? this.openedKeys.get(uid) : undefined;

@@ -22,6 +22,7 @@ import type { ResourceStore } from '../../store/resource-store.js';
 import type { DeploymentActions } from '../deployment-actions.js';
 import type { EventRecorder } from '../events.js';
 import type { Reconciler, ReconcileResult } from '../manager.js';
+import type { ObjectCache } from '../../store/object-cache.js';
 import type { ServerConnector } from '../servers/server-connector.js';
 import { HostFeed } from '../drift/host-feed.js';
 import { ReadinessProber } from './readiness-prober.js';
@@ -36,6 +37,8 @@ export const SERVICE_FINALIZER = 'holdfast.dev/cleanup';
 const CONTROLLER_ACTOR = 'system:controller:service';
 export interface ServiceControllerDeps {
   store: ResourceStore;
+  /** Holds the Secrets a render hashes. */
+  objects: ObjectCache;
   deployments: DeploymentStore;
   connector: ServerConnector;
   sealer: Sealer;
@@ -214,7 +217,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
 
   /** Why the server cannot take a rollout now, or undefined when it is Ready. */
   private async serverNotReady(name: string): Promise<Waiting | undefined> {
-    const server = await this.deps.store.get('Server', undefined, name);
+    const server = await this.deps.connector.findServer(name);
     if (!server) return { reason: 'ServerNotFound', message: `server ${name} does not exist` };
     const ready = server.status?.conditions?.find((c) => c.type === 'Ready');
     if (ready?.status === 'True') return undefined;
@@ -231,13 +234,13 @@ export class ServiceController implements Reconciler, DeploymentActions {
    * through the resolver's recent answers unless `fresh`.
    */
   async render(service: Service, opts: { signal?: AbortSignal; fresh?: boolean } = {}): Promise<FrozenInput> {
-    const secrets = await this.deps.store.list('Secret', { namespace: service.metadata.namespace });
+    const secrets = await this.deps.objects.list('Secret', service.metadata.namespace);
     const hashes = new Map<string, Record<string, string>>();
-    for (const s of secrets.items) hashes.set(s.metadata.name, ((s.spec as { valueHashes?: Record<string, string> })?.valueHashes ?? {}));
+    for (const s of secrets) hashes.set(s.metadata.name, ((s.spec as { valueHashes?: Record<string, string> })?.valueHashes ?? {}));
     // A git build is pinned to the commit its ref names now: the frozen input redeploys exactly it.
     const git = service.spec?.source.build?.git;
     const sourceCommit = git ? await this.commits.resolve(git.url, git.ref, opts) : undefined;
-    const server = service.spec?.server ? await this.deps.store.get('Server', undefined, service.spec.server) : undefined;
+    const server = service.spec?.server ? await this.deps.connector.findServer(service.spec.server) : undefined;
     return renderDeclaredService(service, {
       sourceCommit,
       swarm: (server?.spec as { kind?: string } | undefined)?.kind === 'docker-swarm-manager',
@@ -252,7 +255,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
   private async runRollout(service: Service, record: DeploymentRecord, signal: AbortSignal): Promise<RolloutOutcome> {
     const host = await this.hostFor(frozenServer(record));
     const previous = await this.deps.deployments.lastCompleted(service.metadata.uid!, record.revision);
-    const publishMode = await swarmPublishMode(this.deps.store, frozenServer(record));
+    const publishMode = await swarmPublishMode(this.deps.connector, frozenServer(record));
     return new Rollout(record, {
       deployments: this.deps.deployments,
       host,
@@ -291,7 +294,7 @@ export class ServiceController implements Reconciler, DeploymentActions {
     try {
       const host = await this.hostFor(serverName);
       const owner = { project: service.metadata.namespace!, environment: service.spec!.environment, service: service.metadata.name };
-      const swarm = (await swarmPublishMode(this.deps.store, serverName)) !== undefined;
+      const swarm = (await swarmPublishMode(this.deps.connector, serverName)) !== undefined;
       const removed = await removeServiceFromHost(host, owner, { swarm, deleteVolumes: service.spec!.deletionPolicy === 'Delete' }, signal);
       await this.deps.events.record(service, 'Normal', 'Deleted', `removed ${removed.swarmServices ? `${removed.swarmServices} Swarm service(s) and ` : ''}${removed.containers} container(s) from server ${serverName}`);
     } catch (err) {

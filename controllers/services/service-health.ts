@@ -19,8 +19,8 @@ import { probeTask, routeTaskProbes, type SwarmTaskProbeDeps } from './swarm-tas
  * For a Swarm manager, how its Swarm services publish ports: through the ingress routing mesh,
  * or in mode host when the server check found no IPVS in its kernel. Undefined for other servers.
  */
-export async function swarmPublishMode(store: ResourceStore, serverName: string): Promise<PublishMode | undefined> {
-  const server = await store.get('Server', undefined, serverName);
+export async function swarmPublishMode(connector: ServerConnector, serverName: string): Promise<PublishMode | undefined> {
+  const server = await connector.findServer(serverName);
   if ((server?.spec as { kind?: string } | undefined)?.kind !== 'docker-swarm-manager') return undefined;
   return publishModeOf((server?.status as { checks?: Array<{ name: string; result: string }> } | undefined)?.checks);
 }
@@ -43,7 +43,7 @@ export class ServiceHealthObserver {
     const connection = await connector.connectionFor(await connector.server(server));
     this.deps.feed.follow(connection);
     const host = connectedHost(connection);
-    const publishMode = await swarmPublishMode(this.deps.store, server);
+    const publishMode = await swarmPublishMode(connector, server);
     if (publishMode) {
       await connection.liveState.waitForSync();
       const snapshot = connection.liveState.snapshot();
