@@ -8,7 +8,7 @@ import { HoldfastError } from '../core/errors.js';
 import { applyProgress, type ProgressChange } from '../core/deploy/deployment-progress.js';
 import { isTerminal, STEP_NAMES, type DeploymentPhase, type DeploymentRecord, type DeploymentStep, type DeploymentTrigger, type LogLine, type StepName } from '../core/deploy/deployment-record.js';
 import type { Db } from './database.js';
-import { checkFencingToken } from './fencing.js';
+import { checkFencingToken, currentFencingToken } from './fencing.js';
 import { deploymentLogs, deployments } from './schema.js';
 
 export * from '../core/deploy/deployment-record.js';
@@ -199,6 +199,13 @@ export class DeploymentStore {
         .map((part) => ({ deploymentId: id, step: l.step, at: l.at, line: this.redactText(part.length > MAX_LOG_LINE ? part.slice(0, MAX_LOG_LINE) + '…' : part) })),
     );
     if (clean.length === 0 && changes.length === 0) return undefined;
+    // Log lines alone, outside a lease, are one insert: no transaction (on the embedded database a
+    // transaction holds its lock through every message between the threads).
+    if (changes.length === 0 && !currentFencingToken()) {
+      const inserted = (await this.db.insert(deploymentLogs).values(clean).returning()).map(toLogLine);
+      this.emit({ type: 'log', deploymentId: id, lines: inserted });
+      return undefined;
+    }
     const { record, inserted } = await this.db.transaction(async (txAny) => {
       const tx = txAny as unknown as Db;
       await checkFencingToken(tx);
@@ -229,6 +236,7 @@ export class DeploymentStore {
 
   /** Refuses (FencedWrite) when the work this runs in was started under a lease that has moved on; before a host action. */
   async checkFencingToken(): Promise<void> {
+    if (!currentFencingToken()) return;
     await this.db.transaction((tx) => checkFencingToken(tx as unknown as Db));
   }
 

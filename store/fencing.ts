@@ -37,6 +37,11 @@ export function withFencingToken<T>(token: FencingToken, fn: () => T): T {
   return current.run(token, fn);
 }
 
+/** The token the work running now carries, if it runs under a lease. */
+export function currentFencingToken(): FencingToken | undefined {
+  return current.getStore();
+}
+
 /** Inside a write's transaction: refuses it when it carries a token the lease no longer has. */
 export async function checkFencingToken(tx: Db): Promise<void> {
   const token = current.getStore();

@@ -103,6 +103,15 @@ export class PgliteThread {
     return result;
   }
 
+  /**
+   * Runs `statements` in one transaction of the database's thread, begun and ended there: committed,
+   * or (`commit` false) rolled back once they all ran. A failed statement rolls it back and throws
+   * with `statementIndex` naming it.
+   */
+  async runTransaction(statements: Array<{ sql: string; params: unknown[] }>, opts: { commit: boolean }): Promise<void> {
+    await this.call({ op: 'batch', statements, commit: opts.commit });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     await this.call({ op: 'close' }).catch(() => undefined);

@@ -4,7 +4,7 @@
 // server's thread only posts a query and awaits its answer (store/pglite-thread.ts).
 //
 // Messages in: { id, op: 'query', sql, params, rowMode, rawOids, tx? } | { id, op: 'begin' }
-//              | { id, op: 'end', tx, commit } | { id, op: 'close' }
+//              | { id, op: 'end', tx, commit } | { id, op: 'batch', statements, commit } | { id, op: 'close' }
 // Messages out: { id, ok: true, result } | { id, ok: false, error: { message, ...fields } }
 import { parentPort, workerData } from 'node:worker_threads';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
@@ -18,6 +18,7 @@ type Request =
   | { id: number; op: 'query'; sql: string; params?: unknown[]; rowMode?: 'array' | 'object'; rawOids?: number[]; tx?: number }
   | { id: number; op: 'begin' }
   | { id: number; op: 'end'; tx: number; commit: boolean }
+  | { id: number; op: 'batch'; statements: Array<{ sql: string; params: unknown[] }>; commit: boolean }
   | { id: number; op: 'close' };
 
 const port = parentPort!;
@@ -71,6 +72,27 @@ async function handle(req: Request): Promise<unknown> {
         // A rollback asked for ends with PGlite's own rollback error: that is the success of it.
         if (req.commit) throw err;
       });
+      return null;
+    }
+    case 'batch': {
+      // Statements whose answers nobody reads, in one transaction run here from begin to end: the
+      // database's lock is never held while a message crosses between the threads.
+      let failedAt = -1;
+      try {
+        await db.transaction(async (tx) => {
+          for (const [i, statement] of req.statements.entries()) {
+            failedAt = i;
+            await tx.query(statement.sql, statement.params);
+          }
+          failedAt = -1;
+          if (!req.commit) await tx.rollback();
+        });
+      } catch (err) {
+        // A rollback asked for ends with PGlite's own rollback error: that is the success of it.
+        if (failedAt < 0 && !req.commit) return null;
+        if (err instanceof Error && failedAt >= 0) Object.assign(err, { statementIndex: failedAt });
+        throw err;
+      }
       return null;
     }
     case 'close':

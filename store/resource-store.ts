@@ -9,6 +9,7 @@ import { API_VERSION, kindInfo, type AnyResource, type ObjectMeta, type Resource
 import type { ResourceByKind } from '../core/schema/types.generated.js';
 import { matchesFields, matchesLabels, type FieldRequirement, type Requirement } from '../core/selectors.js';
 import { writeAudit, writeAudits, type AuditEntry } from './audit.js';
+import { EmbeddedWrites, failedStatement } from './embedded-writes.js';
 import { checkFencingToken, WRITE_ORDER_LOCK } from './fencing.js';
 import type { Db } from './database.js';
 import { auditLog, resourceChanges, resources, sealedValues } from './schema.js';
@@ -149,6 +150,8 @@ export class ResourceStore {
   private readonly newUid: () => string;
   private readonly redact: <T>(value: T) => T;
   private readonly shared: boolean;
+  /** On the embedded database: writes read first, then run their statements in one message. */
+  private readonly embedded: EmbeddedWrites | undefined;
   /** Set by followLog: listeners then hear every change from the log, in resourceVersion order. */
   private follow?: { delivered: number; wanted: number; reading?: Promise<void>; again: boolean; retry?: NodeJS.Timeout };
 
@@ -160,6 +163,7 @@ export class ResourceStore {
     this.newUid = opts.newUid ?? randomUUID;
     this.redact = opts.redact ?? ((v) => v);
     this.shared = opts.shared ?? false;
+    this.embedded = EmbeddedWrites.of(db);
   }
 
   // ---- reads ---------------------------------------------------------------------------------
@@ -349,8 +353,10 @@ export class ResourceStore {
       sql` or `,
     );
     const events: ChangeEvent[] = [];
+    // On the embedded database it takes its turn with the other resource writes (store/embedded-writes.ts).
+    const exclusive = <T>(fn: () => Promise<T>) => (this.embedded ? this.embedded.exclusive(fn) : fn());
     try {
-      await this.db.transaction(async (txAny) => {
+      await exclusive(() => this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
         if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
         await checkFencingToken(tx);
@@ -373,7 +379,7 @@ export class ResourceStore {
           const audits = events.map((e) => ({ actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? 'update', kind, namespace: e.object.metadata.namespace, name: e.object.metadata.name, generation: e.object.metadata.generation, resourceVersion: e.resourceVersion, outcome: 'Success' as const }));
           await writeAudits(tx, audits, now);
         }
-      });
+      }));
     } catch (err) {
       throw translateDbError(err, kind, objects.map((o) => o.metadata.name).join(', '));
     }
@@ -570,47 +576,75 @@ export class ResourceStore {
     let failing = steps[0];
     const auditOf = (step: WriteStep) => ({ actor: ctx.actor, tokenId: ctx.tokenId, verb: ctx.verb ?? step.verb, kind: step.kind, namespace: step.namespace, name: step.name, outcome: 'Success' as const });
     const extraAudit = alsoAudit.map((entry) => ({ ...entry, actor: ctx.actor, tokenId: ctx.tokenId }));
-    // A set of n writes is n statements (each its own insert or update) plus a few for all of them:
-    // the rows it replaces, its resourceVersions, its change-log rows and its audit rows. Written one
-    // statement each, 1000 objects applied at once were 5000 round trips.
-    const run = async () =>
-      this.db.transaction(async (txAny) => {
+    // The set's statements, given the rows it replaces and its resourceVersions. A set of n writes is
+    // n statements (each its own insert or update) plus a few for all of them: its change-log rows
+    // and its audit rows. Written one statement each, 1000 objects applied at once were 5000 round trips.
+    const writeAll = async (tx: Db, currentRows: Map<string, Row>, rvs: number[], stepStarts?: () => void): Promise<Resource[]> => {
+      const objects: Resource[] = [];
+      const changes: Array<typeof resourceChanges.$inferInsert> = [];
+      const audits: AuditEntry[] = [];
+      for (const [i, step] of steps.entries()) {
+        failing = step;
+        stepStarts?.();
+        const key = rowKey(step.kind, step.namespace, step.name);
+        const { type, row } = await step.apply(tx, currentRows.get(key), rvs[i]!);
+        // A set names each object once; a second write of the same one must see the first.
+        if (type === 'DELETED') currentRows.delete(key);
+        else currentRows.set(key, row);
+        const object = toResource(row);
+        objects.push(object);
+        if (type) {
+          events.push({ type, object, resourceVersion: row.resourceVersion });
+          changes.push({ resourceVersion: row.resourceVersion, type, kind: step.kind, namespace: step.namespace, name: step.name, object, at: this.clock() });
+        }
+        audits.push({ ...auditOf(step), generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun });
+      }
+      failing = steps[0];
+      stepStarts?.();
+      for (let at = 0; at < changes.length; at += ROWS_PER_INSERT) await tx.insert(resourceChanges).values(changes.slice(at, at + ROWS_PER_INSERT));
+      // Listeners read the change log from their last resourceVersion: the newest one tells them all.
+      if (this.shared && changes.length) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(changes.at(-1)!.resourceVersion)})`);
+      if (!ctx.skipAudit) {
+        await writeAudits(tx, audits, this.clock());
+        await writeAudits(tx, extraAudit.map((entry) => ({ ...entry, dryRun: ctx.dryRun })), this.clock(), this.redact);
+      }
+      return objects;
+    };
+    const run = async (): Promise<Resource[]> => {
+      const embedded = this.embedded;
+      if (embedded) {
+        return embedded.exclusive(async () => {
+          // No other resource write runs until these statements commit: what is read here stays current
+          // (outside a transaction the row locks end with the read; this turn is what holds writers off).
+          await checkFencingToken(this.db);
+          const currentRows = await lockRows(this.db, steps);
+          const rvs = await nextResourceVersions(this.db, steps.length);
+          // Where each step's statements begin (and, last, where the set's own begin).
+          const starts: number[] = [];
+          const { result: objects, statements } = await embedded.record((tx, recorded) => writeAll(tx, currentRows, rvs, () => starts.push(recorded.length)));
+          try {
+            await embedded.run(statements, { commit: !ctx.dryRun });
+          } catch (err) {
+            const at = failedStatement(err);
+            let step = -1;
+            if (at !== undefined) while (step + 1 < starts.length && starts[step + 1] <= at) step++;
+            failing = step >= 0 && step < steps.length ? steps[step] : steps[0];
+            throw err;
+          }
+          if (ctx.dryRun) throw new DryRunRollback(objects);
+          return objects;
+        });
+      }
+      return this.db.transaction(async (txAny) => {
         const tx = txAny as unknown as Db;
         // Serialises writers before any row is locked, so resourceVersions commit in their order.
         if (this.shared) await tx.execute(sql`select pg_advisory_xact_lock(${WRITE_ORDER_LOCK})`);
         await checkFencingToken(tx);
-        const currentRows = await lockRows(tx, steps);
-        const rvs = await nextResourceVersions(tx, steps.length);
-        const written = new Set<string>();
-        const objects: Resource[] = [];
-        const changes: Array<typeof resourceChanges.$inferInsert> = [];
-        const audits: AuditEntry[] = [];
-        for (const [i, step] of steps.entries()) {
-          failing = step;
-          const key = rowKey(step.kind, step.namespace, step.name);
-          // A set names each object once; a second write of the same one must see the first.
-          const current = written.has(key) ? (await lockRows(tx, [step])).get(key) : currentRows.get(key);
-          written.add(key);
-          const { type, row } = await step.apply(tx, current, rvs[i]!);
-          const object = toResource(row);
-          objects.push(object);
-          if (type) {
-            events.push({ type, object, resourceVersion: row.resourceVersion });
-            changes.push({ resourceVersion: row.resourceVersion, type, kind: step.kind, namespace: step.namespace, name: step.name, object, at: this.clock() });
-          }
-          audits.push({ ...auditOf(step), generation: row.generation, resourceVersion: row.resourceVersion, dryRun: ctx.dryRun });
-        }
-        failing = steps[0];
-        for (let at = 0; at < changes.length; at += ROWS_PER_INSERT) await tx.insert(resourceChanges).values(changes.slice(at, at + ROWS_PER_INSERT));
-        // Listeners read the change log from their last resourceVersion: the newest one tells them all.
-        if (this.shared && changes.length) await tx.execute(sql`select pg_notify(${CHANGES_CHANNEL}, ${String(changes.at(-1)!.resourceVersion)})`);
-        if (!ctx.skipAudit) {
-          await writeAudits(tx, audits, this.clock());
-          await writeAudits(tx, extraAudit.map((entry) => ({ ...entry, dryRun: ctx.dryRun })), this.clock(), this.redact);
-        }
+        const objects = await writeAll(tx, await lockRows(tx, steps), await nextResourceVersions(tx, steps.length));
         if (ctx.dryRun) throw new DryRunRollback(objects);
         return objects;
       });
+    };
     try {
       const objects = await run();
       await this.announce(events);

@@ -210,9 +210,21 @@ for (const driver of DRIVERS) {
 
     it('serialises concurrent writers on one object: exactly one wins a race on the same resourceVersion', async () => {
       const v1 = await store.create(service('race'), ctx);
-      const results = await Promise.allSettled([1, 2, 3, 4].map((i) => store.replace({ ...v1, spec: { server: `s${i}` } }, ctx)));
+      // Two stores on one database, as the API's and a test's: their writes take turns all the same.
+      const other = new ResourceStore(database.db);
+      const results = await Promise.allSettled([1, 2, 3, 4].map((i) => (i % 2 ? store : other).replace({ ...v1, spec: { server: `s${i}` } }, ctx)));
       assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
       assert.equal(results.filter((r) => r.status === 'rejected' && (r.reason as HoldfastError).reason === 'Conflict').length, 3);
+      const won = results.findIndex((r) => r.status === 'fulfilled') + 1;
+      assert.deepEqual((await store.mustGet('Service', 'shop', 'race')).spec, { server: `s${won}` });
+    });
+
+    it('names the object whose statement the database refused, and stores nothing of its set', async () => {
+      // Two new objects given one uid: the database refuses the second insert (the uid is its key).
+      const sameUid = new ResourceStore(database.db, { newUid: () => '00000000-0000-4000-8000-000000000001' });
+      const set = ['set-a', 'set-b', 'set-c'].map((name) => ({ verb: 'create' as const, object: project(name) }));
+      await assert.rejects(sameUid.writeSet(set, ctx), (err: unknown) => err instanceof HoldfastError && err.reason === 'AlreadyExists' && /"set-b"/.test(err.message));
+      assert.deepEqual((await store.list('Project')).items.filter((p) => p.metadata.name.startsWith('set-')), []);
     });
   });
 }

@@ -1,6 +1,6 @@
 // The embedded database runs in a thread of its own: the server's thread goes on (timers, I/O)
-// while a query runs, transactions stay atomic and serialised, and the database's errors keep
-// the fields the store reads.
+// while a query runs, transactions stay atomic and serialised (also a set of statements sent at
+// once), and the database's errors keep the fields the store reads.
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { PgliteThread } from '../../../store/pglite-thread.js';
@@ -67,6 +67,32 @@ describe('PgliteThread', () => {
     });
     await outside;
     assert.deepEqual(order, ['commit', 'outside saw 1']);
+  });
+
+  it('runs a set of statements in one transaction of its own thread: all committed, all rolled back, or none when one fails', async () => {
+    const count = async (ids: string) => (await db.query<{ n: number }>(`select count(*)::int as n from t where id in (${ids})`)).rows[0].n;
+    await db.runTransaction(
+      [
+        { sql: 'insert into t (id, v) values ($1, $2)', params: [4000, 'a'] },
+        { sql: 'insert into t (id, v) values ($1, $2)', params: [4001, 'b'] },
+      ],
+      { commit: true },
+    );
+    assert.equal(await count('4000, 4001'), 2);
+    await db.runTransaction([{ sql: 'insert into t (id, v) values ($1, $2)', params: [4002, 'dry'] }], { commit: false });
+    assert.equal(await count('4002'), 0, 'a set not to be committed ran and was rolled back');
+    await assert.rejects(
+      db.runTransaction(
+        [
+          { sql: 'insert into t (id, v) values ($1, $2)', params: [4003, 'c'] },
+          { sql: 'insert into t (id, v) values ($1, $2)', params: [4003, 'duplicate'] },
+          { sql: 'insert into t (id, v) values ($1, $2)', params: [4004, 'd'] },
+        ],
+        { commit: true },
+      ),
+      (err: Error & { code?: string; statementIndex?: number }) => err.code === '23505' && err.statementIndex === 1,
+    );
+    assert.equal(await count('4003, 4004'), 0);
   });
 
   it('answers rows as objects or arrays, and keeps the text of the types it is told to', async () => {
