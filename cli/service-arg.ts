@@ -1,6 +1,8 @@
 // The one Service a rollout, sync or drift command acts on: `service/web` or `service web`, with its
-// project from -n, as kubectl names a deployment for `rollout`.
+// project from -n, as kubectl names a deployment for `rollout`; or just `web`, since these commands
+// act on Services only.
 import { HoldfastError } from '../core/errors.js';
+import { lookupKind } from '../core/resource.js';
 import { resolveKind } from './resource-args.js';
 
 export interface ServiceRef {
@@ -16,8 +18,8 @@ export function parseServiceArg(args: readonly string[], namespace: string | und
 }
 
 /**
- * The one namespaced object a command acts on: `KIND/NAME` or `KIND NAME` (any name kubectl would
- * accept for the kind: `backuppolicy/web-data`, `bp/web-data`), its project from -n.
+ * The one namespaced object a command acts on: `KIND/NAME`, `KIND NAME` (any name kubectl would
+ * accept for the kind: `backuppolicy/web-data`, `bp/web-data`) or a bare `NAME`, its project from -n.
  */
 export function parseNamespacedArg(
   args: readonly string[],
@@ -35,7 +37,11 @@ export function parseNamespacedArg(
     name = args[0].slice(slash + 1);
   } else if (args.length === 2 && !args.some((a) => a.includes('/'))) {
     [kindText, name] = args;
-  } else if (args.length === 0) {
+  } else if (args.length === 1 && !lookupKind(args[0])) {
+    // A bare NAME: the command acts on this one kind (a kind's word alone is a name left out).
+    kindText = expected.kind;
+    name = args[0];
+  } else if (args.length <= 1) {
     throw new HoldfastError('BadRequest', `${verb} needs a ${singular}: pass ${form}, e.g. ${expected.example} -n shop`);
   } else {
     throw new HoldfastError('BadRequest', `${verb} acts on one ${singular}: pass ${form} or ${form.replace('/', ' ')} (got "${args.join(' ')}")`);

@@ -11,6 +11,7 @@ import type { BackoffPolicy } from '../core/backoff.js';
 import { systemClock, type Clock } from './clock.js';
 import type { DockerContainerInspect, DockerEvent, SwarmNode, SwarmService, SwarmTask } from './docker-api-types.js';
 import type { DockerClient } from './docker-client.js';
+import { HoldfastError } from '../core/errors.js';
 import { HostError, isDockerNotFound, DockerUnavailable } from './errors.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
@@ -164,7 +165,7 @@ export class LiveStateCache {
   #taskSettleTimer: unknown;
   #taskSettleDelay = 0;
   #swarmManager = false;
-  #syncWaiters: Array<() => void> = [];
+  #syncWaiters: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
 
   constructor(docker: DockerClient, options: LiveStateCacheOptions = {}) {
     this.server = docker.server;
@@ -192,9 +193,15 @@ export class LiveStateCache {
     this.#running = this.#loop().finally(() => (this.#running = undefined));
   }
 
-  /** Stops watching; the last snapshot stays readable. */
+  /**
+   * Stops watching; the last snapshot stays readable. Who still waits for a first sync is told the
+   * connection closed (a Server's changed settings replace its connection): it would wait forever.
+   */
   async stop(): Promise<void> {
     this.#stopping.abort();
+    const waiters = this.#syncWaiters;
+    this.#syncWaiters = [];
+    for (const waiter of waiters) waiter.reject(new HoldfastError('ServiceUnavailable', `the connection to server ${this.server} was closed before its first look at the host`));
     this.#wake?.();
     this.#clock.clearTimeout(this.#taskSettleTimer);
     this.#taskSettleTimer = undefined;
@@ -245,9 +252,15 @@ export class LiveStateCache {
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal!.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#syncWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
+      this.#syncWaiters.push({
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject: (err) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(err);
+        },
       });
     });
   }
@@ -518,7 +531,7 @@ export class LiveStateCache {
     this.#setStatus({ synced: true, lastSyncAt: this.#clock.now(), lastError: undefined });
     const waiters = this.#syncWaiters;
     this.#syncWaiters = [];
-    waiters.forEach((resolve) => resolve());
+    for (const waiter of waiters) waiter.resolve();
   }
 
   #report(err: unknown): void {

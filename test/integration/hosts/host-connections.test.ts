@@ -52,6 +52,18 @@ describe('HostConnections', () => {
     assert.equal(before.session?.state, 'closed');
   });
 
+  it('tells who waits on a replaced connection that it closed, rather than leaving them waiting', async () => {
+    // Nothing listens on port 2222: the first look at the host never comes, until the port is fixed.
+    const wrong = registry.get(config({ name: 'edge-2', port: 2222 }));
+    const waiting = wrong.liveState.waitForSync();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const fixed = registry.get(config({ name: 'edge-2' }));
+    const stillWaiting = new Promise((resolve) => setTimeout(resolve, 10_000).unref());
+    await assert.rejects(Promise.race([waiting, stillWaiting]), /the connection to server edge-2 was closed before its first look at the host/);
+    await fixed.liveState.waitForSync(AbortSignal.timeout(20_000));
+    assert.ok(fixed.liveState.snapshot().synced);
+  });
+
   it('runs commands and keeps a live-state cache on the same session', async () => {
     const connection = registry.get(config({ hostKeyFingerprint: host.hostKeyFingerprint, dockerSocket: '/run/docker.sock' }));
     const result = await connection.commands.run(['hostname']);

@@ -148,11 +148,15 @@ describe('the service argument', () => {
     [['svc/web'], 'shop', { namespace: 'shop', name: 'web', label: 'service/web' }],
     [['services', 'api'], 'shop', { namespace: 'shop', name: 'api', label: 'service/api' }],
     [['service.holdfast.dev/web'], 'shop', { namespace: 'shop', name: 'web', label: 'service/web' }],
+    // A bare name: these commands act on Services only.
+    [['web'], 'shop', { namespace: 'shop', name: 'web', label: 'service/web' }],
   ];
   for (const [args, ns, want] of ok) it(`reads ${args.join(' ')}`, () => assert.deepEqual(parseServiceArg(args, ns, 'rollout history'), want));
 
   const bad: Array<[string[], string | undefined, RegExp]> = [
     [[], 'shop', /rollout history needs a service: pass service\/NAME/],
+    [['service'], 'shop', /rollout history needs a service: pass service\/NAME/],
+    [['web'], undefined, /service "web" is namespaced: pass -n PROJECT/],
     [['service/web'], undefined, /pass -n PROJECT/],
     [['server/edge-1'], 'shop', /works on services only, not servers/],
     [['service/web', 'service/api'], 'shop', /acts on one service/],
