@@ -199,16 +199,7 @@ export class DeploymentStore {
         .map((part) => ({ deploymentId: id, step: l.step, at: l.at, line: this.redactText(part.length > MAX_LOG_LINE ? part.slice(0, MAX_LOG_LINE) + '…' : part) })),
     );
     if (clean.length === 0 && changes.length === 0) return undefined;
-    // Log lines alone, outside a lease, are one insert: no transaction (on the embedded database a
-    // transaction holds its lock through every message between the threads).
-    if (changes.length === 0 && !currentFencingToken()) {
-      const inserted = (await this.db.insert(deploymentLogs).values(clean).returning()).map(toLogLine);
-      this.emit({ type: 'log', deploymentId: id, lines: inserted });
-      return undefined;
-    }
-    const { record, inserted } = await this.db.transaction(async (txAny) => {
-      const tx = txAny as unknown as Db;
-      await checkFencingToken(tx);
+    const write = async (tx: Db) => {
       let record: DeploymentRecord | undefined;
       if (changes.length > 0) {
         const row = await lockRow(tx, id);
@@ -229,7 +220,17 @@ export class DeploymentStore {
       }
       const inserted = clean.length > 0 ? await tx.insert(deploymentLogs).values(clean).returning() : [];
       return { record, inserted: inserted.map(toLogLine) };
-    });
+    };
+    // Log lines alone, outside a lease, are one insert: no transaction (on the embedded database a
+    // transaction holds its lock through every message between the threads).
+    const { record, inserted } =
+      changes.length === 0 && !currentFencingToken()
+        ? await write(this.db)
+        : await this.db.transaction(async (txAny) => {
+            const tx = txAny as unknown as Db;
+            await checkFencingToken(tx);
+            return write(tx);
+          });
     this.emit(record ? { type: 'deployment', record, lines: inserted } : { type: 'log', deploymentId: id, lines: inserted });
     return record;
   }
