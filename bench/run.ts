@@ -530,7 +530,8 @@ class Bench {
       unit: 'MB',
       samples: w.rssMb,
       target: { text: '< 300 MB', met: w.rssMb < 300 },
-      note: `JS heap used ${heap('holdfast_nodejs_heap_size_used_bytes').toFixed(0)} MB; external memory (PGlite's WebAssembly memory among it) ${heap('holdfast_nodejs_external_memory_bytes').toFixed(0)} MB`,
+      // The server thread's heap only: the embedded store's WebAssembly memory is its own thread's.
+      note: `server thread: JS heap used ${heap('holdfast_nodejs_heap_size_used_bytes').toFixed(0)} MB, external memory ${heap('holdfast_nodejs_external_memory_bytes').toFixed(0)} MB`,
     });
   }
 

@@ -38,6 +38,7 @@ export async function openDatabase(opts: OpenOptions): Promise<Database> {
 
 async function openPglite(opts: OpenOptions): Promise<Database> {
   const { PgliteThread } = await import('./pglite-thread.js');
+  const { compileWasmBaselineOnly } = await import('./pglite-wasm.js');
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const onDisk = opts.inMemory ? undefined : opts.dataDir;
@@ -52,6 +53,7 @@ async function openPglite(opts: OpenOptions): Promise<Database> {
     // A new database is created in a child process: initdb's memory would otherwise stay with the server.
     const dataDir = onDisk && (await preparePgliteDataDir(onDisk, { migrationsFolder: MIGRATIONS, settings: PGLITE_SETTINGS })).path;
     // PGlite runs in a thread of its own: its queries would otherwise stall the API and SSH I/O.
+    compileWasmBaselineOnly();
     const client = new PgliteThread({ dataDir: dataDir || undefined, settings: PGLITE_SETTINGS });
     try {
       await client.waitReady;

@@ -6,6 +6,7 @@
 // channel with { ok: true } or { error }, and exits.
 import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { compileWasmBaselineOnly } from './pglite-wasm.js';
 
 export interface InitReply {
   ok?: true;
@@ -14,6 +15,7 @@ export interface InitReply {
 
 async function initialise(dataDir: string, migrationsFolder: string, settings: string[]): Promise<void> {
   const { PGlite } = await import('@electric-sql/pglite');
+  compileWasmBaselineOnly();
   const { drizzle } = await import('drizzle-orm/pglite');
   const { migrate } = await import('drizzle-orm/pglite/migrator');
   const client = new PGlite({ dataDir, postgresqlconf: settings });
