@@ -145,4 +145,26 @@ describe('ControllerManager', () => {
       await manager.stop();
     }
   });
+
+  it('spreads a periodic resync over half its interval, where the first one enqueues every key at once', async () => {
+    const names = ['a', 'b', 'c', 'd'];
+    const { store } = fakeStore(names.map((n) => service(n)));
+    const seen: Array<{ key: string; at: number }> = [];
+    const reconciler: Reconciler = { name: 'drift', kind: 'Service', reconcile: async (key) => void seen.push({ key, at: Date.now() }) };
+    const manager = new ControllerManager(store, pino({ level: 'silent' }));
+    // 400 ms: the periodic resync spreads its four keys over 200 ms, one every 50 ms.
+    manager.register(reconciler, { workers: 4, resyncMs: 400 });
+    await manager.start();
+    try {
+      await settle(() => seen.length >= 8);
+      const [first, periodic] = [seen.slice(0, 4), seen.slice(4, 8)];
+      const span = (round: typeof seen) => round.at(-1)!.at - round[0].at;
+      assert.deepEqual(first.map((s) => s.key).sort(), names.map((n) => `shop/${n}`), 'the first resync reaches every key');
+      assert.ok(span(first) < 50, `the first resync enqueued every key at once (spread over ${span(first)} ms)`);
+      assert.deepEqual(periodic.map((s) => s.key), names.map((n) => `shop/${n}`), 'the periodic resync reaches every key, in the list order');
+      assert.ok(span(periodic) >= 140, `the periodic resync spread its keys (over ${span(periodic)} ms, 150 expected)`);
+    } finally {
+      await manager.stop();
+    }
+  });
 });
