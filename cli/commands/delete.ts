@@ -71,6 +71,7 @@ export async function runDelete(ctx: CommandContext, args: string[], flags: Dele
   // that, saying what each object still waits for whenever it changes.
   if (pending.length && flags.wait !== false) {
     const deadline = Date.now() + (flags.timeoutMs ?? DEFAULT_WAIT_MS);
+    const started = Date.now();
     for (const t of pending) {
       let said = '';
       let saidAt = 0;
@@ -84,7 +85,9 @@ export async function runDelete(ctx: CommandContext, args: string[], flags: Dele
           break;
         }
         if (waiting !== said || Date.now() - saidAt >= PROGRESS_EVERY_MS) {
-          ctx.out(`${kindQualifier(t.kind.kind)} "${t.name}" terminating: ${waiting}\n`);
+          // The same wait said again reads as progress with how long it has lasted.
+          const sofar = waiting === said ? `; ${Math.round((Date.now() - started) / 1000)} s so far` : '';
+          ctx.out(`${kindQualifier(t.kind.kind)} "${t.name}" terminating: ${waiting}${sofar}\n`);
           said = waiting;
           saidAt = Date.now();
         }

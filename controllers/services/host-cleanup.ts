@@ -1,7 +1,8 @@
 // What deleting a Service removes from its server: exactly what Holdfast made for it, found by its
 // ownership labels. On a Swarm manager its Swarm services first (Swarm removes their tasks), then,
-// once their tasks are gone, their configs and secrets; then containers and networks, and volumes
-// when the Service's deletionPolicy is Delete. The plans are core/plan's; this walks them.
+// once their tasks are gone, their configs and secrets; then containers (all stopped at once, then
+// removed) and networks, and volumes when the Service's deletionPolicy is Delete. The plans are
+// core/plan's; this walks them.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildLiveState } from '../../core/plan/live-state.js';
 import { planDeletion } from '../../core/plan/index.js';
@@ -47,9 +48,15 @@ export async function removeServiceFromHost(host: HostAccess, owner: CleanupOwne
   const live = buildLiveState(await host.snapshot(signal), undefined, {});
   if (opts.swarm) live.containers = live.containers.filter((c) => c.labels[SWARM_TASK_LABEL] === undefined);
   const actions = planDeletion(live, { owner, deleteVolumes: opts.deleteVolumes });
+  // Every container is asked to stop at once, each with its own grace period: one after the other, a
+  // Service whose processes ignore SIGTERM took a whole grace period per container to delete.
+  const stops = await Promise.allSettled(
+    actions.flatMap((action) => (action.type === 'stop' ? [docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, { signal }).catch(ignoreDockerNotFound)] : [])),
+  );
+  const failedStop = stops.find((s) => s.status === 'rejected');
+  if (failedStop) throw failedStop.reason;
   for (const action of actions) {
-    if (action.type === 'stop') await docker.stopContainer(action.containerId ?? action.target, { timeoutSeconds: action.timeoutSeconds }, { signal }).catch(ignoreDockerNotFound);
-    else if (action.type === 'remove') await docker.removeContainer(action.containerId ?? action.target, { force: true }, { signal }).catch(ignoreDockerNotFound);
+    if (action.type === 'remove') await docker.removeContainer(action.containerId ?? action.target, { force: true }, { signal }).catch(ignoreDockerNotFound);
     else if (action.type === 'remove-network') await docker.removeNetwork(action.networkId, { signal }).catch(ignoreDockerNotFound);
     else if (action.type === 'remove-volume') await docker.removeVolume(action.target, {}, { signal }).catch(ignoreDockerNotFound);
   }

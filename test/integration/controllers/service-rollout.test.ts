@@ -140,6 +140,34 @@ describe('service rollout on a real Docker host', () => {
       await hostDocker(host, 'rm', '-f', 'bystander-web').catch(() => undefined);
     }
   });
+
+  it('asks every container of a deleted Service to stop at once, each with its own grace period', async () => {
+    // `sleep` as a container's first process ignores SIGTERM: each stop lasts its whole grace period.
+    const sleeper = { image: 'holdfast-test/busybox:1', command: ['sleep', '600'], stop_grace_period: '2s' };
+    const path = `${G}/namespaces/shop/services/sleepers`;
+    const body = {
+      apiVersion: 'holdfast.dev/v1alpha1',
+      kind: 'Service',
+      metadata: { name: 'sleepers', namespace: 'shop' },
+      spec: { environment: 'production', server: 'edge', source: { compose: { inline: { services: { a: sleeper, b: sleeper } } } } },
+    };
+    assert.equal((await cp.call('POST', `${G}/namespaces/shop/services`, body)).status, 201);
+    await until('the sleepers rolled out', async () => {
+      const items = (await cp.call('GET', `${path}/deployments`)).body.items as Array<{ phase: string }>;
+      return items.some((d) => d.phase === 'completed') ? true : undefined;
+    }, 60_000);
+    const since = Math.floor(Date.now() / 1000) - 1;
+    assert.equal((await cp.call('DELETE', path)).status, 202);
+    await until('the sleepers to be gone', async () => ((await cp.call('GET', path)).status === 404 ? true : undefined), 30_000);
+    const until_ = Math.ceil(Date.now() / 1000) + 1;
+    const events = (await hostDocker(host, 'events', '--since', String(since), '--until', String(until_), '--filter', 'type=container', '--filter', 'label=holdfast.dev/service=sleepers', '--format', '{{.Action}} {{index .Actor.Attributes "name"}} {{index .Actor.Attributes "signal"}}'))
+      .split('\n')
+      .filter((line) => /^(kill|die) /.test(line));
+    const terms = events.flatMap((line, i) => (/^kill .* 15$/.test(line) ? [i] : []));
+    const firstDie = events.findIndex((line) => line.startsWith('die '));
+    assert.equal(terms.length, 2, `both containers got SIGTERM:\n${events.join('\n')}`);
+    assert.ok(firstDie > Math.max(...terms), `both got SIGTERM before either ended (one after the other, the second waits out the first's grace period):\n${events.join('\n')}`);
+  });
 });
 
 describe('start-first rollout with a client polling throughout', () => {
