@@ -4,7 +4,7 @@
 // threads' malloc arenas that the process never gives back: 70–80 MB of an idle server's ~250 MB.
 // With the baseline compiler alone the server idles at ~170 MB and rests at ~250 MB rather than
 // ~275 MB with 1000 Services; the price is ~6 % more CPU while 50 Services converge, and the
-// store's write rate did not fall (bench/RESULTS.md, 2026-12-06 afternoon).
+// store's write rate did not fall (bench/RESULTS.md, "PGlite on V8's baseline compiler").
 import { setFlagsFromString } from 'node:v8';
 
 /**
